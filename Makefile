@@ -33,3 +33,47 @@ $(TOOLS)/.installed: requirements-tools.txt
 
 venv: $(VENV)/.installed ## Create the project venv (training, serving, drift, tests)
 tools: $(TOOLS)/.installed ## Create the deployment-tools venv (sam, cfn-lint, checkov)
+
+demo: venv ## Generate synthetic data, train, export, then score example applications via the Lambda handler
+	$(PY) -m training train --output $(BUNDLE)
+	$(PY) -m infra.demo --bundle $(BUNDLE)
+
+train: venv ## Train on your data: make train DATA=application_train.csv [COST_FN=10 COST_FP=1]
+	$(PY) -m training train $(if $(DATA),--data $(DATA)) --output $(BUNDLE) \
+		$(if $(COST_FN),--cost-fn $(COST_FN)) $(if $(COST_FP),--cost-fp $(COST_FP))
+
+sample: venv ## Write a synthetic data set: make sample ROWS=307511 OUTPUT=artifacts/synthetic.csv.gz
+	$(PY) -m training sample --rows $(or $(ROWS),20000) --output $(or $(OUTPUT),artifacts/synthetic.csv.gz)
+
+lint: venv ## ruff
+	$(VENV)/bin/ruff check .
+
+test: venv tools ## The whole suite: ruff, pytest, template checks (cfn-lint, sam validate --lint, checkov), actionlint
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+	bash infra/check_template.sh
+
+invoke: venv ## Run a Lambda event in-process, no Docker: make invoke EVENT=infra/events/predict_valid.json
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=infra/events/<file>.json"; exit 2; }
+	MODEL_DIR=$${MODEL_DIR:-$(BUNDLE)} $(PY) -m infra.invoke $(EVENT)
+
+drift-report: venv ## make drift-report REFERENCE=a.csv CURRENT=b.csv OUTPUT=dir
+	@test -n "$(REFERENCE)" -a -n "$(CURRENT)" -a -n "$(OUTPUT)" || { \
+		echo "usage: make drift-report REFERENCE=a.csv CURRENT=b.csv OUTPUT=dir"; exit 2; }
+	$(PY) -m drift report --reference $(REFERENCE) --current $(CURRENT) --output $(OUTPUT)
+
+mlflow-ui: venv ## Browse experiments and the model registry at http://127.0.0.1:5000
+	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlruns/mlflow.db} \
+		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port 5000
+
+bench: venv ## Benchmarks: serving (vs a seed-style handler), TreeSHAP, drift job
+	@test -f $(BUNDLE)/model.onnx || $(PY) -m training train --output $(BUNDLE)
+	$(PY) -m benchmarks.bench_serving --bundle $(BUNDLE)
+	$(PY) -m benchmarks.bench_treeshap
+	$(PY) -m benchmarks.bench_drift
+
+build: tools ## sam build of the scoring function (zip, no container)
+	PATH="$(dir $(PYTHON312)):$$PATH" $(TOOLS)/bin/sam build ScoringFunction
+
+clean: ## Remove generated outputs (keeps the venvs)
+	rm -rf .aws-sam artifacts .pytest_cache .ruff_cache .hypothesis
