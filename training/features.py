@@ -1,0 +1,239 @@
+"""The ONE feature-engineering definition, built as an ONNX sub-graph.
+
+Training computes the LightGBM matrix by running this graph in onnxruntime, and the
+exported model (training/export.py) embeds the very same nodes in front of the trees, so
+training and serving cannot disagree on a feature.
+
+Graph inputs (see scoring.schema.encode_columns):
+
+* ``numeric``      float64 [N, 104]  schema.NUMERIC_FIELDS order, NaN = missing;
+* ``categorical``  string  [N, 16]   schema.CATEGORICAL_FIELDS order, "" = missing.
+
+Graph output ``features`` float64 [N, F] in FEATURE_NAMES order:
+
+* the 104 numeric fields as-is, except DAYS_EMPLOYED whose 365243 sentinel becomes NaN;
+* the 16 categorical fields as codes (index in Field.categories; "" / unknown -> NaN);
+* engineered: DAYS_EMPLOYED_ANOMALY, five money ratios, EMPLOYED_AGE_RATIO and the
+  NaN-aware EXT_SOURCE mean / min / max / count.
+
+Ratios are NaN when the denominator is missing or not strictly on the valid side of zero
+(never +-inf): money and family-size denominators must be > 0; DAYS_BIRTH (days before
+the application, so negative) must be < 0.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+from scoring import schema
+
+#: Opsets of every graph this package builds (features + trees).
+ONNX_OPSET = 21
+ML_OPSET = 5
+IR_VERSION = 10
+FEATURES_OUTPUT = "features"
+
+#: (name, numerator field, denominator field, valid denominator sign) of the ratio features.
+_RATIOS: tuple[tuple[str, str, str, int], ...] = (
+    ("CREDIT_ANNUITY_RATIO", "AMT_CREDIT", "AMT_ANNUITY", 1),
+    ("ANNUITY_INCOME_RATIO", "AMT_ANNUITY", "AMT_INCOME_TOTAL", 1),
+    ("CREDIT_INCOME_RATIO", "AMT_CREDIT", "AMT_INCOME_TOTAL", 1),
+    ("CREDIT_GOODS_RATIO", "AMT_CREDIT", "AMT_GOODS_PRICE", 1),
+    ("INCOME_PER_PERSON", "AMT_INCOME_TOTAL", "CNT_FAM_MEMBERS", 1),
+    # DAYS_* count backwards from the application: both are negative, the ratio is the
+    # share of the applicant's life spent in the current job.
+    ("EMPLOYED_AGE_RATIO", "DAYS_EMPLOYED", "DAYS_BIRTH", -1),
+)
+_EXT_SOURCES = ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3")
+
+ENGINEERED_FEATURES: tuple[str, ...] = (
+    "DAYS_EMPLOYED_ANOMALY",
+    *(name for name, *_ in _RATIOS),
+    "EXT_SOURCE_MEAN",
+    "EXT_SOURCE_MIN",
+    "EXT_SOURCE_MAX",
+    "EXT_SOURCE_COUNT",
+)
+#: Column names of the feature matrix, in order.
+FEATURE_NAMES: tuple[str, ...] = (
+    *schema.NUMERIC_FIELDS,
+    *schema.CATEGORICAL_FIELDS,
+    *ENGINEERED_FEATURES,
+)
+
+_NUM = {name: i for i, name in enumerate(schema.NUMERIC_FIELDS)}
+
+
+class _GraphBuilder:
+    """Collects nodes and initializers; every name is prefixed to stay unique when merged."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._count = 0
+
+    def name(self, hint: str) -> str:
+        self._count += 1
+        return f"{self.prefix}{hint}_{self._count}"
+
+    def const(self, value: np.ndarray, hint: str = "c") -> str:
+        name = self.name(hint)
+        self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], hint: str | None = None,
+           domain: str = "", **attrs: object) -> str:
+        out = self.name(hint or op_type.lower())
+        self.nodes.append(
+            helper.make_node(op_type, inputs, [out], name=out, domain=domain, **attrs)
+        )
+        return out
+
+
+def add_feature_nodes(
+    g: _GraphBuilder,
+    numeric: str = schema.NUMERIC_INPUT,
+    categorical: str = schema.CATEGORICAL_INPUT,
+    output: str = FEATURES_OUTPUT,
+) -> None:
+    """Append the feature sub-graph (inputs ``numeric``/``categorical`` -> ``output``) to g."""
+    nan = g.const(np.array(np.nan, dtype=np.float64), "nan")
+    zero = g.const(np.array(0.0, dtype=np.float64), "zero")
+    axis1 = g.const(np.array([1], dtype=np.int64), "axis1")
+
+    # DAYS_EMPLOYED sentinel -> NaN, in one elementwise pass over the numeric matrix.
+    sentinel_row = np.full((1, len(schema.NUMERIC_FIELDS)), np.nan, dtype=np.float64)
+    sentinel_row[0, _NUM["DAYS_EMPLOYED"]] = schema.DAYS_EMPLOYED_SENTINEL
+    is_sentinel = g.op("Equal", [numeric, g.const(sentinel_row, "sentinel_row")], "is_sentinel")
+    cleaned = g.op("Where", [is_sentinel, nan, numeric], "numeric_clean")
+
+    def column(matrix: str, field: str) -> str:
+        idx = g.const(np.array([_NUM[field]], dtype=np.int64), f"idx_{field}")
+        return g.op("Gather", [matrix, idx], f"col_{field}", axis=1)
+
+    # Categorical codes: one LabelEncoder per column (vocabularies differ).
+    codes: list[str] = []
+    for j, field in enumerate(schema.CATEGORICAL_FIELDS):
+        vocabulary = schema.FIELDS_BY_NAME[field].categories
+        col = g.op("Gather", [categorical, g.const(np.array([j], dtype=np.int64), "idx")],
+                   f"cat_{field}", axis=1)
+        codes.append(g.op(
+            "LabelEncoder", [col], f"code_{field}", domain="ai.onnx.ml",
+            keys_strings=list(vocabulary),
+            values_tensor=numpy_helper.from_array(
+                np.arange(len(vocabulary), dtype=np.float64), "values"),
+            default_tensor=numpy_helper.from_array(np.array([np.nan], dtype=np.float64),
+                                                   "default"),
+        ))
+
+    engineered: list[str] = []
+    engineered.append(g.op("Cast", [column(is_sentinel, "DAYS_EMPLOYED")], "anomaly",
+                           to=TensorProto.DOUBLE))
+    for name, num_field, den_field, sign in _RATIOS:
+        num, den = column(cleaned, num_field), column(cleaned, den_field)
+        valid = g.op("Greater" if sign > 0 else "Less", [den, zero], f"valid_{name}")
+        engineered.append(g.op("Where", [valid, g.op("Div", [num, den]), nan], name))
+
+    ext = g.op("Concat", [column(cleaned, f) for f in _EXT_SOURCES], "ext", axis=1)
+    ext_missing = g.op("IsNaN", [ext], "ext_missing")
+    present = g.op("Cast", [g.op("Not", [ext_missing])], "ext_present", to=TensorProto.DOUBLE)
+    count = g.op("ReduceSum", [present, axis1], "ext_count", keepdims=1)
+    any_present = g.op("Greater", [count, zero], "ext_any")
+
+    def reduce(op: str, fill: float) -> str:
+        filled = g.op("Where", [ext_missing, g.const(np.array(fill, dtype=np.float64)), ext])
+        return g.op(op, [filled, axis1], keepdims=1)
+
+    mean = g.op("Div", [reduce("ReduceSum", 0.0), count], "ext_mean_raw")
+    for op_name, value in (("mean", mean), ("min", reduce("ReduceMin", np.inf)),
+                           ("max", reduce("ReduceMax", -np.inf))):
+        engineered.append(g.op("Where", [any_present, value, nan], f"ext_{op_name}"))
+    engineered.append(count)
+
+    g.nodes.append(helper.make_node(
+        "Concat", [cleaned, *codes, *engineered], [output], name=g.name("features"), axis=1,
+    ))
+
+
+def feature_inputs() -> list[onnx.ValueInfoProto]:
+    """The graph inputs shared by the feature graph and the exported model."""
+    return [
+        helper.make_tensor_value_info(
+            schema.NUMERIC_INPUT, TensorProto.DOUBLE, ["N", len(schema.NUMERIC_FIELDS)]),
+        helper.make_tensor_value_info(
+            schema.CATEGORICAL_INPUT, TensorProto.STRING, ["N", len(schema.CATEGORICAL_FIELDS)]),
+    ]
+
+
+def features_value_info(name: str = FEATURES_OUTPUT) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, TensorProto.DOUBLE, ["N", len(FEATURE_NAMES)])
+
+
+def make_model(graph: onnx.GraphProto) -> onnx.ModelProto:
+    """Wrap a graph with this package's opsets and IR version, and check it."""
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", ONNX_OPSET),
+                       helper.make_opsetid("ai.onnx.ml", ML_OPSET)],
+        producer_name="credit-scoring-training",
+    )
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def build_feature_model() -> onnx.ModelProto:
+    """The feature graph alone: (numeric, categorical) -> features."""
+    g = _GraphBuilder("fe/")
+    add_feature_nodes(g)
+    graph = helper.make_graph(
+        g.nodes, "features", feature_inputs(), [features_value_info()], g.initializers
+    )
+    return make_model(graph)
+
+
+def session_options() -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return options
+
+
+@lru_cache(maxsize=1)
+def _feature_session() -> ort.InferenceSession:
+    return ort.InferenceSession(
+        build_feature_model().SerializeToString(),
+        sess_options=session_options(),
+        providers=["CPUExecutionProvider"],
+    )
+
+
+def validate_inputs(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Check shapes/dtypes of encode_columns output and return onnxruntime-ready arrays."""
+    numeric = np.ascontiguousarray(inputs[schema.NUMERIC_INPUT], dtype=np.float64)
+    categorical = np.asarray(inputs[schema.CATEGORICAL_INPUT], dtype=object)
+    n_num, n_cat = len(schema.NUMERIC_FIELDS), len(schema.CATEGORICAL_FIELDS)
+    if numeric.ndim != 2 or numeric.shape[1] != n_num:
+        raise ValueError(f"numeric must be [N, {n_num}], got {numeric.shape}")
+    if categorical.ndim != 2 or categorical.shape != (numeric.shape[0], n_cat):
+        raise ValueError(f"categorical must be [{numeric.shape[0]}, {n_cat}], "
+                         f"got {categorical.shape}")
+    return {schema.NUMERIC_INPUT: numeric, schema.CATEGORICAL_INPUT: categorical}
+
+
+def compute_features(inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """Run the feature graph on encode_columns output: float64 [N, len(FEATURE_NAMES)]."""
+    feeds = validate_inputs(inputs)
+    if feeds[schema.NUMERIC_INPUT].shape[0] == 0:
+        return np.empty((0, len(FEATURE_NAMES)), dtype=np.float64)
+    return _feature_session().run([FEATURES_OUTPUT], feeds)[0]
+
+
+def frame_features(df: object) -> np.ndarray:
+    """compute_features(schema.encode_columns(df)) for a DataFrame with the schema columns."""
+    return compute_features(schema.encode_columns(df))
