@@ -1,0 +1,128 @@
+"""Docker-free local invocation: run a Lambda handler in-process on an event file.
+
+    python -m infra.invoke infra/events/predict_valid.json [--function Scoring|Drift]
+
+The function is picked from the event's shape unless ``--function`` says: API Gateway
+events (REST payload 1.0 or HTTP API payload 2.0) go to the scoring function's
+``app.handler`` (function/app.py), EventBridge scheduled events to ``drift.handler.handler``.
+The handler runs with a fake Lambda context and the current environment (MODEL_DIR,
+CAPTURE_BUCKET, REPORT_BUCKET, ...); the response is printed as pretty JSON with an API
+response's body decoded (base64 undone, JSON parsed). The exit status is 0 unless the
+handler raised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import importlib
+import json
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FUNCTION_DIR = REPO_ROOT / "function"
+
+#: Logical id in template.yaml -> "module:attribute" of its handler.
+HANDLERS = {"Scoring": "app:handler", "Drift": "drift.handler:handler"}
+#: Memory (MB) and timeout (s) as deployed (template.yaml defaults).
+LIMITS = {"Scoring": (1024, 10), "Drift": (3008, 900)}
+
+
+@dataclass
+class FakeContext:
+    """The attributes of a Lambda context object that handlers and Mangum read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_s: float
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_stream_name: str = "local/invoke"
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:eu-west-1:123456789012:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = time.monotonic() - self._started
+        return max(0, int((self.timeout_s - elapsed) * 1000))
+
+
+def detect_function(event: Mapping[str, Any]) -> str:
+    """"Scoring" for an API Gateway proxy event, "Drift" for a scheduled event."""
+    if "httpMethod" in event or "routeKey" in event or "requestContext" in event:
+        return "Scoring"
+    if event.get("detail-type") == "Scheduled Event" or event.get("source") == "aws.events":
+        return "Drift"
+    raise ValueError(
+        "cannot tell the function from the event (neither an API Gateway proxy event nor "
+        "a scheduled event): pass --function Scoring|Drift"
+    )
+
+
+def load_handler(function: str) -> Callable[[dict[str, Any], Any], Any]:
+    """Import a function's handler the way the Lambda runtime would."""
+    if function not in HANDLERS:
+        raise ValueError(f"unknown function {function!r}: choose from {sorted(HANDLERS)}")
+    if function == "Scoring" and str(FUNCTION_DIR) not in sys.path:
+        sys.path.insert(0, str(FUNCTION_DIR))  # the zip's root is function/
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    module_name, attribute = HANDLERS[function].split(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def invoke(event: dict[str, Any], function: str | None = None) -> Any:
+    """Run the handler for ``event`` in-process and return its raw response."""
+    function = function or detect_function(event)
+    handler = load_handler(function)
+    memory, timeout = LIMITS[function]
+    context = FakeContext(f"credit-scoring-{function.lower()}", memory, timeout)
+    return handler(event, context)
+
+
+def decode_response(response: Any) -> Any:
+    """An API Gateway response with its body decoded; anything else unchanged."""
+    if not isinstance(response, Mapping) or "statusCode" not in response:
+        return response
+    decoded = dict(response)
+    body = decoded.get("body")
+    if isinstance(body, str):
+        if decoded.get("isBase64Encoded"):
+            raw = base64.b64decode(body)
+            try:
+                body = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                body = f"<{len(raw)} bytes of binary>"
+            decoded["isBase64Encoded"] = False
+        try:
+            decoded["body"] = json.loads(body)
+        except (json.JSONDecodeError, TypeError):
+            decoded["body"] = body
+    return decoded
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Invoke a Lambda handler in-process.")
+    parser.add_argument("event", type=Path, help="event JSON file (see infra/events/)")
+    parser.add_argument("--function", choices=sorted(HANDLERS), help="default: from the event")
+    args = parser.parse_args(argv)
+    event = json.loads(args.event.read_text(encoding="utf-8"))
+    response = decode_response(invoke(event, args.function))
+    print(json.dumps(response, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
