@@ -1,0 +1,86 @@
+"""Runtime settings of the scoring function, read once from the environment.
+
+=========================  ==================================  ==============================
+variable                   meaning                             default
+=========================  ==================================  ==============================
+MODEL_DIR                  the model bundle directory          ``function/model`` (packaged)
+MODEL_S3_URI               ``s3://bucket/prefix``: download     unset (use MODEL_DIR)
+                           the bundle to /tmp at cold start
+CAPTURE_BUCKET             S3 bucket for inference capture     unset (capture off)
+CAPTURE_PREFIX             key prefix of the captures          ``captures/``
+CAPTURE_HASH_KEY           HMAC-SHA256 key for SK_ID_CURR      unset: a random per-process key
+                                                               (hashes then link requests only
+                                                               within one execution environment)
+CAPTURE_TIMEOUT_S          the most a capture may delay a      ``1.0``
+                           response (S3 connect/read timeouts
+                           are derived from it)
+MAX_BODY_BYTES             largest /predict body               65536 (64 KiB)
+MAX_BATCH_BODY_BYTES       largest /predict/batch body         8388608 (8 MiB)
+ORT_INTRA_OP_THREADS       onnxruntime intra-op threads        1 (a Lambda of <= 1769 MB has one
+                                                               vCPU)
+=========================  ==================================  ==============================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from scoring.capture_format import DEFAULT_PREFIX
+
+#: The bundle packaged with the function: function/model next to the code.
+PACKAGED_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+
+MAX_BATCH_SIZE = 1_000
+DEFAULT_REASONS = 4
+DEFAULT_BATCH_REASONS = 0
+MAX_REASONS = 10
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_dir: Path = PACKAGED_MODEL_DIR
+    model_s3_uri: str | None = None
+    capture_bucket: str | None = None
+    capture_prefix: str = DEFAULT_PREFIX
+    capture_hash_key: bytes | None = None
+    capture_timeout_s: float = 1.0
+    max_body_bytes: int = 64 * 1024
+    max_batch_body_bytes: int = 8 * 1024 * 1024
+    ort_threads: int = 1
+
+    @property
+    def capture_enabled(self) -> bool:
+        return bool(self.capture_bucket)
+
+
+def _positive(env: Mapping[str, str], name: str, default: float, cast: type) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = cast(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a positive {cast.__name__}, got {raw!r}") from exc
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive {cast.__name__}, got {raw!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``env`` (default: os.environ); raises ValueError on a malformed value."""
+    env = os.environ if env is None else env
+    hash_key = env.get("CAPTURE_HASH_KEY") or None
+    return Settings(
+        model_dir=Path(env.get("MODEL_DIR") or PACKAGED_MODEL_DIR),
+        model_s3_uri=env.get("MODEL_S3_URI") or None,
+        capture_bucket=env.get("CAPTURE_BUCKET") or None,
+        capture_prefix=env.get("CAPTURE_PREFIX") or DEFAULT_PREFIX,
+        capture_hash_key=hash_key.encode("utf-8") if hash_key else None,
+        capture_timeout_s=float(_positive(env, "CAPTURE_TIMEOUT_S", 1.0, float)),
+        max_body_bytes=int(_positive(env, "MAX_BODY_BYTES", 64 * 1024, int)),
+        max_batch_body_bytes=int(_positive(env, "MAX_BATCH_BODY_BYTES", 8 * 1024 * 1024, int)),
+        ort_threads=int(_positive(env, "ORT_INTRA_OP_THREADS", 1, int)),
+    )

@@ -1,0 +1,322 @@
+"""Request and response models, generated once at import from scoring.schema, and the
+body parser that turns raw bytes into validated applications.
+
+Validation policy (one schema for training, serving and the docs):
+
+* ``integer`` fields take JSON integers only (``3.0``, ``"3"`` and ``true`` are rejected);
+  ``number`` fields take any finite JSON number; both within the schema's inclusive bounds.
+* ``category`` fields take one of the schema's strings exactly. An unseen category is
+  rejected with 422 naming the field and listing the allowed values: the vocabularies are
+  those of the full data set, so an unseen value is a client error, never something to guess.
+* Nullable fields may be null or omitted (= missing); the others are required.
+* NaN, Infinity and numbers that overflow a double (``1e400``) are rejected, as are unknown
+  fields, duplicate keys, bodies that are not UTF-8 JSON objects, and oversized bodies.
+
+Every rejection is a :class:`RequestError`: a 4xx status and a JSON body
+``{"detail": [{"loc", "field", "msg", "type", ("allowed")}], "fields": [...]}``.
+"""
+
+from __future__ import annotations
+
+import json
+from operator import itemgetter
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    create_model,
+)
+from pydantic.json_schema import models_json_schema
+
+from scoring import schema
+from scoring.config import MAX_BATCH_SIZE
+
+#: Errors listed in one response at most (a bad batch could otherwise list 100,000).
+MAX_LISTED_ERRORS = 50
+_JSON_WHITESPACE = b" \t\n\r"
+
+
+# --------------------------------------------------------------------------- request models
+def _field_type(field: schema.Field) -> Any:
+    bounds: dict[str, float] = {}
+    if field.minimum is not None:
+        bounds["ge"] = field.minimum
+    if field.maximum is not None:
+        bounds["le"] = field.maximum
+    if field.kind == "category":
+        return Literal[field.categories]  # type: ignore[valid-type]
+    if field.kind == "integer":
+        return Annotated[StrictInt, Field(**bounds)]
+    return Annotated[StrictFloat, Field(allow_inf_nan=False, **bounds)]
+
+
+def _application_model() -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for field in schema.FIELDS:
+        annotation = _field_type(field)
+        if field.nullable:
+            fields[field.name] = (annotation | None, None)
+        else:
+            fields[field.name] = (annotation, ...)
+    return create_model(
+        "Application",
+        __config__=ConfigDict(extra="forbid", title="Application"),
+        __doc__=(
+            "One loan application: SK_ID_CURR and the 120 applicant fields of the Home Credit "
+            "schema. Nullable fields may be null or omitted (missing); the others are required."
+        ),
+        **fields,
+    )
+
+
+Application = _application_model()
+
+
+class BatchRequest(BaseModel):
+    """Up to 1,000 applications, scored in order."""
+
+    model_config = ConfigDict(extra="forbid")
+    applications: list[Application] = Field(  # type: ignore[valid-type]
+        min_length=1, max_length=MAX_BATCH_SIZE
+    )
+
+
+# -------------------------------------------------------------------------- response models
+class Reason(BaseModel):
+    feature: str = Field(description="Model feature (a request field or an engineered one).")
+    value: float | int | str | None = Field(
+        description="The request's raw value for a request field (the category string for a "
+        "categorical one); the engineered value otherwise; null when missing."
+    )
+    contribution: float = Field(description="TreeSHAP contribution in log-odds.")
+    direction: Literal["increases_risk", "decreases_risk"]
+
+
+class Prediction(BaseModel):
+    client_id: int = Field(description="SK_ID_CURR of the application.")
+    probability_default: float = Field(ge=0, le=1)
+    decision: Literal["approve", "decline"] = Field(
+        description="decline iff probability_default >= threshold."
+    )
+    threshold: float
+    model_version: str
+    reasons: list[Reason] = Field(
+        description="The largest contributions by absolute value, largest first "
+        "(features contributing exactly 0 are never listed)."
+    )
+
+
+class BatchResponse(BaseModel):
+    predictions: list[Prediction]
+
+
+class CaptureStats(BaseModel):
+    enabled: bool
+    written: int
+    failed: int
+    timed_out: int
+    dropped: int
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    model_version: str | None = None
+    reason: str | None = None
+    capture: CaptureStats
+
+
+class ModelCard(BaseModel):
+    """The bundle's model_card.json (only the main keys are described here)."""
+
+    model_config = ConfigDict(extra="allow")
+    model_version: str | int
+    threshold: float
+    costs: dict[str, float]
+    metrics: dict[str, Any]
+    features: list[str]
+    schema_: list[dict[str, Any]] = Field(alias="schema")
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    field: str = Field(description="The offending field (dotted path), or 'body'/'query'.")
+    msg: str
+    type: str
+    allowed: list[str] | None = Field(
+        default=None, description="The allowed values of a categorical field."
+    )
+
+
+class ErrorResponse(BaseModel):
+    detail: list[ErrorItem]
+    fields: list[str] = Field(description="The offending fields, in order, without repeats.")
+
+
+def request_schemas(ref_template: str = "#/components/schemas/{model}") -> dict[str, Any]:
+    """JSON schemas of the request bodies (Application, BatchRequest), for the OpenAPI spec."""
+    _, top = models_json_schema(
+        [(Application, "validation"), (BatchRequest, "validation")], ref_template=ref_template
+    )
+    return top["$defs"]
+
+
+# ------------------------------------------------------------------------------- parsing
+class RequestError(Exception):
+    """A client error: HTTP ``status`` and the ErrorResponse body."""
+
+    def __init__(self, status: int, detail: list[dict[str, Any]]) -> None:
+        super().__init__(status, detail)
+        self.status = status
+        self.detail = detail
+
+    @property
+    def fields(self) -> list[str]:
+        return list(dict.fromkeys(item["field"] for item in self.detail))
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.detail, "fields": self.fields}
+
+
+def error_item(
+    loc: tuple[str | int, ...] | list[str | int], msg: str, type_: str, field: str | None = None
+) -> dict[str, Any]:
+    return {"loc": list(loc), "field": field or loc_to_field(loc), "msg": msg, "type": type_}
+
+
+def loc_to_field(loc: tuple[str | int, ...] | list[str | int]) -> str:
+    """("applications", 3, "AMT_CREDIT") -> "applications[3].AMT_CREDIT"; () -> "body"."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def _validation_detail(exc: ValidationError) -> list[dict[str, Any]]:
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    detail = []
+    for err in errors[:MAX_LISTED_ERRORS]:
+        loc = tuple(err["loc"])
+        item = error_item(loc, err["msg"], err["type"])
+        name = loc[-1] if loc else None
+        field = schema.FIELDS_BY_NAME.get(name) if isinstance(name, str) else None
+        if err["type"] == "literal_error" and field is not None and field.kind == "category":
+            item["msg"] = f"unknown category for {field.name}; allowed: {list(field.categories)}"
+            item["type"] = "unknown_category"
+            item["allowed"] = list(field.categories)
+        elif err["type"] == "extra_forbidden":
+            item["msg"] = f"unknown field {name!r}"
+        detail.append(item)
+    if len(errors) > MAX_LISTED_ERRORS:
+        detail.append(error_item((), f"{len(errors) - MAX_LISTED_ERRORS} more errors not "
+                                 "listed", "too_many_errors"))
+    return detail
+
+
+def _malformed(body: bytes) -> RequestError:
+    """Explain why ``body`` is not a JSON document (called only on the error path)."""
+    if not body.strip():
+        return RequestError(400, [error_item((), "empty body: expected a JSON object",
+                                             "empty_body")])
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return RequestError(400, [error_item((), f"body is not valid UTF-8 (byte {exc.start})",
+                                             "invalid_utf8")])
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return RequestError(400, [error_item(
+            (), f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            "json_invalid")])
+    except (ValueError, RecursionError) as exc:  # int over 4300 digits, nesting too deep
+        return RequestError(400, [error_item((), f"malformed JSON: {exc}", "json_invalid")])
+    return RequestError(400, [error_item((), "malformed JSON", "json_invalid")])
+
+
+def _duplicate_keys(body: bytes) -> list[str]:
+    """Every key that appears twice in one object of ``body`` (a valid JSON text)."""
+    found: list[str] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    found.append(key)
+                seen.add(key)
+        return obj
+
+    json.loads(body.decode("utf-8"), object_pairs_hook=hook)
+    return found
+
+
+def _check_duplicates(body: bytes, distinct_keys: int, batch: bool) -> None:
+    """Reject duplicate keys; ``distinct_keys`` = keys of all objects once validated.
+
+    Fast path: with whitespace removed, every key token is followed by ``":``, and ``":``
+    can appear elsewhere only inside strings, so the count of ``":`` is at least the number
+    of key tokens, which is at least the number of distinct keys; equality proves there is
+    no duplicate. Otherwise the body is re-parsed exactly (rare: strings containing ``":``).
+    """
+    if body.translate(None, _JSON_WHITESPACE).count(b'":') == distinct_keys:
+        return
+    duplicates = _duplicate_keys(body)
+    if duplicates:
+        raise RequestError(400, [
+            error_item((key,), f"duplicate key {key!r}"
+                       + (" in an application" if batch else ""), "duplicate_key")
+            for key in duplicates[:MAX_LISTED_ERRORS]
+        ])
+
+
+def parse_application(body: bytes) -> dict[str, Any]:
+    """Validate one application; returns its fields (all 121 keys, None = missing)."""
+    try:
+        model = Application.model_validate_json(body)
+    except ValidationError as exc:
+        if exc.errors()[0]["type"] == "json_invalid":
+            raise _malformed(body) from None
+        raise RequestError(422, _validation_detail(exc)) from None
+    _check_duplicates(body, len(model.model_fields_set), batch=False)
+    return model.__dict__
+
+
+def parse_batch(body: bytes) -> list[dict[str, Any]]:
+    """Validate a batch request; returns its applications' fields, in order."""
+    try:
+        model = BatchRequest.model_validate_json(body)
+    except ValidationError as exc:
+        if exc.errors()[0]["type"] == "json_invalid":
+            raise _malformed(body) from None
+        raise RequestError(422, _validation_detail(exc)) from None
+    apps = model.applications
+    _check_duplicates(body, 1 + sum(len(a.model_fields_set) for a in apps), batch=True)
+    return [a.__dict__ for a in apps]
+
+
+# ------------------------------------------------------------------------------- encoding
+_numeric_of = itemgetter(*schema.NUMERIC_FIELDS)
+_categorical_of = itemgetter(*schema.CATEGORICAL_FIELDS)
+
+
+def encode(apps: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """The model graph's inputs for validated applications.
+
+    Same result as ``schema.encode_records`` (a test checks it on the real samples), in one
+    C-level pass per matrix: the validated dicts always hold every field, numbers are
+    already floats/ints, and None becomes NaN in a float64 array.
+    """
+    numeric = np.array([_numeric_of(a) for a in apps], dtype=np.float64)
+    categorical = np.array([_categorical_of(a) for a in apps], dtype=object)
+    categorical[np.equal(categorical, None)] = schema.MISSING_CATEGORY
+    return {schema.NUMERIC_INPUT: numeric, schema.CATEGORICAL_INPUT: categorical}
