@@ -1,0 +1,84 @@
+"""AWS Lambda entry point of the scoring function: ``Handler: app.handler``.
+
+``handler`` is Mangum over the FastAPI app (API Gateway HTTP API v2 and REST v1 proxy
+events). Cold start loads the model bundle and runs one request's path end to end, so the
+first real request finds a warm onnxruntime session and warm code:
+
+* on SnapStart, in the runtime's before-snapshot hook (the primed state is snapshotted;
+  after a restore only the S3 client of inference capture is recreated);
+* otherwise at import, during the Lambda init phase.
+
+A bundle that cannot be loaded never crashes the import: /health and /predict answer 503
+with the reason (and the load is retried on demand every 30 s).
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import logging
+import os
+from typing import Any
+
+from mangum import Mangum
+
+from scoring import logs
+from scoring.api import create_app
+
+app = create_app()
+
+
+class ScoringMangum(Mangum):
+    """Mangum that answers a malformed API Gateway event with a JSON 400 instead of raising.
+
+    (Mangum raises before the app runs on, e.g., an ``isBase64Encoded`` body that is not
+    base64 or an event it cannot recognise; Lambda would turn that into a 502.)
+    """
+
+    def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+        try:
+            return super().__call__(event, context)
+        except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError, AttributeError,
+                RuntimeError) as exc:
+            logs.emit("bad_event", logging.WARNING, exception=type(exc).__name__,
+                      lambda_request_id=getattr(context, "aws_request_id", None))
+            return _event_error(event, str(exc) if isinstance(exc, binascii.Error) else
+                                "malformed API Gateway event")
+
+
+def _event_error(event: Any, message: str) -> dict[str, Any]:
+    body = json.dumps({"detail": [{"loc": [], "field": "body", "msg": message,
+                                   "type": "bad_event"}], "fields": ["body"]})
+    response: dict[str, Any] = {
+        "statusCode": 400,
+        "headers": {"content-type": "application/json"},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+    if not (isinstance(event, dict) and event.get("version") == "2.0"):
+        response["multiValueHeaders"] = {}
+    return response
+
+
+handler = ScoringMangum(app, lifespan="off")
+
+
+def _register_snapstart_hooks() -> bool:
+    """Register the SnapStart hooks when running in the Lambda runtime; True if registered."""
+    try:
+        from snapshot_restore_py import (  # type: ignore[import-not-found]
+            register_after_restore,
+            register_before_snapshot,
+        )
+    except ImportError:  # not in the Lambda runtime (tests, uvicorn, benchmarks)
+        return False
+    register_before_snapshot(app.state.service.prime)
+    register_after_restore(app.state.service.after_restore)
+    return True
+
+
+_hooks = _register_snapstart_hooks()
+if not (_hooks and os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"):
+    app.state.service.prime()
+
+__all__ = ["app", "handler"]
