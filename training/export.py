@@ -1,0 +1,541 @@
+"""Export a LightGBM booster as ONE exact ONNX graph, and prove it matches LightGBM.
+
+The exported graph is: feature sub-graph (training/features.py) -> tree ensemble ->
+sigmoid, all in float64, with outputs ``features`` [N, F], ``margin`` [N], ``probability`` [N].
+
+Why not onnxmltools' graph as is: its converters write float32 split thresholds and compare
+float32 inputs, so a value just past a float64 split (e.g. one ULP) lands on the wrong side
+(``onnxmltools_float32_model`` keeps that graph so the split-boundary probe can show it). The
+trees here are therefore written from ``booster.dump_model()`` (the same source onnxmltools
+reads) into ai.onnx.ml opset-5 ``TreeEnsemble`` with float64 splits, float64 leaf weights
+and LightGBM's exact missing-value semantics:
+
+* inputs with |x| <= kZeroThreshold (1e-35) become 0.0, as LightGBM's C API reads them;
+* numerical split, missing_type NaN:  NaN -> default_left direction;
+* numerical split, missing_type None: NaN is treated as 0.0 -> side of ``0.0 <= threshold``;
+* numerical split, missing_type Zero: only if equivalent to the above (otherwise refused);
+* categorical split (``==``): left iff the value is in the category set, NaN -> right
+  (the codes from the feature graph are whole numbers, so ONNX BRANCH_MEMBER's exact
+  membership equals LightGBM's integer-truncating bitset test).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+from training import features as fe
+
+MARGIN_OUTPUT = "margin"
+PROBABILITY_OUTPUT = "probability"
+#: ParityError unless max |dP| <= this (and no decision differs at the threshold).
+PARITY_TOLERANCE = 1e-5
+#: LightGBM's kZeroThreshold (the float 1e-35f widened to double): its C API reads any
+#: input with |x| <= this as 0.0, and missing_type Zero treats such values as missing.
+K_ZERO_THRESHOLD = float(np.float32(1e-35))
+
+_LEQ, _MEMBER = 0, 6
+
+
+class ParityError(AssertionError):
+    """The ONNX graph does not reproduce LightGBM; ``figures`` holds the measurements."""
+
+    def __init__(self, message: str, figures: dict[str, Any]) -> None:
+        super().__init__(f"{message}: {figures}")
+        self.figures = figures
+
+
+# --------------------------------------------------------------------------- the trees
+
+
+@dataclass
+class _Ensemble:
+    """TreeEnsemble (ai.onnx.ml opset 5) attributes, float64 splits and weights."""
+
+    featureids: list[int]
+    splits: list[float]
+    modes: list[int]
+    truenodeids: list[int]
+    trueleafs: list[int]
+    falsenodeids: list[int]
+    falseleafs: list[int]
+    missing_tracks_true: list[int]
+    membership: list[float]
+    tree_roots: list[int]
+    leaf_weights: list[float]
+
+
+def _check_booster(dump: dict[str, Any], num_features: int) -> float:
+    """Refuse boosters this exporter cannot reproduce; return the sigmoid coefficient."""
+    objective = str(dump.get("objective", ""))
+    parts = objective.split()
+    if not parts or parts[0] not in ("binary", "cross_entropy"):
+        raise ValueError(f"only binary boosters can be exported, got objective {objective!r}")
+    if dump.get("num_class", 1) != 1 or dump.get("num_tree_per_iteration", 1) != 1:
+        raise ValueError("only single-output (binary) boosters can be exported")
+    if dump.get("average_output"):
+        raise ValueError("random-forest (average_output) boosters are not supported")
+    names = list(dump.get("feature_names", []))
+    if len(names) != num_features:
+        raise ValueError(f"booster has {len(names)} features, the feature graph {num_features}")
+    default = [f"Column_{i}" for i in range(num_features)]
+    if names not in (default, list(fe.FEATURE_NAMES)):
+        raise ValueError("booster feature names differ from features.FEATURE_NAMES")
+    sigmoid = 1.0
+    for part in parts[1:]:
+        if part.startswith("sigmoid:"):
+            sigmoid = float(part.split(":", 1)[1])
+    if parts[0] == "cross_entropy":
+        sigmoid = 1.0
+    return sigmoid
+
+
+def split_threshold(node: dict[str, Any]) -> float:
+    """The float64 threshold of a '<=' node as LightGBM compares it.
+
+    dump_model() writes thresholds with 17 significant digits (exact) but clamps +-inf to
+    +-1e300 (LightGBM's AvoidInf); an infinite threshold (e.g. "all non-missing values go
+    left") is restored here, so values beyond 1e300 (and inf) route as in LightGBM.
+    """
+    threshold = float(node["threshold"])
+    if abs(threshold) >= 1e300:
+        return math.copysign(math.inf, threshold)
+    return threshold
+
+
+def _numerical_missing(node: dict[str, Any]) -> int:
+    """nodes_missing_value_tracks_true for a LightGBM '<=' node (true branch = left)."""
+    threshold = split_threshold(node)
+    missing = node.get("missing_type", "None")
+    default_left = bool(node.get("default_left", False))
+    if missing == "NaN":
+        return int(default_left)
+    if missing == "None":
+        return int(threshold >= 0.0)
+    if missing == "Zero":
+        # NaN -> 0 -> "is zero" -> default side; exact only if every |x| <= kZeroThreshold
+        # already compares onto the default side.
+        zero_side_left = threshold >= K_ZERO_THRESHOLD
+        zero_side_right = threshold < -K_ZERO_THRESHOLD
+        if (default_left and zero_side_left) or (not default_left and zero_side_right):
+            return int(default_left)
+        raise ValueError("missing_type Zero (zero_as_missing) splits around 0 are not supported")
+    raise ValueError(f"unknown missing_type {missing!r}")
+
+
+def _ensemble(dump: dict[str, Any]) -> _Ensemble:
+    e = _Ensemble([], [], [], [], [], [], [], [], [], [], [])
+
+    def leaf(value: float) -> int:
+        e.leaf_weights.append(float(value))
+        return len(e.leaf_weights) - 1
+
+    def visit(node: dict[str, Any]) -> tuple[int, int]:
+        """Append node (pre-order); return (index, is_leaf) of its nodes_/leaf_ entry."""
+        if "leaf_value" in node:
+            return leaf(node["leaf_value"]), 1
+        i = len(e.featureids)
+        e.featureids.append(int(node["split_feature"]))
+        for attr in (e.splits, e.modes, e.truenodeids, e.trueleafs, e.falsenodeids,
+                     e.falseleafs, e.missing_tracks_true):
+            attr.append(0)
+        if node["decision_type"] == "<=":
+            e.modes[i] = _LEQ
+            e.splits[i] = split_threshold(node)
+            e.missing_tracks_true[i] = _numerical_missing(node)
+        elif node["decision_type"] == "==":
+            e.modes[i] = _MEMBER
+            e.splits[i] = math.nan
+            members = sorted(float(c) for c in str(node["threshold"]).split("||"))
+            if e.membership:
+                e.membership.append(math.nan)
+            e.membership.extend(members)
+            e.missing_tracks_true[i] = 0  # LightGBM: NaN (and negatives) go right
+        else:
+            raise ValueError(f"unsupported decision_type {node['decision_type']!r}")
+        e.truenodeids[i], e.trueleafs[i] = visit(node["left_child"])
+        e.falsenodeids[i], e.falseleafs[i] = visit(node["right_child"])
+        return i, 0
+
+    for tree in dump["tree_info"]:
+        structure = tree["tree_structure"]
+        if "leaf_value" in structure:  # a one-leaf tree: one node, both branches -> the leaf
+            i = len(e.featureids)
+            target = leaf(structure["leaf_value"])
+            e.featureids.append(0)
+            e.splits.append(0.0)
+            e.modes.append(_LEQ)
+            e.truenodeids.append(target)
+            e.falsenodeids.append(target)
+            e.trueleafs.append(1)
+            e.falseleafs.append(1)
+            e.missing_tracks_true.append(0)
+            e.tree_roots.append(i)
+        else:
+            e.tree_roots.append(visit(structure)[0])
+    return e
+
+
+def add_tree_nodes(g: fe._GraphBuilder, booster: lightgbm.Booster, features: str,
+                   margin: str, probability: str) -> None:
+    """Append features -> trees -> margin [N] -> probability [N] (float64) to g."""
+    dump = booster.dump_model()
+    sigmoid = _check_booster(dump, len(fe.FEATURE_NAMES))
+    e = _ensemble(dump)
+    f64 = np.float64
+    attrs: dict[str, Any] = {
+        "n_targets": 1,
+        "aggregate_function": 1,  # SUM
+        "post_transform": 0,  # NONE
+        "tree_roots": e.tree_roots,
+        "nodes_featureids": e.featureids,
+        "nodes_splits": numpy_helper.from_array(np.array(e.splits, dtype=f64), "splits"),
+        "nodes_modes": numpy_helper.from_array(np.array(e.modes, dtype=np.uint8), "modes"),
+        "nodes_truenodeids": e.truenodeids,
+        "nodes_trueleafs": e.trueleafs,
+        "nodes_falsenodeids": e.falsenodeids,
+        "nodes_falseleafs": e.falseleafs,
+        "nodes_missing_value_tracks_true": e.missing_tracks_true,
+        "leaf_targetids": [0] * len(e.leaf_weights),
+        "leaf_weights": numpy_helper.from_array(np.array(e.leaf_weights, dtype=f64), "w"),
+    }
+    if e.membership:
+        attrs["membership_values"] = numpy_helper.from_array(
+            np.array(e.membership, dtype=f64), "membership")
+    # LightGBM's predict reads |x| <= kZeroThreshold as 0.0 (dense rows are turned into
+    # sparse pairs); do the same, or a value at a +-kZeroThreshold split would route wrongly.
+    tiny = g.op("LessOrEqual", [g.op("Abs", [features]),
+                                g.const(np.array(K_ZERO_THRESHOLD, dtype=f64), "k_zero")])
+    tree_input = g.op("Where", [tiny, g.const(np.array(0.0, dtype=f64), "zero"), features],
+                      "tree_input")
+    scores = g.op("TreeEnsemble", [tree_input], "tree_scores", domain="ai.onnx.ml", **attrs)
+    g.nodes.append(helper.make_node(
+        "Squeeze", [scores, g.const(np.array([1], dtype=np.int64), "axis1")], [margin],
+        name=g.name("margin")))
+    _add_sigmoid(g, margin, probability, sigmoid)
+
+
+def _add_sigmoid(g: fe._GraphBuilder, margin: str, probability: str, sigmoid: float) -> None:
+    """probability = 1 / (1 + exp(-sigmoid * margin)), LightGBM's formula, in float64."""
+    one = g.const(np.array(1.0, dtype=np.float64), "one")
+    scaled = g.op("Mul", [margin, g.const(np.array(-sigmoid, dtype=np.float64), "neg_sig")])
+    denominator = g.op("Add", [one, g.op("Exp", [scaled])])
+    g.nodes.append(helper.make_node("Div", [one, denominator], [probability],
+                                    name=g.name("probability")))
+
+
+def _vector_output(name: str) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, TensorProto.DOUBLE, ["N"])
+
+
+def export_model(booster: lightgbm.Booster) -> onnx.ModelProto:
+    """The bundle's model.onnx: (numeric, categorical) -> features, margin, probability."""
+    g = fe._GraphBuilder("fe/")
+    fe.add_feature_nodes(g, output=fe.FEATURES_OUTPUT)
+    t = fe._GraphBuilder("trees/")
+    add_tree_nodes(t, booster, fe.FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT)
+    graph = helper.make_graph(
+        g.nodes + t.nodes,
+        "credit_scoring",
+        fe.feature_inputs(),
+        [fe.features_value_info(), _vector_output(MARGIN_OUTPUT),
+         _vector_output(PROBABILITY_OUTPUT)],
+        g.initializers + t.initializers,
+    )
+    model = fe.make_model(graph)
+    model.doc_string = "features -> LightGBM trees (float64 TreeEnsemble) -> sigmoid"
+    return model
+
+
+def tree_model(source: onnx.ModelProto | lightgbm.Booster) -> onnx.ModelProto:
+    """The tree part alone: input ``features`` [N, F] -> margin, probability.
+
+    From a booster it is built directly; from an exported model it is cut out of it (so the
+    probe tests exactly the trees that ship).
+    """
+    if isinstance(source, lightgbm.Booster):
+        t = fe._GraphBuilder("trees/")
+        add_tree_nodes(t, source, fe.FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT)
+        graph = helper.make_graph(
+            t.nodes, "trees", [fe.features_value_info()],
+            [_vector_output(MARGIN_OUTPUT), _vector_output(PROBABILITY_OUTPUT)], t.initializers)
+        return fe.make_model(graph)
+    if [i.name for i in source.graph.input] == [fe.FEATURES_OUTPUT]:
+        return source
+    return onnx.utils.Extractor(source).extract_model(
+        [fe.FEATURES_OUTPUT], [MARGIN_OUTPUT, PROBABILITY_OUTPUT])
+
+
+def onnxmltools_float32_model(booster: lightgbm.Booster) -> onnx.ModelProto:
+    """The plain onnxmltools conversion (float32 thresholds and inputs), for comparison only.
+
+    Same I/O as tree_model: ``features`` float64 -> ``margin``, ``probability`` float64. The
+    converter's TreeEnsembleClassifier is re-declared as a TreeEnsembleRegressor with
+    post_transform NONE so its raw margin is visible; nothing else is changed.
+    """
+    from onnxmltools import convert_lightgbm
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    n_features = len(fe.FEATURE_NAMES)
+    converted = convert_lightgbm(
+        booster, initial_types=[("input", FloatTensorType([None, n_features]))],
+        zipmap=False, target_opset=15)
+    (trees,) = [n for n in converted.graph.node if n.op_type.startswith("TreeEnsemble")]
+    rename = {"class_ids": "target_ids", "class_nodeids": "target_nodeids",
+              "class_treeids": "target_treeids", "class_weights": "target_weights"}
+    attrs: dict[str, Any] = {"n_targets": 1, "post_transform": "NONE"}
+    for a in trees.attribute:
+        if a.name in ("classlabels_int64s", "classlabels_strings", "post_transform"):
+            continue
+        value = helper.get_attribute_value(a)
+        if a.name == "class_ids":
+            value = [0] * len(value)
+        attrs[rename.get(a.name, a.name)] = value
+    g = fe._GraphBuilder("f32/")
+    as_float = g.op("Cast", [fe.FEATURES_OUTPUT], "as_float", to=TensorProto.FLOAT)
+    scores = g.op("TreeEnsembleRegressor", [as_float], "scores", domain="ai.onnx.ml", **attrs)
+    flat = g.op("Squeeze", [scores, g.const(np.array([1], dtype=np.int64))])
+    g.nodes.append(helper.make_node("Cast", [flat], [MARGIN_OUTPUT], to=TensorProto.DOUBLE))
+    _add_sigmoid(g, MARGIN_OUTPUT, PROBABILITY_OUTPUT,
+                 _check_booster(booster.dump_model(), n_features))
+    graph = helper.make_graph(
+        g.nodes, "onnxmltools_float32", [fe.features_value_info()],
+        [_vector_output(MARGIN_OUTPUT), _vector_output(PROBABILITY_OUTPUT)], g.initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", fe.ONNX_OPSET),
+                                                    helper.make_opsetid("ai.onnx.ml", 3)])
+    model.ir_version = fe.IR_VERSION
+    onnx.checker.check_model(model)
+    return model
+
+
+# --------------------------------------------------------------------------- running / checks
+
+
+def session(model: onnx.ModelProto) -> ort.InferenceSession:
+    return ort.InferenceSession(model.SerializeToString(), sess_options=fe.session_options(),
+                                providers=["CPUExecutionProvider"])
+
+
+def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b))) if len(a) else 0.0
+
+
+def check_parity(model: onnx.ModelProto, booster: lightgbm.Booster,
+                 inputs: dict[str, np.ndarray], threshold: float,
+                 tolerance: float = PARITY_TOLERANCE) -> dict[str, Any]:
+    """Compare the ONNX graph with booster.predict(compute_features(inputs)).
+
+    Raises ParityError unless the graph's features equal compute_features bit for bit (NaN
+    positions included), max |dP| <= tolerance and no decision (P >= threshold) differs.
+    Returns the figures.
+    """
+    feeds = fe.validate_inputs(inputs)
+    onnx_features, onnx_margin, onnx_p = session(model).run(
+        [fe.FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT], feeds)
+    x = fe.compute_features(feeds)
+    lgb_margin = np.asarray(booster.predict(x, raw_score=True), dtype=np.float64)
+    lgb_p = np.asarray(booster.predict(x), dtype=np.float64)
+    figures: dict[str, Any] = {
+        "rows": len(x),
+        "rows_with_missing_features": int(np.isnan(x).any(axis=1).sum()),
+        "features_identical": bool(np.array_equal(onnx_features, x, equal_nan=True)),
+        "max_abs_diff_probability": _max_abs(onnx_p, lgb_p),
+        "max_abs_diff_margin": _max_abs(onnx_margin, lgb_margin),
+        "threshold": float(threshold),
+        "decisions_differing": int(np.sum((onnx_p >= threshold) != (lgb_p >= threshold))),
+        "declined": int(np.sum(lgb_p >= threshold)),
+        "tolerance": tolerance,
+    }
+    failed = (not figures["features_identical"]
+              or not figures["max_abs_diff_probability"] <= tolerance
+              or figures["decisions_differing"] > 0)
+    figures["passed"] = not failed
+    if failed:
+        raise ParityError("ONNX graph does not match LightGBM", figures)
+    return figures
+
+
+def _tree_paths(dump: dict[str, Any]) -> list[dict[int, list[tuple[int, float]]]]:
+    """Per tree: leaf_index -> the finite numerical splits (feature, threshold) on its path."""
+    paths: list[dict[int, list[tuple[int, float]]]] = []
+    for tree in dump["tree_info"]:
+        leaves: dict[int, list[tuple[int, float]]] = {}
+        stack = [(tree["tree_structure"], ())]
+        while stack:
+            node, path = stack.pop()
+            if "leaf_value" in node:
+                leaves[int(node.get("leaf_index", 0))] = list(path)
+                continue
+            here = path
+            if node["decision_type"] == "<=" and math.isfinite(split_threshold(node)):
+                here = (*path, (int(node["split_feature"]), split_threshold(node)))
+            stack.append((node["left_child"], here))
+            stack.append((node["right_child"], here))
+        paths.append(leaves)
+    return paths
+
+
+def _leaf_values(dump: dict[str, Any]) -> list[dict[int, float]]:
+    """Per tree: leaf_index -> leaf value."""
+    tables: list[dict[int, float]] = []
+    for tree in dump["tree_info"]:
+        table: dict[int, float] = {}
+        stack = [tree["tree_structure"]]
+        while stack:
+            node = stack.pop()
+            if "leaf_value" in node:
+                table[int(node.get("leaf_index", 0))] = float(node["leaf_value"])
+            else:
+                stack.extend((node["left_child"], node["right_child"]))
+        tables.append(table)
+    return tables
+
+
+PER_TREE_OUTPUT = "per_tree"
+
+
+def per_tree_model(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The routing of ``model``'s trees made visible: ``features`` -> ``per_tree`` [N, T].
+
+    The tree node of tree_model(model) is kept as is (same splits, modes, missing
+    handling) except that every leaf contributes to its own tree's target instead of the
+    sum, so column t holds the value of the leaf reached in tree t. Comparing it with
+    LightGBM's pred_leaf values shows exactly which rows were routed differently.
+    """
+    trees = tree_model(model)
+    (node,) = [n for n in trees.graph.node if n.op_type.startswith("TreeEnsemble")]
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if node.op_type == "TreeEnsemble":
+        falls = {}  # leaf -> tree, by walking each tree from its root
+        for t, root in enumerate(attrs["tree_roots"]):
+            stack = [root]
+            while stack:
+                i = stack.pop()
+                for ids, leafs in (("nodes_truenodeids", "nodes_trueleafs"),
+                                   ("nodes_falsenodeids", "nodes_falseleafs")):
+                    if attrs[leafs][i]:
+                        falls[attrs[ids][i]] = t
+                    else:
+                        stack.append(attrs[ids][i])
+        attrs["leaf_targetids"] = [falls[j] for j in range(len(attrs["leaf_targetids"]))]
+        attrs["n_targets"] = len(attrs["tree_roots"])
+        attrs["post_transform"] = 0
+    elif node.op_type == "TreeEnsembleRegressor":
+        attrs["target_ids"] = list(attrs["target_treeids"])
+        attrs["n_targets"] = len(set(attrs["nodes_treeids"]))
+        attrs["post_transform"] = "NONE"
+        attrs.pop("base_values", None)
+        attrs.pop("base_values_as_tensor", None)
+    else:
+        raise ValueError(f"unsupported tree node {node.op_type}")
+    routed = helper.make_node(node.op_type, list(node.input), [PER_TREE_OUTPUT + "_raw"],
+                              domain=node.domain, **attrs)
+    cast = helper.make_node("Cast", [PER_TREE_OUTPUT + "_raw"], [PER_TREE_OUTPUT],
+                            to=TensorProto.DOUBLE)
+    # The nodes between the features input and the tree node (e.g. a Cast to float32).
+    produced = {o: n for n in trees.graph.node for o in n.output}
+    needed, upstream, stack = set(), [], list(node.input)
+    while stack:
+        name = stack.pop()
+        if name in produced and name not in needed:
+            needed.add(name)
+            upstream.append(produced[name])
+            stack.extend(produced[name].input)
+    used = {i for n in upstream for i in n.input}
+    graph = helper.make_graph(
+        [*reversed(upstream), routed, cast], "per_tree", [fe.features_value_info()],
+        [helper.make_tensor_value_info(PER_TREE_OUTPUT, TensorProto.DOUBLE, ["N", "T"])],
+        [t for t in trees.graph.initializer if t.name in used])
+    out = helper.make_model(graph, opset_imports=list(trees.opset_import))
+    out.ir_version = trees.ir_version
+    return out
+
+
+def probe_split_boundaries(model: onnx.ModelProto, booster: lightgbm.Booster,
+                           features_matrix: np.ndarray, rows: int = 2000, seed: int = 0,
+                           threshold: float | None = None) -> dict[str, Any]:
+    """Put rows exactly on, one ULP past, and missing at real split points; compare.
+
+    For each sampled row, one finite numerical split on the row's own path through a
+    random tree is chosen (so the nudged feature really is compared at that node); three
+    probes are made: the feature set to the threshold, to nextafter(threshold, +inf), and
+    to NaN. The tree part of ``model`` (its ``features`` input onwards) is run on the
+    probes and compared with LightGBM:
+
+    * ``flips``: probes routed to a different leaf in at least one tree (per-tree leaf
+      values of the graph vs LightGBM's pred_leaf; float32 graphs compared at float32);
+    * ``max_abs_diff_margin`` / ``_probability`` and, given a threshold,
+      ``decisions_differing`` (P >= threshold).
+    """
+    x = np.asarray(features_matrix, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(len(x), size=min(rows, len(x)), replace=False)
+    base = x[sample]
+    dump = booster.dump_model()
+    leaves = np.asarray(booster.predict(base, pred_leaf=True), dtype=np.int64).reshape(
+        len(base), -1)
+    paths = _tree_paths(dump)
+    variants: dict[str, list[np.ndarray]] = {
+        "at_threshold": [], "one_ulp_above": [], "missing": []}
+    for i, row in enumerate(base):
+        candidates = [t for t in range(len(paths)) if paths[t].get(int(leaves[i, t]))]
+        if not candidates:
+            continue
+        t = candidates[rng.integers(len(candidates))]
+        path = paths[t][int(leaves[i, t])]
+        feature, split = path[rng.integers(len(path))]
+        for variant, value in (("at_threshold", split),
+                               ("one_ulp_above", np.nextafter(split, np.inf)),
+                               ("missing", np.nan)):
+            probe = row.copy()
+            probe[feature] = value
+            variants[variant].append(probe)
+
+    trees_sess = session(tree_model(model))
+    routing = per_tree_model(model)
+    float32_graph = any(n.op_type == "Cast" and helper.get_attribute_value(n.attribute[0])
+                        == TensorProto.FLOAT for n in routing.graph.node)
+    routing_sess = session(routing)
+    tables = _leaf_values(dump)
+    report: dict[str, Any] = {"rows": len(variants["at_threshold"]), "seed": seed}
+    for variant, probes in variants.items():
+        if not probes:
+            report[variant] = {"probes": 0, "flips": 0}
+            continue
+        matrix = np.vstack(probes)
+        onnx_margin, onnx_p = trees_sess.run([MARGIN_OUTPUT, PROBABILITY_OUTPUT],
+                                             {fe.FEATURES_OUTPUT: matrix})
+        (onnx_leaf,) = routing_sess.run([PER_TREE_OUTPUT], {fe.FEATURES_OUTPUT: matrix})
+        lgb_leaves = np.asarray(booster.predict(matrix, pred_leaf=True)).reshape(len(matrix), -1)
+        lgb_leaf = np.array([[tables[t][int(j)] for t, j in enumerate(r)] for r in lgb_leaves])
+        if float32_graph:
+            lgb_leaf = lgb_leaf.astype(np.float32).astype(np.float64)
+        lgb_margin = np.asarray(booster.predict(matrix, raw_score=True), dtype=np.float64)
+        lgb_p = np.asarray(booster.predict(matrix), dtype=np.float64)
+        entry: dict[str, Any] = {
+            "probes": len(matrix),
+            "flips": int(np.sum((onnx_leaf != lgb_leaf).any(axis=1))),
+            "max_abs_diff_margin": _max_abs(onnx_margin, lgb_margin),
+            "max_abs_diff_probability": _max_abs(onnx_p, lgb_p),
+        }
+        if threshold is not None:
+            entry["decisions_differing"] = int(
+                np.sum((onnx_p >= threshold) != (lgb_p >= threshold)))
+        report[variant] = entry
+    parts = [report[v] for v in variants]
+    report["probes"] = sum(p["probes"] for p in parts)
+    report["flips"] = sum(p["flips"] for p in parts)
+    report["max_abs_diff_margin"] = max(p.get("max_abs_diff_margin", 0.0) for p in parts)
+    report["max_abs_diff_probability"] = max(
+        p.get("max_abs_diff_probability", 0.0) for p in parts)
+    if threshold is not None:
+        report["threshold"] = float(threshold)
+        report["decisions_differing"] = sum(p.get("decisions_differing", 0) for p in parts)
+    return report
