@@ -1,0 +1,104 @@
+"""Write the model bundle directory (see notes: "Model bundle contract").
+
+``write_bundle`` exports the booster (training/export.py), runs the parity gate on the
+hold-out rows and the split-boundary probe, and only if both pass writes:
+
+* model.onnx        the whole request-fields -> probability graph;
+* shap_paths.npz    training.treeshap_export.export_paths(booster);
+* reference.csv.gz  reference rows, the 120 applicant fields only (drift baseline);
+* model_card.json   card + features, onnx_sha256, parity, probe, threshold.
+
+Files are written into a temporary sibling directory and moved into place only once
+everything succeeded, so a failed gate leaves ``output_dir`` untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import lightgbm
+import numpy as np
+import pandas as pd
+
+from scoring import schema
+from training import export
+from training.features import FEATURE_NAMES, frame_features
+
+MODEL_FILE = "model.onnx"
+CARD_FILE = "model_card.json"
+SHAP_FILE = "shap_paths.npz"
+REFERENCE_FILE = "reference.csv.gz"
+BUNDLE_FILES = (MODEL_FILE, SHAP_FILE, REFERENCE_FILE, CARD_FILE)
+#: Rows the split-boundary probe nudges (three probes each).
+PROBE_ROWS = 2000
+
+
+def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: dict[str, Any],
+                 holdout: pd.DataFrame, reference: pd.DataFrame, threshold: float,
+                 probe_rows: int = PROBE_ROWS, seed: int = 0) -> dict[str, Any]:
+    """Export, gate and write the bundle; return the final model card.
+
+    Raises export.ParityError (and writes nothing) when the ONNX graph disagrees with
+    LightGBM on the hold-out rows or routes any probe differently from LightGBM.
+    """
+    from training.treeshap_export import export_paths
+
+    model = export.export_model(booster)
+    parity = export.check_parity(model, booster, schema.encode_columns(holdout), threshold)
+    probe = export.probe_split_boundaries(model, booster, frame_features(holdout),
+                                          rows=probe_rows, seed=seed, threshold=threshold)
+    probe["passed"] = probe["flips"] == 0 and probe.get("decisions_differing", 0) == 0
+    if not probe["passed"]:
+        raise export.ParityError("ONNX graph routes split-boundary probes differently", probe)
+
+    model_bytes = model.SerializeToString()
+    final_card = {
+        **card,
+        "features": list(FEATURE_NAMES),
+        "onnx_sha256": hashlib.sha256(model_bytes).hexdigest(),
+        "parity": parity,
+        "probe": probe,
+        "threshold": float(threshold),
+    }
+    missing = [f.name for f in schema.FEATURE_FIELDS if f.name not in reference.columns]
+    if missing:
+        raise ValueError(f"reference rows lack schema fields: {missing[:5]}")
+
+    output = Path(output_dir)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    try:
+        (staging / MODEL_FILE).write_bytes(model_bytes)
+        np.savez(staging / SHAP_FILE, **export_paths(booster))
+        reference.loc[:, [f.name for f in schema.FEATURE_FIELDS]].to_csv(
+            staging / REFERENCE_FILE, index=False,
+            compression={"method": "gzip", "mtime": 0})
+        (staging / CARD_FILE).write_text(
+            json.dumps(final_card, indent=2, sort_keys=False, default=_json_default) + "\n")
+        _move_into_place(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final_card
+
+
+def _move_into_place(staging: Path, output: Path) -> None:
+    """Move the staged files into output (created if absent); the card goes last."""
+    if not output.exists():
+        os.replace(staging, output)
+        return
+    for name in BUNDLE_FILES:  # each replace is atomic; the card (read first) is last
+        os.replace(staging / name, output / name)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
