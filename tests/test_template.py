@@ -1,0 +1,420 @@
+"""template.yaml read as data: least-privilege IAM, the functions' configuration, storage
+hardening, logs, alarms and outputs. (cfn-lint, sam validate --lint and checkov run in
+infra/check_template.sh, called by `make test`.)
+
+The IAM rule: no "*" in any Action of an Allow statement, and no Resource that is "*" or
+wildcards anything above one named bucket prefix / one log group's streams. The only "*"
+actions are the TLS-only buckets' ``Deny s3:*``, which take privilege away.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO_ROOT / "template.yaml"
+
+
+# --------------------------------------------------------------------------- loading
+class CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns CloudFormation short forms (!Ref, !Sub, ...) into their
+    long forms ({"Ref": ...}, {"Fn::Sub": ...})."""
+
+
+def _short_form(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _short_form)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)  # nosec B506
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def render(value: Any) -> str:
+    """A readable string for a (possibly intrinsic) value: ${X} for Ref/GetAtt."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        (key, inner), = value.items()
+        if key == "Ref":
+            return f"${{{inner}}}"
+        if key == "Fn::GetAtt":
+            return "${" + ".".join(inner) + "}"
+        if key == "Fn::Sub":
+            return inner if isinstance(inner, str) else inner[0]
+    raise AssertionError(f"unexpected intrinsic value {value!r}")
+
+
+def unconditional(items: list[Any]) -> Iterator[Any]:
+    """Items of a list, with Fn::If unwrapped into both branches (AWS::NoValue dropped)."""
+    for item in items:
+        if isinstance(item, dict) and "Fn::If" in item:
+            _, when_true, when_false = item["Fn::If"]
+            yield from unconditional([when_true, when_false])
+        elif item != {"Ref": "AWS::NoValue"}:
+            yield item
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            yield f"{name} trust", props["AssumeRolePolicyDocument"]
+            for policy in props.get("Policies", []):
+                yield f"{name} {policy['PolicyName']}", policy["PolicyDocument"]
+        elif resource["Type"] in (
+            "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::S3::BucketPolicy",
+        ):  # fmt: skip
+            yield name, props["PolicyDocument"]
+
+
+def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for where, document in policy_documents(template):
+        for statement in unconditional(document["Statement"]):
+            yield where, statement
+
+
+def grants(template: dict[str, Any], role: str) -> set[tuple[str, str]]:
+    """(action, resource) pairs the role's inline policies allow."""
+    pairs = set()
+    for where, statement in statements(template):
+        if where.startswith(f"{role} ") and statement["Effect"] == "Allow" and "trust" not in where:
+            for action in as_list(statement["Action"]):
+                for resource in as_list(statement["Resource"]):
+                    pairs.add((action, render(resource)))
+    return pairs
+
+
+# --------------------------------------------------------------------------- IAM
+def test_no_wildcard_actions_in_any_allow(template):
+    seen = 0
+    for where, statement in statements(template):
+        assert "NotAction" not in statement and "NotResource" not in statement, where
+        for action in as_list(statement["Action"]):
+            seen += 1
+            if statement["Effect"] == "Allow":
+                assert "*" not in action, f"{where}: wildcard action {action!r}"
+            else:  # a Deny may be broad: it only removes privilege
+                assert statement["Effect"] == "Deny", where
+    assert seen >= 15
+
+
+def test_no_wildcard_resources(template):
+    # "*" may only end an ARN: the objects under one bucket prefix ("/" or a prefix
+    # parameter whose pattern ends in "/") or the streams of one log group.
+    allowed_tail = re.compile(r"(/|/\$\{(?P<prefix>\w+Prefix)\}|:log-stream:)\*$")
+    prefixes = set()
+    for where, statement in statements(template):
+        if "trust" in where:
+            continue
+        for resource in as_list(statement["Resource"]):
+            text = render(resource)
+            assert text != "*", f"{where}: Resource '*'"
+            if "*" not in text:
+                continue
+            tail = allowed_tail.search(text)
+            assert text.count("*") == 1 and tail, f"{where}: wildcard resource {text!r}"
+            scope = text[: tail.start()]
+            assert scope.startswith("${") or ":${" in scope, f"{where}: unscoped {text!r}"
+            if tail["prefix"]:
+                prefixes.add(tail["prefix"])
+    assert prefixes == {"ModelPrefix", "CapturePrefix", "ReportPrefix"}
+    for name in prefixes:
+        assert template["Parameters"][name]["AllowedPattern"].endswith("/$"), name
+    # An empty ModelPrefix (the packaged bundle) would open the whole bucket: that grant
+    # exists only under UseS3Model (ModelPrefix not empty); see the next-but-one test.
+    assert template["Conditions"]["UseS3Model"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ModelPrefix"}, ""]}]
+    }
+
+
+def test_deny_statements_are_only_the_tls_guard(template):
+    for where, statement in statements(template):
+        if statement["Effect"] == "Deny":
+            assert statement["Action"] == "s3:*", where
+            assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, where
+
+
+def test_functions_use_the_templates_roles_and_no_managed_policies(template):
+    for name, function in resources_of(template, "AWS::Serverless::Function").items():
+        props = function["Properties"]
+        assert "Policies" not in props, f"{name}: SAM policies would add managed grants"
+        assert props["Role"]["Fn::GetAtt"][1] == "Arn", name
+    for name, role in resources_of(template, "AWS::IAM::Role").items():
+        props = role["Properties"]
+        assert "ManagedPolicyArns" not in props, f"{name}: managed policies grant on '*'"
+        trust = props["AssumeRolePolicyDocument"]["Statement"]
+        assert trust == [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ]
+
+
+def test_scoring_role_reads_the_model_prefix_and_writes_captures_only(template):
+    log_streams = (
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+        "log-group:${ScoringLogGroup}:log-stream:*"
+    )
+    assert grants(template, "ScoringFunctionRole") == {
+        ("logs:CreateLogStream", log_streams),
+        ("logs:PutLogEvents", log_streams),
+        ("s3:GetObject", "${ModelBucket.Arn}/${ModelPrefix}*"),
+        ("s3:PutObject", "${DataBucket.Arn}/${CapturePrefix}*"),
+    }
+
+
+def test_scoring_grants_follow_their_conditions(template):
+    policy = template["Resources"]["ScoringFunctionRole"]["Properties"]["Policies"][0]
+    conditional = {
+        item["Fn::If"][1]["Sid"]: item["Fn::If"][0]
+        for item in policy["PolicyDocument"]["Statement"]
+        if "Fn::If" in item
+    }
+    assert conditional == {"ReadModelBundle": "UseS3Model", "WriteCaptures": "CaptureEnabled"}
+
+
+def test_drift_role_reads_captures_and_reference_and_writes_reports_only(template):
+    log_streams = (
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+        "log-group:${DriftLogGroup}:log-stream:*"
+    )
+    assert grants(template, "DriftFunctionRole") == {
+        ("logs:CreateLogStream", log_streams),
+        ("logs:PutLogEvents", log_streams),
+        ("s3:ListBucket", "${DataBucket.Arn}"),
+        ("s3:GetObject", "${DataBucket.Arn}/${CapturePrefix}*"),
+        ("s3:GetObject", "${DataBucket.Arn}/${ReferenceKey}"),
+        ("s3:PutObject", "${DataBucket.Arn}/${ReportPrefix}*"),
+        ("s3:DeleteObject", "${DataBucket.Arn}/${ReportPrefix}*"),
+    }
+    listing = [
+        s for where, s in statements(template)
+        if where.startswith("DriftFunctionRole ") and s.get("Action") == "s3:ListBucket"
+    ]  # fmt: skip
+    assert [s["Condition"] for s in listing] == [
+        {"StringLike": {"s3:prefix": {"Fn::Sub": "${CapturePrefix}*"}}}
+    ]
+
+
+# --------------------------------------------------------------------------- functions
+def test_scoring_function(template):
+    props = template["Resources"]["ScoringFunction"]["Properties"]
+    assert props["Runtime"] == "python3.12"
+    assert props["Handler"] == "app.handler"
+    assert props["CodeUri"] == "function/"
+    assert props["Architectures"] == ["x86_64"]  # onnxruntime wheels
+    assert props.get("PackageType", "Zip") == "Zip"
+    assert props["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert props["AutoPublishAlias"] == "live"  # SnapStart applies to published versions
+    assert props["Timeout"] <= 15
+    assert props["MemorySize"] == {"Ref": "ScoringMemorySize"}
+    assert template["Parameters"]["ScoringMemorySize"]["Default"] == 1024
+    assert set(props["Environment"]["Variables"]) == {
+        "LOG_LEVEL", "MODEL_S3_URI", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "CAPTURE_HASH_KEY",
+    }  # fmt: skip
+    assert (REPO_ROOT / "function" / "requirements.txt").is_file()
+
+
+def test_scoring_routes_are_behind_the_iam_authenticated_throttled_api(template):
+    props = template["Resources"]["ScoringFunction"]["Properties"]
+    routes = {
+        (e["Properties"]["Method"], e["Properties"]["Path"])
+        for e in props["Events"].values()
+        if e["Type"] == "HttpApi" and e["Properties"]["ApiId"] == {"Ref": "ScoringApi"}
+    }
+    assert routes >= {
+        ("POST", "/predict"), ("POST", "/predict/batch"), ("GET", "/health"), ("GET", "/model"),
+    }  # fmt: skip
+    assert len(routes) == len(props["Events"])
+    api = template["Resources"]["ScoringApi"]["Properties"]
+    assert api["Auth"] == {"EnableIamAuthorizer": True, "DefaultAuthorizer": "AWS_IAM"}
+    assert api["DefaultRouteSettings"] == {
+        "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+    }
+    assert api["AccessLogSettings"]["DestinationArn"] == {
+        "Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]
+    }
+
+
+def test_drift_function_is_a_scheduled_container_image(template):
+    drift = template["Resources"]["DriftFunction"]
+    props = drift["Properties"]
+    assert props["PackageType"] == "Image"
+    assert props["ImageConfig"]["Command"] == ["drift.handler.handler"]
+    assert props["Timeout"] <= 900
+    assert props["MemorySize"] == {"Ref": "DriftMemorySize"}
+    (event,) = props["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == {"Ref": "DriftSchedule"}
+    assert template["Parameters"]["DriftSchedule"]["Default"] == "rate(1 day)"
+    assert set(props["Environment"]["Variables"]) == {
+        "LOG_LEVEL", "REPORT_BUCKET", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "REFERENCE_KEY",
+        "WINDOW_DAYS", "MIN_ROWS", "MAX_ROWS", "REPORT_PREFIX",
+    }  # fmt: skip
+    metadata = drift["Metadata"]
+    assert set(metadata) >= {"DockerTag", "DockerContext", "Dockerfile"}
+
+
+def test_drift_dockerfile_and_handler_exist():
+    template = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)  # nosec B506
+    metadata = template["Resources"]["DriftFunction"]["Metadata"]
+    dockerfile = REPO_ROOT / metadata["DockerContext"] / metadata["Dockerfile"]
+    assert dockerfile.is_file(), f"{dockerfile} (the drift image) is missing"
+    assert (REPO_ROOT / "drift" / "handler.py").is_file()
+
+
+def _sources(directory: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(directory.rglob("*.py")))
+
+
+@pytest.mark.parametrize(
+    ("function", "code_dir"), [("ScoringFunction", "function"), ("DriftFunction", "drift")]
+)
+def test_every_environment_variable_is_read_by_the_functions_code(template, function, code_dir):
+    code = _sources(REPO_ROOT / code_dir)
+    variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+    unread = [name for name in variables if f'"{name}"' not in code]
+    assert not unread, f"{function} sets {unread}, which {code_dir}/ never reads"
+
+
+# --------------------------------------------------------------------------- storage
+def test_buckets_are_encrypted_versioned_private_and_tls_only(template):
+    buckets = resources_of(template, "AWS::S3::Bucket")
+    assert set(buckets) >= {"ModelBucket", "DataBucket"}
+    policies = {
+        p["Properties"]["Bucket"]["Ref"]: p["Properties"]["PolicyDocument"]["Statement"]
+        for p in resources_of(template, "AWS::S3::BucketPolicy").values()
+    }
+    for name, bucket in buckets.items():
+        props = bucket["Properties"]
+        (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+        }  # fmt: skip
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+        rules = props["LifecycleConfiguration"]["Rules"]
+        assert any("NoncurrentVersionExpiration" in r for r in rules), name
+        deny = [s for s in policies[name] if s["Effect"] == "Deny"]
+        assert deny == [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [
+                    {"Fn::GetAtt": [name, "Arn"]},
+                    {"Fn::Sub": f"${{{name}.Arn}}/*"},
+                ],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ]
+
+
+def test_captures_expire(template):
+    rules = template["Resources"]["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (captures,) = [r for r in rules if r["Id"] == "expire-captures"]
+    assert captures["Prefix"] == {"Ref": "CapturePrefix"}
+    assert captures["ExpirationInDays"] == {"Ref": "CaptureRetentionDays"}
+    assert template["Parameters"]["CaptureRetentionDays"]["Default"] == 90
+
+
+def test_logs_have_retention_and_the_functions_use_their_log_groups(template):
+    groups = resources_of(template, "AWS::Logs::LogGroup")
+    assert len(groups) == 3
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    for name, group in (("ScoringFunction", "ScoringLogGroup"), ("DriftFunction", "DriftLogGroup")):
+        config = template["Resources"][name]["Properties"]["LoggingConfig"]
+        assert config["LogGroup"] == {"Ref": group}
+
+
+# --------------------------------------------------------------------------- operations
+def test_alarms_cover_5xx_rate_p99_latency_and_drift_share(template):
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    rate = alarms["Api5xxRateAlarm"]["Properties"]
+    metrics = {m["Id"]: m for m in rate["Metrics"]}
+    assert metrics["errors"]["MetricStat"]["Metric"]["MetricName"] == "5xx"
+    assert metrics["requests"]["MetricStat"]["Metric"]["MetricName"] == "Count"
+    assert "errors" in metrics["rate"]["Expression"] and "requests" in metrics["rate"]["Expression"]
+    latency = alarms["ApiLatencyP99Alarm"]["Properties"]
+    assert (latency["MetricName"], latency["ExtendedStatistic"]) == ("Latency", "p99")
+    drift = alarms["DriftShareAlarm"]["Properties"]
+    assert (drift["Namespace"], drift["MetricName"]) == ("CreditScoring/Drift", "DriftShare")
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"]["Fn::If"][0] == "HasAlarmTopic"
+
+
+def test_the_drift_code_emits_the_metric_the_alarm_watches():
+    code = _sources(REPO_ROOT / "drift")
+    assert "CreditScoring/Drift" in code and "DriftShare" in code
+
+
+def test_parameters_conditions_and_outputs(template):
+    assert {
+        "DriftSchedule", "DriftWindowDays", "EnableCapture", "ModelPrefix", "CapturePrefix",
+        "ReferenceKey",
+    } <= set(template["Parameters"])  # fmt: skip
+    assert template["Conditions"]["CaptureEnabled"] == {
+        "Fn::Equals": [{"Ref": "EnableCapture"}, "true"]
+    }
+    assert {"ApiUrl", "ModelBucketName", "DataBucketName"} <= set(template["Outputs"])
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+
+
+def test_every_checkov_skip_gives_a_reason(template):
+    skips = [
+        (name, skip)
+        for name, resource in template["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips
+    for name, skip in skips:
+        assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), name
+        assert len(skip.get("comment", "").split()) >= 6, f"{name} {skip['id']}: no reason"
+
+
+def test_samconfig_example_overrides_existing_parameters(template):
+    config = tomllib.loads((REPO_ROOT / "infra" / "samconfig.toml.example").read_text())
+    for section in ("deploy", "local_invoke"):
+        overrides = config["default"][section]["parameters"]["parameter_overrides"]
+        for item in overrides:
+            key, value = item.split("=", 1)
+            assert key in template["Parameters"], f"{section}: unknown parameter {key}"
+            assert value, f"{section}: SAM rejects an empty value for {key}"
+
+
+def test_sam_build_reads_the_runtime_requirements():
+    lines = (REPO_ROOT / "function" / "requirements.txt").read_text().splitlines()
+    assert "-r ../requirements-fn.txt" in lines
