@@ -127,3 +127,44 @@ def response_json(response: dict[str, Any]) -> Any:
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body).decode("utf-8")
     return json.loads(body)
+
+
+# ------------------------------------------------------------------------ applications
+def to_application(row: dict[str, Any], client_id: int | None = None) -> dict[str, Any]:
+    """A JSON-ready application from a CSV/DataFrame row (NaN/'' -> null, kinds per schema)."""
+    import math
+
+    from scoring import schema
+
+    app: dict[str, Any] = {}
+    for f in schema.FIELDS:
+        if f.name == schema.ID_FIELD and client_id is not None:
+            app[f.name] = client_id
+            continue
+        value = row.get(f.name)
+        if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+            app[f.name] = None
+        elif f.kind == "category":
+            app[f.name] = str(value)
+        elif f.kind == "integer":
+            app[f.name] = int(float(value))
+        else:
+            app[f.name] = float(value)
+    return app
+
+
+def reference_applications(bundle_dir: Path, n: int, first_id: int = 100_001
+                           ) -> list[dict[str, Any]]:
+    """``n`` valid applications from the bundle's reference.csv.gz (ids first_id, ...)."""
+    import csv
+    import gzip
+
+    with gzip.open(Path(bundle_dir) / "reference.csv.gz", "rt", newline="") as handle:
+        rows = []
+        for row in csv.DictReader(handle):
+            rows.append(row)
+            if len(rows) == n:
+                break
+    if len(rows) < n:  # a small reference sample: cycle through it
+        rows = [rows[i % len(rows)] for i in range(n)]
+    return [to_application(row, first_id + i) for i, row in enumerate(rows)]

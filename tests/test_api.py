@@ -1,0 +1,417 @@
+"""The scoring API through FastAPI's TestClient: responses, reasons, validation, OpenAPI,
+and every row of the real samples scored end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from fastapi.testclient import TestClient
+
+from scoring import schema
+from scoring.api import create_app
+from scoring.config import MAX_BATCH_SIZE, Settings
+from scoring.model import load_bundle
+from scoring.request import (
+    Application,
+    BatchResponse,
+    ErrorResponse,
+    Health,
+    ModelCard,
+    Prediction,
+    encode,
+    parse_application,
+)
+from scoring.treeshap import TreeShap
+from tests.events import reference_applications, to_application
+
+
+@pytest.fixture(scope="module")
+def client(trained_bundle: Path) -> TestClient:
+    return TestClient(create_app(Settings(model_dir=trained_bundle)))
+
+
+@pytest.fixture(scope="module")
+def card(trained_bundle: Path) -> dict[str, Any]:
+    return json.loads((trained_bundle / "model_card.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def apps(trained_bundle: Path) -> list[dict[str, Any]]:
+    return reference_applications(trained_bundle, 60)
+
+
+@pytest.fixture(scope="module")
+def reference_model(trained_bundle: Path) -> tuple[ort.InferenceSession, TreeShap]:
+    """The bundle's graph and explainer, run directly (the official encoder) as the oracle."""
+    session = ort.InferenceSession(str(trained_bundle / "model.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    return session, TreeShap.load(trained_bundle / "shap_paths.npz")
+
+
+def _oracle(reference_model: tuple[ort.InferenceSession, TreeShap],
+            apps: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    session, explainer = reference_model
+    features, _, probability = session.run(
+        ["features", "margin", "probability"], schema.encode_records(apps))
+    return features, probability, explainer.contributions(features)
+
+
+# ------------------------------------------------------------------------------ /predict
+def test_predict_scores_with_four_reasons_by_default(client, apps, card, reference_model):
+    response = client.post("/predict", json=apps[0])
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    Prediction.model_validate(body)
+    _, probability, _ = _oracle(reference_model, apps[:1])
+    assert body["client_id"] == apps[0]["SK_ID_CURR"]
+    assert body["probability_default"] == pytest.approx(float(probability[0]), abs=1e-12)
+    assert body["threshold"] == card["threshold"]
+    assert body["model_version"] == str(card["model_version"])
+    expected = "decline" if body["probability_default"] >= card["threshold"] else "approve"
+    assert body["decision"] == expected
+    assert 1 <= len(body["reasons"]) <= 4
+
+
+@pytest.mark.parametrize("k", [0, 1, 4, 10])
+def test_reasons_are_the_top_k_treeshap_contributions(client, apps, card, reference_model, k):
+    names = card["features"]
+    for app in apps[:5]:
+        body = client.post("/predict", params={"reasons": k}, json=app).json()
+        features, _, phi = _oracle(reference_model, [app])
+        contributions = phi[0, :-1]
+        nonzero = np.flatnonzero(contributions)
+        expected = sorted(nonzero, key=lambda j: (-abs(contributions[j]), j))[:k]
+        assert [r["feature"] for r in body["reasons"]] == [names[j] for j in expected]
+        for reason, j in zip(body["reasons"], expected, strict=True):
+            assert reason["contribution"] == pytest.approx(contributions[j], abs=1e-12)
+            assert reason["direction"] == (
+                "increases_risk" if contributions[j] > 0 else "decreases_risk")
+            if names[j] in schema.FIELDS_BY_NAME:  # raw value, category string as sent
+                assert reason["value"] == app[names[j]]
+            elif math.isnan(features[0, j]):
+                assert reason["value"] is None
+            else:
+                assert reason["value"] == pytest.approx(features[0, j])
+
+
+def test_engineered_reason_shows_the_engineered_value(client, apps, card, reference_model):
+    """With all reasons requested, an engineered feature shows its computed value."""
+    engineered = [n for n in card["features"] if n not in schema.FIELDS_BY_NAME]
+    seen = 0
+    for app in apps[:10]:
+        body = client.post("/predict", params={"reasons": 10}, json=app).json()
+        features, _, _ = _oracle(reference_model, [app])
+        for reason in body["reasons"]:
+            if reason["feature"] in engineered:
+                j = card["features"].index(reason["feature"])
+                value = features[0, j]
+                assert reason["value"] == (None if math.isnan(value) else pytest.approx(value))
+                seen += 1
+    assert seen > 0, "no engineered feature among the top reasons of 10 applications"
+
+
+def test_categorical_reason_value_is_the_category_string(client, apps, card):
+    seen = 0
+    for app in apps:
+        for reason in client.post("/predict?reasons=10", json=app).json()["reasons"]:
+            if reason["feature"] in schema.CATEGORICAL_FIELDS:
+                assert reason["value"] == app[reason["feature"]]
+                assert reason["value"] is None or isinstance(reason["value"], str)
+                seen += 1
+    assert seen > 0
+
+
+def test_nullable_fields_may_be_omitted(client, apps):
+    app = {k: v for k, v in apps[0].items() if v is not None}
+    full = {**apps[0]}
+    a = client.post("/predict", json=app).json()
+    b = client.post("/predict", json=full).json()
+    assert a["probability_default"] == b["probability_default"]
+
+
+def test_decline_iff_probability_reaches_threshold(trained_bundle, apps):
+    """Move the threshold onto a real probability: that application must be declined."""
+    client = TestClient(create_app(Settings(model_dir=trained_bundle)))
+    service = client.app.state.service
+    p = client.post("/predict", json=apps[0]).json()["probability_default"]
+    bundle = service.bundle()
+    object.__setattr__(bundle, "threshold", p)  # frozen dataclass: test-only override
+    assert client.post("/predict", json=apps[0]).json()["decision"] == "decline"
+    object.__setattr__(bundle, "threshold", math.nextafter(p, 1.0))
+    assert client.post("/predict", json=apps[0]).json()["decision"] == "approve"
+
+
+# ------------------------------------------------------------------------ /predict/batch
+def test_batch_keeps_order_and_has_no_reasons_by_default(client, apps, reference_model):
+    response = client.post("/predict/batch", json={"applications": apps})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    BatchResponse.model_validate(body)
+    predictions = body["predictions"]
+    assert [p["client_id"] for p in predictions] == [a["SK_ID_CURR"] for a in apps]
+    assert all(p["reasons"] == [] for p in predictions)
+    _, probability, _ = _oracle(reference_model, apps)
+    np.testing.assert_allclose([p["probability_default"] for p in predictions], probability,
+                               rtol=0, atol=1e-12)
+
+
+def test_batch_reasons_match_single_predictions(client, apps):
+    batch = client.post("/predict/batch?reasons=3", json={"applications": apps[:8]}).json()
+    for app, prediction in zip(apps[:8], batch["predictions"], strict=True):
+        single = client.post("/predict?reasons=3", json=app).json()
+        assert prediction["reasons"] == single["reasons"]
+        assert prediction["probability_default"] == single["probability_default"]
+
+
+def test_batch_of_1000_and_1001(client, apps):
+    thousand = [{**apps[i % len(apps)], "SK_ID_CURR": i} for i in range(MAX_BATCH_SIZE)]
+    response = client.post("/predict/batch", json={"applications": thousand})
+    assert response.status_code == 200
+    assert len(response.json()["predictions"]) == MAX_BATCH_SIZE
+    response = client.post("/predict/batch", json={"applications": [*thousand, apps[0]]})
+    assert response.status_code == 422
+    assert response.json()["fields"] == ["applications"]
+
+
+# ------------------------------------------------------------------------ /health, /model
+def test_health_and_model_card(client, card):
+    health = client.get("/health")
+    assert health.status_code == 200
+    Health.model_validate(health.json())
+    assert health.json()["status"] == "ok"
+    assert health.json()["model_version"] == str(card["model_version"])
+    model = client.get("/model")
+    assert model.status_code == 200
+    ModelCard.model_validate(model.json())
+    assert model.json() == card
+    for key in ("model_version", "threshold", "costs", "metrics", "schema"):
+        assert key in model.json()
+
+
+# ---------------------------------------------------------------------------- validation
+def _field_errors(response) -> list[str]:
+    assert 400 <= response.status_code < 500, response.text
+    body = response.json()
+    ErrorResponse.model_validate(body)
+    return body["fields"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("AMT_CREDIT", "abc"),
+        ("AMT_CREDIT", True),
+        ("AMT_CREDIT", [1.0]),
+        ("AMT_CREDIT", {"x": 1}),
+        ("AMT_CREDIT", -1.0),
+        ("AMT_CREDIT", None),  # required
+        ("CNT_CHILDREN", 1.5),
+        ("CNT_CHILDREN", 2.0),  # integer fields take JSON integers only
+        ("CNT_CHILDREN", "2"),
+        ("CNT_CHILDREN", False),
+        ("CNT_CHILDREN", 101),
+        ("DAYS_BIRTH", 5),  # days count backwards: never in the future
+        ("EXT_SOURCE_1", 1.5),
+        ("SK_ID_CURR", -1),
+        ("SK_ID_CURR", 2**60),
+        ("SK_ID_CURR", "100002"),
+        ("CODE_GENDER", "Q"),
+        ("CODE_GENDER", 1),
+        ("NAME_TYPE_SUITE", "Cousin"),
+        ("ORGANIZATION_TYPE", "business entity type 3"),  # case matters
+    ],
+)
+def test_invalid_field_is_named(client, apps, field, value):
+    response = client.post("/predict", json={**apps[0], field: value})
+    assert response.status_code == 422
+    assert _field_errors(response) == [field]
+
+
+def test_unseen_category_lists_allowed_values(client, apps):
+    response = client.post("/predict", json={**apps[0], "NAME_CONTRACT_TYPE": "Mortgage"})
+    assert response.status_code == 422
+    (item,) = response.json()["detail"]
+    assert item["field"] == "NAME_CONTRACT_TYPE"
+    assert item["type"] == "unknown_category"
+    assert item["allowed"] == ["Cash loans", "Revolving loans"]
+    assert "Revolving loans" in item["msg"]
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"])
+@pytest.mark.parametrize("field", ["AMT_CREDIT", "AMT_ANNUITY", "CNT_CHILDREN", "SK_ID_CURR"])
+def test_non_finite_numbers_are_rejected(client, apps, token, field):
+    body = json.dumps({**apps[0], field: "@@"}).replace('"@@"', token)
+    response = client.post("/predict", content=body)
+    assert response.status_code == 422
+    assert _field_errors(response) == [field]
+
+
+def test_huge_integer_literal_is_rejected(client, apps):
+    body = json.dumps({**apps[0], "AMT_CREDIT": "@@"}).replace('"@@"', "1" + "0" * 500)
+    assert _field_errors(client.post("/predict", content=body)) == ["AMT_CREDIT"]
+
+
+def test_missing_required_and_unknown_fields(client, apps):
+    app = {k: v for k, v in apps[0].items() if k != "AMT_INCOME_TOTAL"}
+    assert _field_errors(client.post("/predict", json=app)) == ["AMT_INCOME_TOTAL"]
+    assert _field_errors(client.post("/predict", json={**apps[0], "TARGET": 1})) == ["TARGET"]
+
+
+def test_several_errors_are_all_named(client, apps):
+    app = {**apps[0], "CODE_GENDER": "?", "AMT_CREDIT": "x", "EXTRA": 1}
+    del app["DAYS_BIRTH"]
+    fields = _field_errors(client.post("/predict", json=app))
+    assert set(fields) == {"CODE_GENDER", "AMT_CREDIT", "EXTRA", "DAYS_BIRTH"}
+
+
+def test_batch_errors_name_the_item_and_field(client, apps):
+    batch = [apps[0], {**apps[1], "AMT_CREDIT": "x"}]
+    fields = _field_errors(client.post("/predict/batch", json={"applications": batch}))
+    assert fields == ["applications[1].AMT_CREDIT"]
+    for bad in ({"applications": apps[0]}, {"applications": "x"}, {"applications": []}, {},
+                {"applications": [apps[0]], "extra": 1}):
+        assert _field_errors(client.post("/predict/batch", json=bad))
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "kind"),
+    [
+        (b"", 400, "empty_body"),
+        (b"   ", 400, "empty_body"),
+        (b"{", 400, "json_invalid"),
+        (b"{'a': 1}", 400, "json_invalid"),
+        (b"\xff\xfe{}", 400, "invalid_utf8"),
+        (b"[]", 422, "model_type"),
+        (b"[1, 2]", 422, "model_type"),
+        (b'"a string"', 422, "model_type"),
+        (b"42", 422, "model_type"),
+        (b"null", 422, "model_type"),
+        (b"[" * 100_000, 413, "body_too_large"),
+        (b"[" * 30_000, 400, "json_invalid"),
+    ],
+)
+def test_malformed_bodies(client, body, status, kind):
+    response = client.post("/predict", content=body)
+    assert response.status_code == status
+    assert response.json()["detail"][0]["type"] == kind
+    assert response.json()["fields"] == ["body"]
+
+
+def test_duplicate_keys_are_rejected(client, apps):
+    text = json.dumps(apps[0])
+    body = text[:-1] + ', "AMT_CREDIT": 1.0}'
+    response = client.post("/predict", content=body)
+    assert response.status_code == 400
+    assert response.json()["fields"] == ["AMT_CREDIT"]
+    assert response.json()["detail"][0]["type"] == "duplicate_key"
+    batch = json.dumps({"applications": [apps[0], apps[1]]})
+    dup = batch.replace('"CODE_GENDER"', '"CODE_GENDER": "F", "CODE_GENDER"', 1)
+    assert client.post("/predict/batch", content=dup).json()["fields"] == ["CODE_GENDER"]
+
+
+def test_duplicate_check_survives_tricky_spacing_and_strings(client, apps):
+    """The fast duplicate check must not be fooled by whitespace before colons or by
+    '":' inside strings."""
+    spaced = json.dumps(apps[0], separators=(" , ", " : "))
+    assert client.post("/predict", content=spaced).status_code == 200
+    dup_spaced = spaced[:-1] + ' , "AMT_CREDIT"\n:\t1.0}'
+    assert client.post("/predict", content=dup_spaced).status_code == 400
+    tricky = json.dumps({**apps[0], "CODE_GENDER": 'F\\":'})
+    response = client.post("/predict", content=tricky)
+    assert response.status_code == 422
+    assert response.json()["fields"] == ["CODE_GENDER"]
+
+
+def test_body_size_limits(trained_bundle, apps):
+    client = TestClient(create_app(Settings(model_dir=trained_bundle, max_body_bytes=1000,
+                                            max_batch_body_bytes=2000)))
+    response = client.post("/predict", json=apps[0])
+    assert response.status_code == 413
+    assert response.json()["fields"] == ["body"]
+    assert client.post("/predict/batch", json={"applications": apps[:2]}).status_code == 413
+
+
+@pytest.mark.parametrize("value", ["-1", "11", "abc", "1.5", ""])
+def test_bad_reasons_query(client, apps, value):
+    response = client.post(f"/predict?reasons={value}", json=apps[0])
+    assert response.status_code == 422
+    assert response.json()["fields"] == ["reasons"]
+
+
+def test_unknown_route_and_wrong_method(client):
+    response = client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.json()["fields"] == ["path"]
+    response = client.get("/predict")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["fields"] == ["method"]
+
+
+# ------------------------------------------------------------------------------- OpenAPI
+def test_openapi_documents_the_request_schema(client):
+    spec = client.get("/openapi.json").json()
+    application = spec["components"]["schemas"]["Application"]
+    assert application["additionalProperties"] is False
+    assert set(application["properties"]) == {f.name for f in schema.FIELDS}
+    assert set(application["required"]) == {f.name for f in schema.FIELDS if not f.nullable}
+    gender = application["properties"]["CODE_GENDER"]
+    assert gender["enum"] == list(schema.FIELDS_BY_NAME["CODE_GENDER"].categories)
+    children = application["properties"]["CNT_CHILDREN"]
+    assert (children["type"], children["minimum"], children["maximum"]) == ("integer", 0, 100)
+    body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/Application"}
+    batch = spec["components"]["schemas"]["BatchRequest"]["properties"]["applications"]
+    assert batch["maxItems"] == MAX_BATCH_SIZE
+    for path in ("/predict", "/predict/batch"):
+        responses = spec["paths"][path]["post"]["responses"]
+        assert {"200", "400", "413", "422", "503"} <= set(responses)
+    assert client.get("/docs").status_code == 200
+
+
+# -------------------------------------------------------------------------- encoding parity
+def test_fast_encoder_equals_the_schema_encoder(real_data_dir):
+    import pandas as pd
+
+    frame = pd.read_csv(real_data_dir / "application_test_sample.csv")
+    apps = [to_application(row) for row in frame.head(500).to_dict("records")]
+    validated = [parse_application(json.dumps(a).encode()) for a in apps]
+    ours, reference = encode(validated), schema.encode_records(validated)
+    np.testing.assert_array_equal(ours["numeric"], reference["numeric"])
+    assert ours["numeric"].dtype == np.float64
+    assert (ours["categorical"] == reference["categorical"]).all()
+    # Validation keeps every field and does not change values.
+    assert all(v == Application.model_validate(a).__dict__ for v, a in
+               zip(validated, apps, strict=True))
+
+
+# ----------------------------------------------------------------------- real samples
+@pytest.mark.real_data
+@pytest.mark.parametrize("sample", ["application_train_sample.csv",
+                                    "application_test_sample.csv"])
+def test_every_real_row_scores(client, trained_bundle, real_data_dir, sample):
+    import pandas as pd
+
+    frame = pd.read_csv(real_data_dir / sample).drop(columns=["TARGET"], errors="ignore")
+    apps = [to_application(row) for row in frame.to_dict("records")]
+    bundle = load_bundle(trained_bundle)
+    scored = 0
+    for start in range(0, len(apps), MAX_BATCH_SIZE):
+        chunk = apps[start:start + MAX_BATCH_SIZE]
+        response = client.post("/predict/batch", json={"applications": chunk})
+        assert response.status_code == 200, response.text[:2000]
+        predictions = response.json()["predictions"]
+        assert [p["client_id"] for p in predictions] == [a["SK_ID_CURR"] for a in chunk]
+        for p in predictions:
+            assert 0.0 <= p["probability_default"] <= 1.0
+            assert (p["decision"] == "decline") == (p["probability_default"]
+                                                    >= bundle.threshold)
+        scored += len(predictions)
+    assert scored == len(frame)

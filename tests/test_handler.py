@@ -1,0 +1,213 @@
+"""The Lambda entry point ``app.handler`` (Mangum) driven with API Gateway HTTP API (v2) and
+REST (v1) proxy events shaped as ``sam local generate-event`` makes them, including the
+bad-input table of the hardening issue: every case is a clear 4xx JSON answer."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scoring import logs
+from scoring.config import MAX_BATCH_SIZE
+from scoring.request import BatchResponse, ErrorResponse, Health, Prediction
+from tests.events import (
+    FakeLambdaContext,
+    http_api_event,
+    reference_applications,
+    response_json,
+    rest_api_event,
+)
+
+EVENTS = {"v2": http_api_event, "v1": rest_api_event}
+
+
+@pytest.fixture(scope="module")
+def lambda_app(trained_bundle: Path):
+    """The real entry module, imported as Lambda does, with MODEL_DIR = the test bundle."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODEL_DIR", str(trained_bundle))
+        mp.delenv("CAPTURE_BUCKET", raising=False)
+        mp.delenv("MODEL_S3_URI", raising=False)
+        import app
+
+        module = importlib.reload(app)
+    return module
+
+
+@pytest.fixture(scope="module")
+def apps(trained_bundle: Path) -> list[dict[str, Any]]:
+    return reference_applications(trained_bundle, 20)
+
+
+def invoke(lambda_app, event: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    response = lambda_app.handler(event, FakeLambdaContext())
+    assert isinstance(response["statusCode"], int)
+    return response, response_json(response)
+
+
+@pytest.mark.parametrize("version", ["v2", "v1"])
+def test_predict_through_the_handler(lambda_app, apps, version):
+    event = EVENTS[version]("POST", "/predict", body=apps[0])
+    response, body = invoke(lambda_app, event)
+    assert response["statusCode"] == 200, body
+    assert response["headers"]["content-type"] == "application/json"
+    Prediction.model_validate(body)
+    assert body["client_id"] == apps[0]["SK_ID_CURR"]
+    assert len(body["reasons"]) <= 4
+    _, with_k = invoke(lambda_app, EVENTS[version]("POST", "/predict", body=apps[0],
+                                                   query={"reasons": "7"}))
+    assert 4 < len(with_k["reasons"]) <= 7
+    assert with_k["probability_default"] == body["probability_default"]
+
+
+@pytest.mark.parametrize("version", ["v2", "v1"])
+def test_batch_health_and_model_through_the_handler(lambda_app, apps, version):
+    make = EVENTS[version]
+    response, body = invoke(lambda_app, make("POST", "/predict/batch",
+                                             body={"applications": apps}))
+    assert response["statusCode"] == 200
+    BatchResponse.model_validate(body)
+    assert [p["client_id"] for p in body["predictions"]] == [a["SK_ID_CURR"] for a in apps]
+    response, body = invoke(lambda_app, make("GET", "/health"))
+    assert response["statusCode"] == 200
+    Health.model_validate(body)
+    assert body["status"] == "ok"
+    response, body = invoke(lambda_app, make("GET", "/model"))
+    assert response["statusCode"] == 200
+    assert "threshold" in body and "schema" in body
+
+
+def test_base64_encoded_body_is_decoded(lambda_app, apps):
+    """API Gateway base64-encodes bodies it sees as binary (isBase64Encoded=true): they are
+    decoded and validated like any other body (documented policy, not an error)."""
+    for make in EVENTS.values():
+        event = make("POST", "/predict", body=apps[0], base64_encode=True)
+        assert event["isBase64Encoded"] is True
+        response, body = invoke(lambda_app, event)
+        assert response["statusCode"] == 200
+        assert body["client_id"] == apps[0]["SK_ID_CURR"]
+
+
+def test_request_id_comes_from_api_gateway_and_lambda(lambda_app, apps):
+    stream = io.StringIO()
+    logs.set_stream(stream)
+    try:
+        context = FakeLambdaContext(aws_request_id="lambda-req-1")
+        event = http_api_event("POST", "/predict", body=apps[0], request_id="apigw-req-1")
+        response = lambda_app.handler(event, context)
+    finally:
+        logs.set_stream(None)
+    assert response["headers"]["x-request-id"] == "apigw-req-1"
+    (line,) = [json.loads(x) for x in stream.getvalue().splitlines()
+               if json.loads(x)["event"] == "request"]
+    assert line["request_id"] == "apigw-req-1"
+    assert line["lambda_request_id"] == "lambda-req-1"
+    assert line["route"] == "/predict"
+    assert line["status"] == 200
+    assert line["decision"] in ("approve", "decline")
+    assert line["latency_ms"] > 0
+    assert line["model_version"]
+
+
+# ------------------------------------------------------------------------ bad-input table
+def _valid(apps: list[dict[str, Any]]) -> dict[str, Any]:
+    return dict(apps[0])
+
+
+def _with(apps, **changes: Any) -> str:
+    return json.dumps({**_valid(apps), **changes})
+
+
+def _raw(apps, field: str, token: str) -> str:
+    return json.dumps({**_valid(apps), field: "@@"}).replace('"@@"', token)
+
+
+BAD_INPUTS: dict[str, tuple[str, str, Any, dict[str, Any], int, str]] = {
+    # name: (method, path, body builder(apps) -> body, event options, status, named field)
+    "malformed JSON": ("POST", "/predict", lambda a: '{"SK_ID_CURR": 1,', {}, 400, "body"),
+    "empty body": ("POST", "/predict", lambda a: "", {}, 400, "body"),
+    "event without a body": ("POST", "/predict", lambda a: None, {}, 400, "body"),
+    "JSON array": ("POST", "/predict", lambda a: "[1, 2, 3]", {}, 422, "body"),
+    "JSON string": ("POST", "/predict", lambda a: '"hello"', {}, 422, "body"),
+    "array of applications": ("POST", "/predict", lambda a: json.dumps(a[:2]), {}, 422,
+                              "body"),
+    "body over the limit": ("POST", "/predict", lambda a: " " * 70_000 + "{}", {}, 413,
+                            "body"),
+    "duplicate keys": ("POST", "/predict",
+                       lambda a: _with(a)[:-1] + ', "DAYS_BIRTH": -12000}', {}, 400,
+                       "DAYS_BIRTH"),
+    "non-UTF-8 bytes": ("POST", "/predict", lambda a: _with(a).encode().replace(
+        b'"Cash loans"', b'"Cash \xe9 loans"'), {}, 400, "body"),
+    "base64 flag on a non-base64 body": ("POST", "/predict", lambda a: _with(a),
+                                         {"force_base64_flag": True}, 400, "body"),
+    "NaN": ("POST", "/predict", lambda a: _raw(a, "AMT_CREDIT", "NaN"), {}, 422,
+            "AMT_CREDIT"),
+    "Infinity": ("POST", "/predict", lambda a: _raw(a, "AMT_ANNUITY", "Infinity"), {}, 422,
+                 "AMT_ANNUITY"),
+    "overflow 1e400": ("POST", "/predict", lambda a: _raw(a, "AMT_INCOME_TOTAL", "1e400"), {},
+                       422, "AMT_INCOME_TOTAL"),
+    "boolean for a number": ("POST", "/predict", lambda a: _with(a, AMT_CREDIT=True), {}, 422,
+                             "AMT_CREDIT"),
+    "boolean for an integer": ("POST", "/predict", lambda a: _with(a, FLAG_MOBIL=True), {},
+                               422, "FLAG_MOBIL"),
+    "string for a number": ("POST", "/predict", lambda a: _with(a, AMT_CREDIT="abc"), {}, 422,
+                            "AMT_CREDIT"),
+    "numeric string for a number": ("POST", "/predict",
+                                    lambda a: _with(a, AMT_CREDIT="1000.0"), {}, 422,
+                                    "AMT_CREDIT"),
+    "list for a number": ("POST", "/predict", lambda a: _with(a, DAYS_BIRTH=[-12000]), {},
+                          422, "DAYS_BIRTH"),
+    "unknown category": ("POST", "/predict", lambda a: _with(a, CODE_GENDER="X"), {}, 422,
+                         "CODE_GENDER"),
+    "missing required field": ("POST", "/predict", lambda a: json.dumps(
+        {k: v for k, v in a[0].items() if k != "NAME_CONTRACT_TYPE"}), {}, 422,
+        "NAME_CONTRACT_TYPE"),
+    "unknown extra field": ("POST", "/predict", lambda a: _with(a, NOT_A_FIELD=1), {}, 422,
+                            "NOT_A_FIELD"),
+    "batch of 1,001": ("POST", "/predict/batch", lambda a: json.dumps(
+        {"applications": [a[i % len(a)] for i in range(MAX_BATCH_SIZE + 1)]}), {}, 422,
+        "applications"),
+    "applications not a list": ("POST", "/predict/batch",
+                                lambda a: json.dumps({"applications": a[0]}), {}, 422,
+                                "applications"),
+    "batch item invalid": ("POST", "/predict/batch", lambda a: json.dumps(
+        {"applications": [a[0], {**a[1], "FLAG_OWN_CAR": "maybe"}]}), {}, 422,
+        "applications[1].FLAG_OWN_CAR"),
+    "bad reasons value": ("POST", "/predict", lambda a: _with(a), {"query": {"reasons": "x"}},
+                          422, "reasons"),
+    "reasons out of range": ("POST", "/predict", lambda a: _with(a),
+                             {"query": {"reasons": "11"}}, 422, "reasons"),
+    "wrong method": ("DELETE", "/predict", lambda a: None, {}, 405, "method"),
+    "unknown route": ("POST", "/predict/v2", lambda a: _with(a), {}, 404, "path"),
+}
+
+
+@pytest.mark.parametrize("version", ["v2", "v1"])
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_gets_a_clear_4xx(lambda_app, apps, version, case):
+    method, path, build, options, status, field = BAD_INPUTS[case]
+    options = dict(options)
+    force_flag = options.pop("force_base64_flag", False)
+    event = EVENTS[version](method, path, body=build(apps), **options)
+    if force_flag:
+        event["isBase64Encoded"] = True  # a body claimed to be base64 that is not
+    response, body = invoke(lambda_app, event)
+    assert response["statusCode"] == status, body
+    assert response["headers"]["content-type"] == "application/json"
+    ErrorResponse.model_validate(body)
+    assert field in body["fields"], body
+
+
+@pytest.mark.parametrize(
+    "event",
+    [{}, {"hello": "world"}, {"version": "2.0", "requestContext": {}}, [], "text"],
+)
+def test_unrecognised_events_do_not_crash_the_handler(lambda_app, event):
+    response = lambda_app.handler(event, FakeLambdaContext())
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["fields"] == ["body"]
