@@ -1,0 +1,348 @@
+"""The drift-monitoring Lambda: ``drift.handler.handler``, run by an EventBridge schedule.
+
+One run:
+
+1. window: the WINDOW_DAYS complete UTC days before the scheduled event's ``time``
+   (an event at 2026-11-28T02:00Z covers 2026-11-21 .. 2026-11-27; the window end date,
+   2026-11-27, names the output prefix). The same event always means the same window, and
+   only past, complete days are read, so a rerun sees the same captures.
+2. read the reference sample (REFERENCE_BUCKET/REFERENCE_KEY, the bundle's
+   reference.csv.gz) and at most MAX_ROWS captured records of the window (drift.captures).
+3. fewer than MIN_ROWS records -> a "skipped" summary; otherwise the Evidently report.
+4. publish under ``REPORT_PREFIX<window end>/``: report.html, report.json, summary.json (or
+   only summary.json when skipped), then REPORT_PREFIX + latest.json last. Everything is
+   rendered in memory first; if an upload still fails after botocore's retries, the objects
+   this run wrote are deleted and the error is raised: no partial report is left.
+5. one CloudWatch Embedded Metric Format line on stdout: DriftShare, dimension Model.
+
+Environment: REPORT_BUCKET, CAPTURE_BUCKET, REFERENCE_KEY (required); REFERENCE_BUCKET
+(default REPORT_BUCKET), CAPTURE_PREFIX (captures/), REPORT_PREFIX (reports/drift/),
+WINDOW_DAYS (7), MIN_ROWS (200), MAX_ROWS (20000), READ_WORKERS (8),
+MODEL_NAME (credit-scoring, the metric dimension), METRIC_NAMESPACE (CreditScoring/Drift).
+
+Logs carry counts, keys and drift scores only, never applicant values.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from drift.captures import DEFAULT_WORKERS, CaptureSample, read_window
+from scoring.capture_format import DEFAULT_PREFIX as DEFAULT_CAPTURE_PREFIX
+
+log = logging.getLogger("drift")
+log.setLevel(logging.INFO)
+
+DEFAULT_REPORT_PREFIX = "reports/drift/"
+#: botocore's "standard" retry mode: throttling, 5xx and connection errors, with backoff.
+S3_MAX_ATTEMPTS = 5
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    try:
+        value = int(raw) if raw.strip() else default
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _prefix(value: str) -> str:
+    return value if not value or value.endswith("/") else value + "/"
+
+
+@dataclass(frozen=True)
+class Config:
+    report_bucket: str
+    capture_bucket: str
+    reference_bucket: str
+    reference_key: str
+    capture_prefix: str = DEFAULT_CAPTURE_PREFIX
+    report_prefix: str = DEFAULT_REPORT_PREFIX
+    window_days: int = 7
+    min_rows: int = 200
+    max_rows: int = 20_000
+    read_workers: int = DEFAULT_WORKERS
+    model_name: str = "credit-scoring"
+    metric_namespace: str = "CreditScoring/Drift"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        required = ("REPORT_BUCKET", "CAPTURE_BUCKET", "REFERENCE_KEY")
+        missing = [name for name in required if not env.get(name)]
+        if missing:
+            raise ValueError(f"missing required environment variable(s): {', '.join(missing)}")
+        config = cls(
+            report_bucket=env["REPORT_BUCKET"],
+            capture_bucket=env["CAPTURE_BUCKET"],
+            reference_bucket=env.get("REFERENCE_BUCKET") or env["REPORT_BUCKET"],
+            reference_key=env["REFERENCE_KEY"],
+            capture_prefix=_prefix(env.get("CAPTURE_PREFIX", DEFAULT_CAPTURE_PREFIX)),
+            report_prefix=_prefix(env.get("REPORT_PREFIX") or DEFAULT_REPORT_PREFIX),
+            window_days=_positive_int(env, "WINDOW_DAYS", cls.window_days),
+            min_rows=_positive_int(env, "MIN_ROWS", cls.min_rows),
+            max_rows=_positive_int(env, "MAX_ROWS", cls.max_rows),
+            read_workers=_positive_int(env, "READ_WORKERS", cls.read_workers),
+            model_name=env.get("MODEL_NAME") or cls.model_name,
+            metric_namespace=env.get("METRIC_NAMESPACE") or cls.metric_namespace,
+        )
+        if config.min_rows > config.max_rows:
+            raise ValueError(f"MIN_ROWS ({config.min_rows}) exceeds MAX_ROWS ({config.max_rows})")
+        return config
+
+
+@dataclass(frozen=True)
+class Window:
+    event_time: datetime
+    start: date
+    end: date
+
+
+def window_for(event: Any, days: int, now: datetime | None = None) -> Window:
+    """The window of a scheduled event: the ``days`` complete UTC days before its ``time``.
+
+    An event without ``time`` (a manual invoke with ``{}``) uses the current time.
+    """
+    raw = event.get("time") if isinstance(event, Mapping) else None
+    if raw:
+        try:
+            when = datetime.fromisoformat(str(raw))
+        except ValueError:
+            raise ValueError(f"event time is not an ISO 8601 timestamp: {raw!r}") from None
+    else:
+        when = now or datetime.now(UTC)
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    end = when.date() - timedelta(days=1)
+    return Window(event_time=when, start=end - timedelta(days=days - 1), end=end)
+
+
+def report_keys(report_prefix: str, end: date) -> dict[str, str]:
+    base = f"{report_prefix}{end.isoformat()}/"
+    return {
+        "html": base + "report.html",
+        "json": base + "report.json",
+        "summary": base + "summary.json",
+        "latest": report_prefix + "latest.json",
+    }
+
+
+def s3_client(max_pool_connections: int = DEFAULT_WORKERS + 2) -> Any:
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    return boto3.client(
+        "s3",
+        config=BotoConfig(
+            retries={"mode": "standard", "max_attempts": S3_MAX_ATTEMPTS},
+            max_pool_connections=max_pool_connections,
+            connect_timeout=10,
+            read_timeout=60,
+        ),
+    )
+
+
+def load_reference(s3: Any, config: Config) -> pd.DataFrame:
+    """The reference sample, typed like the captures (bounded to MAX_ROWS rows)."""
+    from drift.report import prepare_frame
+
+    body = s3.get_object(Bucket=config.reference_bucket, Key=config.reference_key)["Body"].read()
+    compression = "gzip" if config.reference_key.endswith(".gz") else None
+    frame = prepare_frame(pd.read_csv(io.BytesIO(body), compression=compression))
+    if len(frame) > config.max_rows:
+        frame = frame.sample(config.max_rows, random_state=0).sort_index().reset_index(drop=True)
+    return frame
+
+
+def _dumps(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def _existing_window_end(s3: Any, bucket: str, key: str) -> str | None:
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    try:
+        return str(json.loads(body)["window"]["end"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def publish(
+    s3: Any,
+    bucket: str,
+    files: list[tuple[str, bytes, str]],
+    *,
+    stale: list[str],
+    latest: tuple[str, bytes] | None,
+) -> list[str]:
+    """Write ``files`` in order, delete ``stale`` keys, then write ``latest`` last.
+
+    On any failure the keys written so far by this call are deleted and the error re-raised.
+    Returns the keys written.
+    """
+    written: list[str] = []
+    try:
+        if stale:
+            s3.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in stale], "Quiet": True}
+            )
+        for key, body, content_type in files:
+            s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+            written.append(key)
+        if latest is not None:
+            s3.put_object(
+                Bucket=bucket, Key=latest[0], Body=latest[1], ContentType="application/json"
+            )
+            written.append(latest[0])
+    except Exception:
+        log.error("publishing failed after %d of the run's objects; removing them", len(written))
+        for key in written:
+            try:
+                s3.delete_object(Bucket=bucket, Key=key)
+            except Exception:  # keep going: remove as much as possible, then re-raise
+                log.exception("could not remove %s", key)
+        raise
+    return written
+
+
+def emf_line(summary: dict[str, Any], config: Config, now: datetime | None = None) -> str:
+    """The CloudWatch Embedded Metric Format record for one report (one JSON line)."""
+    stamp = now or datetime.now(UTC)
+    return json.dumps(
+        {
+            "_aws": {
+                "Timestamp": int(stamp.timestamp() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": config.metric_namespace,
+                        "Dimensions": [["Model"]],
+                        "Metrics": [{"Name": "DriftShare", "Unit": "None"}],
+                    }
+                ],
+            },
+            "Model": config.model_name,
+            "DriftShare": summary["drift_share"],
+            "DriftedColumns": summary["drifted_count"],
+            "DatasetDrift": summary["dataset_drift"],
+            "CurrentRows": summary["rows"]["current"],
+            "WindowEnd": summary["window"]["end"],
+        },
+        separators=(",", ":"),
+    )
+
+
+def run(event: Any, config: Config, s3: Any) -> dict[str, Any]:
+    """One drift run (see the module doc). Returns the summary plus the run's timings."""
+    started = time.perf_counter()
+    window = window_for(event, config.window_days)
+    keys = report_keys(config.report_prefix, window.end)
+    reference = load_reference(s3, config)
+    sample = read_window(
+        s3,
+        config.capture_bucket,
+        window.start,
+        window.end,
+        max_rows=config.max_rows,
+        prefix=config.capture_prefix,
+        workers=config.read_workers,
+    )
+    read_done = time.perf_counter()
+    summary: dict[str, Any] = {
+        "status": "ok",
+        "reason": None,
+        "model": config.model_name,
+        "event_time": window.event_time.isoformat(),
+        "window": {
+            "start": window.start.isoformat(),
+            "end": window.end.isoformat(),
+            "days": config.window_days,
+        },
+        "rows": {"reference": len(reference), "current": sample.rows},
+        "min_rows": config.min_rows,
+        "max_rows": config.max_rows,
+        "sampled": sample.sampled,
+        "captures": sample.counts(),
+        "reference": {"bucket": config.reference_bucket, "key": config.reference_key},
+    }
+    reason = _skip_reason(sample, config)
+    files: list[tuple[str, bytes, str]]
+    if reason is not None:
+        summary.update(status="skipped", reason=reason, report_keys={"summary": keys["summary"]})
+        files = [(keys["summary"], _dumps(summary), "application/json")]
+        stale = [keys["html"], keys["json"]]  # from an earlier run of this window, if any
+        report_done = read_done
+    else:
+        from drift.report import frame_from_encoded, run_report
+
+        current = frame_from_encoded(sample.encoded())
+        result = run_report(reference, current, timestamp=window.event_time)
+        report_done = time.perf_counter()
+        summary.update({k: v for k, v in result.summary.items() if k != "rows"})
+        summary["report_keys"] = {k: keys[k] for k in ("html", "json", "summary")}
+        files = [
+            (keys["html"], result.html.encode("utf-8"), "text/html; charset=utf-8"),
+            (keys["json"], _dumps(result.json), "application/json"),
+            (keys["summary"], _dumps(summary), "application/json"),
+        ]
+        stale = []
+    newer = _existing_window_end(s3, config.report_bucket, keys["latest"])
+    latest = None
+    if newer is not None and newer > window.end.isoformat():
+        log.info("latest.json already covers a later window (%s); left as is", newer)
+    else:
+        latest = (keys["latest"], _dumps(summary))
+    written = publish(s3, config.report_bucket, files, stale=stale, latest=latest)
+    finished = time.perf_counter()
+    if summary["status"] == "ok":
+        print(emf_line(summary, config), flush=True)
+    log.info(
+        "drift %s for %s..%s: %d current rows (%d objects read, %d skipped), %s",
+        summary["status"],
+        window.start,
+        window.end,
+        sample.rows,
+        sample.objects_read,
+        sample.objects_skipped,
+        reason or f"drift share {summary['drift_share']:.3f}",
+    )
+    return {
+        **summary,
+        "written": written,
+        "timings_s": {
+            "read": round(read_done - started, 3),
+            "report": round(report_done - read_done, 3),
+            "publish": round(finished - report_done, 3),
+            "total": round(finished - started, 3),
+        },
+    }
+
+
+def _skip_reason(sample: CaptureSample, config: Config) -> str | None:
+    if sample.objects_listed == 0:
+        return "no captures in the window"
+    if sample.rows == 0:
+        return f"no readable captures in the window ({sample.objects_skipped} skipped as corrupt)"
+    if sample.rows < config.min_rows:
+        return f"{sample.rows} captured rows, fewer than MIN_ROWS={config.min_rows}"
+    return None
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Lambda entry point (EventBridge scheduled event)."""
+    config = Config.from_env()
+    result = run(event, config, s3_client(config.read_workers + 2))
+    return {k: result[k] for k in ("status", "reason", "window", "rows", "written", "timings_s")}
