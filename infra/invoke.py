@@ -7,14 +7,16 @@ events (REST payload 1.0 or HTTP API payload 2.0) go to the scoring function's
 ``app.handler`` (function/app.py), EventBridge scheduled events to ``drift.handler.handler``.
 The handler runs with a fake Lambda context and the current environment (MODEL_DIR,
 CAPTURE_BUCKET, REPORT_BUCKET, ...); the response is printed as pretty JSON with an API
-response's body decoded (base64 undone, JSON parsed). The exit status is 0 unless the
-handler raised.
+response's body decoded (base64 undone, JSON parsed) on stdout; what the handler itself
+writes to stdout (its JSON log lines, the drift job's EMF line) goes to stderr, so the
+response can be piped (``| jq .body``). The exit status is 0 unless the handler raised.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import importlib
 import json
 import sys
@@ -119,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--function", choices=sorted(HANDLERS), help="default: from the event")
     args = parser.parse_args(argv)
     event = json.loads(args.event.read_text(encoding="utf-8"))
-    response = decode_response(invoke(event, args.function))
+    with contextlib.redirect_stdout(sys.stderr):
+        response = decode_response(invoke(event, args.function))
     print(json.dumps(response, indent=2, default=str))
     return 0
 

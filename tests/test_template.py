@@ -9,6 +9,7 @@ actions are the TLS-only buckets' ``Deny s3:*``, which take privilege away.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Iterator
@@ -213,6 +214,7 @@ def test_drift_role_reads_captures_and_reference_and_writes_reports_only(templat
         ("s3:ListBucket", "${DataBucket.Arn}"),
         ("s3:GetObject", "${DataBucket.Arn}/${CapturePrefix}*"),
         ("s3:GetObject", "${DataBucket.Arn}/${ReferenceKey}"),
+        ("s3:GetObject", "${DataBucket.Arn}/${ReportPrefix}latest.json"),  # newer window?
         ("s3:PutObject", "${DataBucket.Arn}/${ReportPrefix}*"),
         ("s3:DeleteObject", "${DataBucket.Arn}/${ReportPrefix}*"),
     }
@@ -278,8 +280,8 @@ def test_drift_function_is_a_scheduled_container_image(template):
     assert event["Properties"]["Schedule"] == {"Ref": "DriftSchedule"}
     assert template["Parameters"]["DriftSchedule"]["Default"] == "rate(1 day)"
     assert set(props["Environment"]["Variables"]) == {
-        "LOG_LEVEL", "REPORT_BUCKET", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "REFERENCE_KEY",
-        "WINDOW_DAYS", "MIN_ROWS", "MAX_ROWS", "REPORT_PREFIX",
+        "REPORT_BUCKET", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "REFERENCE_KEY",
+        "WINDOW_DAYS", "MIN_ROWS", "MAX_ROWS", "REPORT_PREFIX", "METRIC_NAMESPACE", "MODEL_NAME",
     }  # fmt: skip
     metadata = drift["Metadata"]
     assert set(metadata) >= {"DockerTag", "DockerContext", "Dockerfile"}
@@ -372,13 +374,30 @@ def test_alarms_cover_5xx_rate_p99_latency_and_drift_share(template):
     assert (latency["MetricName"], latency["ExtendedStatistic"]) == ("Latency", "p99")
     drift = alarms["DriftShareAlarm"]["Properties"]
     assert (drift["Namespace"], drift["MetricName"]) == ("CreditScoring/Drift", "DriftShare")
+    # The EMF line's dimension set is exactly {Model}, valued by the drift function's env.
+    assert drift["Dimensions"] == [{"Name": "Model", "Value": {"Ref": "AWS::StackName"}}]
+    env = template["Resources"]["DriftFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["METRIC_NAMESPACE"] == drift["Namespace"]
+    assert env["MODEL_NAME"] == {"Ref": "AWS::StackName"}
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"]["Fn::If"][0] == "HasAlarmTopic"
 
 
 def test_the_drift_code_emits_the_metric_the_alarm_watches():
-    code = _sources(REPO_ROOT / "drift")
-    assert "CreditScoring/Drift" in code and "DriftShare" in code
+    from drift.handler import Config, emf_line
+
+    config = Config.from_env(
+        {"REPORT_BUCKET": "b", "CAPTURE_BUCKET": "b", "REFERENCE_KEY": "r.csv.gz",
+         "METRIC_NAMESPACE": "CreditScoring/Drift", "MODEL_NAME": "credit-scoring"}
+    )  # fmt: skip
+    summary = {"drift_share": 0.25, "drifted_count": 30, "dataset_drift": False,
+               "rows": {"current": 500}, "window": {"end": "2026-11-27"}}  # fmt: skip
+    line = json.loads(emf_line(summary, config))
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "CreditScoring/Drift"
+    assert directive["Dimensions"] == [["Model"]]
+    assert [m["Name"] for m in directive["Metrics"]] == ["DriftShare"]
+    assert (line["Model"], line["DriftShare"]) == ("credit-scoring", 0.25)
 
 
 def test_parameters_conditions_and_outputs(template):
