@@ -223,7 +223,14 @@ def test_drift_role_reads_captures_and_reference_and_writes_reports_only(templat
         if where.startswith("DriftFunctionRole ") and s.get("Action") == "s3:ListBucket"
     ]  # fmt: skip
     assert [s["Condition"] for s in listing] == [
-        {"StringLike": {"s3:prefix": {"Fn::Sub": "${CapturePrefix}*"}}}
+        {
+            "StringLike": {
+                "s3:prefix": [
+                    {"Fn::Sub": "${CapturePrefix}*"},
+                    {"Fn::Sub": "${ReportPrefix}latest.json"},
+                ]
+            }
+        }
     ]
 
 
