@@ -19,3 +19,32 @@ def real_data_dir() -> Path:
             "(put application_train_sample.csv etc. there to run this test)"
         )
     return REAL_DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model bundle (model.onnx, card, shap paths, reference) trained on synthetic data."""
+    import lightgbm
+
+    from scoring import schema
+    from training.bundle import write_bundle
+    from training.features import frame_features
+    from training.synthetic import generate
+
+    frame = generate(4_000, seed=7)
+    train, holdout = frame.iloc[:3_000], frame.iloc[3_000:]
+    booster = lightgbm.train(
+        {"objective": "binary", "num_leaves": 15, "learning_rate": 0.1, "verbose": -1, "seed": 7},
+        lightgbm.Dataset(frame_features(train), label=train[schema.TARGET_FIELD].to_numpy()),
+        num_boost_round=60,
+    )
+    card = {
+        "model_version": "test",
+        "costs": {"fn": 10.0, "fp": 1.0},
+        "metrics": {},
+        "schema": [field.to_dict() for field in schema.FIELDS],
+    }
+    output = tmp_path_factory.mktemp("bundle") / "model"
+    write_bundle(output, booster, card, holdout=holdout, reference=train.iloc[:1_000],
+                 threshold=0.2)
+    return output
