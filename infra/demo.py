@@ -1,0 +1,97 @@
+"""The end of ``make demo``: score a few new synthetic applications through the Lambda
+handler, exactly as API Gateway (HTTP API, payload 2.0) would call it, and print each
+decision with its reasons.
+
+    python -m infra.demo [--bundle function/model] [--count 5] [--seed 2026]
+
+The applications come from the project's synthetic generator with a seed other than the
+training one, so they are unseen by the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from infra.invoke import REPO_ROOT, decode_response, invoke
+from scoring.schema import FIELDS, TARGET_FIELD
+
+TEMPLATE_EVENT = REPO_ROOT / "infra" / "events" / "predict_valid.json"
+
+
+def synthetic_applications(count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` request bodies from the synthetic generator (TARGET dropped, NaN -> null)."""
+    from training.synthetic import generate
+
+    frame = generate(count, seed=seed).drop(columns=[TARGET_FIELD])
+    return [
+        {f.name: _json_value(row[f.name]) for f in FIELDS}
+        for row in frame.to_dict("records")
+    ]
+
+
+def predict_event(application: dict[str, Any]) -> dict[str, Any]:
+    """The stored HTTP API /predict event with this application as its body."""
+    event = json.loads(TEMPLATE_EVENT.read_text(encoding="utf-8"))
+    event["body"] = json.dumps(application)
+    event["requestContext"]["requestId"] = f"demo-{application['SK_ID_CURR']}"
+    return event
+
+
+def describe(prediction: dict[str, Any]) -> str:
+    lines = [
+        f"applicant {prediction['client_id']}: {prediction['decision'].upper()} "
+        f"(P(default) = {prediction['probability_default']:.3f}, "
+        f"threshold {prediction['threshold']:.3f}, model v{prediction['model_version']})"
+    ]
+    for reason in prediction["reasons"]:
+        arrow = "raises" if reason["direction"] == "increases_risk" else "lowers"
+        lines.append(
+            f"    {reason['feature']:<28} = {_show(reason['value']):<30} "
+            f"{arrow} risk by {abs(reason['contribution']):.3f} log-odds"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, default=Path("function/model"))
+    parser.add_argument("--count", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--logs", action="store_true", help="show the handler's JSON log lines")
+    args = parser.parse_args(argv)
+    os.environ["MODEL_DIR"] = str(args.bundle.resolve())
+    from scoring import logs
+
+    logs.set_stream(sys.stderr if args.logs else io.StringIO())
+
+    print(f"Scoring {args.count} synthetic applications through app.handler "
+          f"(API Gateway HTTP API events, bundle {args.bundle}):\n")
+    for application in synthetic_applications(args.count, args.seed):
+        response = decode_response(invoke(predict_event(application), "Scoring"))
+        if response["statusCode"] != 200:
+            print(f"applicant {application['SK_ID_CURR']}: HTTP {response['statusCode']} "
+                  f"{json.dumps(response['body'])}")
+            return 1
+        print(describe(response["body"]) + "\n")
+    return 0
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _show(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
