@@ -106,41 +106,57 @@ def add_feature_nodes(
     nan = g.const(np.array(np.nan, dtype=np.float64), "nan")
     zero = g.const(np.array(0.0, dtype=np.float64), "zero")
     axis1 = g.const(np.array([1], dtype=np.int64), "axis1")
+    n_numeric = len(schema.NUMERIC_FIELDS)
+    k = _NUM["DAYS_EMPLOYED"]
 
-    # DAYS_EMPLOYED sentinel -> NaN, in one elementwise pass over the numeric matrix.
-    sentinel_row = np.full((1, len(schema.NUMERIC_FIELDS)), np.nan, dtype=np.float64)
-    sentinel_row[0, _NUM["DAYS_EMPLOYED"]] = schema.DAYS_EMPLOYED_SENTINEL
-    is_sentinel = g.op("Equal", [numeric, g.const(sentinel_row, "sentinel_row")], "is_sentinel")
-    cleaned = g.op("Where", [is_sentinel, nan, numeric], "numeric_clean")
+    def gather(matrix: str, indices: list[int], hint: str) -> str:
+        idx = g.const(np.array(indices, dtype=np.int64), f"idx_{hint}")
+        return g.op("Gather", [matrix, idx], hint, axis=1)
 
-    def column(matrix: str, field: str) -> str:
-        idx = g.const(np.array([_NUM[field]], dtype=np.int64), f"idx_{field}")
-        return g.op("Gather", [matrix, idx], f"col_{field}", axis=1)
+    def columns(start: int, stop: int) -> str:
+        bounds = [g.const(np.array([v], dtype=np.int64)) for v in (start, stop)]
+        return g.op("Slice", [numeric, *bounds, axis1], f"numeric_{start}_{stop}")
 
-    # Categorical codes: one LabelEncoder per column (vocabularies differ).
-    codes: list[str] = []
-    for j, field in enumerate(schema.CATEGORICAL_FIELDS):
-        vocabulary = schema.FIELDS_BY_NAME[field].categories
-        col = g.op("Gather", [categorical, g.const(np.array([j], dtype=np.int64), "idx")],
-                   f"cat_{field}", axis=1)
-        codes.append(g.op(
-            "LabelEncoder", [col], f"code_{field}", domain="ai.onnx.ml",
-            keys_strings=list(vocabulary),
-            values_tensor=numpy_helper.from_array(
-                np.arange(len(vocabulary), dtype=np.float64), "values"),
-            default_tensor=numpy_helper.from_array(np.array([np.nan], dtype=np.float64),
-                                                   "default"),
-        ))
+    # DAYS_EMPLOYED sentinel -> NaN on that one column; the other numeric columns are
+    # copied once, in the final Concat (a Where over the whole matrix is 10x slower).
+    days_employed = gather(numeric, [k], "days_employed_raw")
+    is_sentinel = g.op("Equal", [days_employed, g.const(
+        np.array(schema.DAYS_EMPLOYED_SENTINEL, dtype=np.float64), "sentinel")], "is_sentinel")
+    days_employed_clean = g.op("Where", [is_sentinel, nan, days_employed], "days_employed")
+    numeric_parts = [columns(0, k), days_employed_clean, columns(k + 1, n_numeric)]
+
+    def column(field: str) -> str:
+        if field == "DAYS_EMPLOYED":
+            return days_employed_clean
+        return gather(numeric, [_NUM[field]], f"col_{field}")
+
+    # Categorical codes. One LabelEncoder over the whole string matrix maps each string to
+    # its id in the union of the vocabularies ("" and unknown strings -> a last "none" id),
+    # then a per-column lookup table turns (column, id) into the code in that column's
+    # vocabulary (NaN where the string is not in it: "XNA", "N", "Y" occur in several).
+    vocabularies = [schema.FIELDS_BY_NAME[f].categories for f in schema.CATEGORICAL_FIELDS]
+    union = sorted({v for vocabulary in vocabularies for v in vocabulary})
+    uid = {v: i for i, v in enumerate(union)}
+    width = len(union) + 1  # + the "none" id
+    table = np.full(len(vocabularies) * width, np.nan, dtype=np.float64)
+    for j, vocabulary in enumerate(vocabularies):
+        for code, v in enumerate(vocabulary):
+            table[j * width + uid[v]] = code
+    ids = g.op("LabelEncoder", [categorical], "category_id", domain="ai.onnx.ml",
+               keys_strings=union, values_int64s=list(range(len(union))),
+               default_int64=len(union))
+    offsets = np.arange(len(vocabularies), dtype=np.int64)[None, :] * width
+    flat = g.op("Add", [ids, g.const(offsets, "column_offsets")], "category_slot")
+    codes = [g.op("Gather", [g.const(table, "code_table"), flat], "codes", axis=0)]
 
     engineered: list[str] = []
-    engineered.append(g.op("Cast", [column(is_sentinel, "DAYS_EMPLOYED")], "anomaly",
-                           to=TensorProto.DOUBLE))
+    engineered.append(g.op("Cast", [is_sentinel], "anomaly", to=TensorProto.DOUBLE))
     for name, num_field, den_field, sign in _RATIOS:
-        num, den = column(cleaned, num_field), column(cleaned, den_field)
+        num, den = column(num_field), column(den_field)
         valid = g.op("Greater" if sign > 0 else "Less", [den, zero], f"valid_{name}")
         engineered.append(g.op("Where", [valid, g.op("Div", [num, den]), nan], name))
 
-    ext = g.op("Concat", [column(cleaned, f) for f in _EXT_SOURCES], "ext", axis=1)
+    ext = gather(numeric, [_NUM[f] for f in _EXT_SOURCES], "ext")
     ext_missing = g.op("IsNaN", [ext], "ext_missing")
     present = g.op("Cast", [g.op("Not", [ext_missing])], "ext_present", to=TensorProto.DOUBLE)
     count = g.op("ReduceSum", [present, axis1], "ext_count", keepdims=1)
@@ -157,7 +173,8 @@ def add_feature_nodes(
     engineered.append(count)
 
     g.nodes.append(helper.make_node(
-        "Concat", [cleaned, *codes, *engineered], [output], name=g.name("features"), axis=1,
+        "Concat", [*numeric_parts, *codes, *engineered], [output], name=g.name("features"),
+        axis=1,
     ))
 
 
@@ -199,8 +216,11 @@ def build_feature_model() -> onnx.ModelProto:
 
 
 def session_options() -> ort.SessionOptions:
+    """onnxruntime options for the offline sessions (no busy-waiting worker threads: the
+    graph is memory-bound, and spinning only steals CPU from LightGBM on a small box)."""
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
