@@ -247,6 +247,28 @@ def test_single_leaf_booster() -> None:
     assert_trees_match(export.export_model(booster), booster, x[:20])
 
 
+def test_early_stopped_booster_exports_its_best_iteration(
+        synthetic_split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train_df, holdout = synthetic_split
+    x, y = frame_features(train_df), train_df[schema.TARGET_FIELD].to_numpy()
+    valid = lgb.Dataset(x[2000:], y[2000:])
+    booster = lgb.train({**PARAMS, "learning_rate": 0.3}, lgb.Dataset(x[:2000], y[:2000]), 200,
+                        valid_sets=[valid], callbacks=[lgb.early_stopping(5, verbose=False)],
+                        keep_training_booster=True)
+    assert 0 < booster.best_iteration < booster.current_iteration()
+    figures = export.check_parity(export.export_model(booster), booster,
+                                  schema.encode_columns(holdout), 0.08)
+    assert figures["max_abs_diff_probability"] <= 1e-15
+
+
+def test_linear_trees_are_refused() -> None:
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(500, N_FEATURES))
+    booster = train(x, (x[:, 0] > 0).astype(int), rounds=3, linear_tree=True)
+    with pytest.raises(ValueError, match="linear"):
+        export.export_model(booster)
+
+
 def test_infinite_threshold_is_restored() -> None:
     assert export.split_threshold({"threshold": 1e300}) == np.inf
     assert export.split_threshold({"threshold": -1e300}) == -np.inf

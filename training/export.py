@@ -140,6 +140,8 @@ def _ensemble(dump: dict[str, Any]) -> _Ensemble:
     def visit(node: dict[str, Any]) -> tuple[int, int]:
         """Append node (pre-order); return (index, is_leaf) of its nodes_/leaf_ entry."""
         if "leaf_value" in node:
+            if "leaf_coeff" in node:
+                raise ValueError("linear-tree boosters (linear_tree=True) are not supported")
             return leaf(node["leaf_value"]), 1
         i = len(e.featureids)
         e.featureids.append(int(node["split_feature"]))
