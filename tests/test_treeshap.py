@@ -397,3 +397,19 @@ def test_real_rows_match_pred_contrib(real_numeric, name: str):
     assert {MISSING_TYPES["None"], MISSING_TYPES["NaN"]} <= missing
     assert probe.shape[0] >= 200
     _assert_matches_lightgbm(booster, probe)
+
+
+def test_serving_module_imports_numpy_only():
+    import ast
+    from pathlib import Path
+
+    import scoring.treeshap
+
+    tree = ast.parse(Path(scoring.treeshap.__file__).read_text())
+    imported = {
+        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported <= {"__future__", "collections", "dataclasses", "pathlib", "numpy"}

@@ -30,8 +30,7 @@ The product over the path becomes a masked sum in log space, i.e. one ``einsum``
 
 Paths are grouped by length (a small DP over a cost model picks the groups) so short paths
 use fewer quadrature nodes and less padding; everything that does not depend on the row
-is precomputed in ``from_arrays``. In a batch the split decisions are vectorised over rows
-and the rest runs row by row.
+is precomputed in ``from_arrays``. A batch is explained row by row.
 
 Split decisions follow LightGBM's prediction exactly, in float64 against the exact double
 thresholds: values with |x| <= 1e-35f (kZeroThreshold) become 0.0 (LightGBM's predictor drops
@@ -59,8 +58,6 @@ _MIN_ZERO_FRACTION = 1e-300
 #: padded elements times (quadrature nodes + per-element passes) plus a fixed overhead.
 _ELEMENT_PASSES = 4
 _GROUP_OVERHEAD = 20_000
-#: Rows whose split decisions are computed together in batch mode (bounds temporaries).
-_CHUNK_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -92,6 +89,8 @@ class TreeShap:
         missing = np.asarray(arrays["node_missing_type"], dtype=np.int8)
         default_left = np.asarray(arrays["node_default_left"], dtype=bool)
         self._node_feature = np.asarray(arrays["node_feature"], dtype=np.intp)
+        if self._node_feature.size and not 0 <= self._node_feature.max() < self.num_features:
+            raise ValueError(f"node_feature outside [0, {self.num_features})")
         self._threshold = threshold
         # Where NaN goes: "None" compares 0.0 <= t, "Zero" and "NaN" take the default side.
         self._nan_left = np.where(missing == _MISSING_NONE, threshold >= 0.0, default_left)
@@ -135,6 +134,11 @@ class TreeShap:
         self._extra_node = extra_cond // 2
         self._extra_right = (extra_cond % 2).astype(bool)
 
+    @property
+    def layout(self) -> list[tuple[int, int, int]]:
+        """(padded depth, paths, quadrature nodes) per path group: for benchmarks and logs."""
+        return [(g.depth, g.paths, g.cold_coef.size) for g in self._groups]
+
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> TreeShap:
         """Build from the dict ``export_paths`` returns (or a loaded npz)."""
@@ -161,40 +165,28 @@ class TreeShap:
             )
         out = np.empty((x.shape[0], self.num_features + 1), dtype=np.float64)
         out[:, -1] = self.expected_value
-        if x.shape[0] == 1:
-            out[0, :-1] = self._explain(self._hot(x[0]))
-            return out
-        # Split decisions are vectorised over rows; the rest runs row by row (measured
-        # faster than adding a row axis to the einsums, which then become memory-bound).
-        for begin in range(0, x.shape[0], _CHUNK_ROWS):
-            hot = self._hot(x[begin : begin + _CHUNK_ROWS])
-            for i, row in enumerate(hot, start=begin):
-                out[i, :-1] = self._explain(row)
+        # Row by row: adding a row axis to the einsums measured no faster (memory-bound).
+        for i, row in enumerate(x):
+            out[i, :-1] = self._explain(self._hot(row))
         return out
 
     def _hot(self, x: np.ndarray) -> np.ndarray:
-        """[..., elements] booleans: does the row satisfy all splits of each path element?"""
+        """[elements] booleans: does the row [F] satisfy all splits of each path element?"""
         # LightGBM's predictor reads a dense row as sparse pairs and drops |x| <= 1e-35f,
         # so such values reach the trees as 0.0 (NaN is kept).
         x = np.where(np.abs(x) <= ZERO_THRESHOLD, 0.0, x)
-        value = x[..., self._node_feature]
+        value = x[self._node_feature]
         left = value <= self._threshold
         nan = np.isnan(value)
         if nan.any():
             left = np.where(nan, self._nan_left, left)
         if self._zero_nodes is not None:
-            zero_value = value[..., self._zero_nodes]
-            left[..., self._zero_nodes] = np.where(
-                np.abs(zero_value) <= ZERO_THRESHOLD, self._zero_left, left[..., self._zero_nodes]
+            left[self._zero_nodes] = np.where(
+                value[self._zero_nodes] == 0.0, self._zero_left, left[self._zero_nodes]
             )
-        hot = left[..., self._elem_node] != self._elem_right
+        hot = left[self._elem_node] != self._elem_right
         if self._extra_pos.size:
-            failed = left[..., self._extra_node] == self._extra_right
-            if hot.ndim == 1:
-                hot[self._extra_pos[failed]] = False
-            else:
-                rows, cols = np.nonzero(failed)
-                hot[rows, self._extra_pos[cols]] = False
+            hot[self._extra_pos[left[self._extra_node] == self._extra_right]] = False
         return hot
 
     def _explain(self, hot: np.ndarray) -> np.ndarray:
