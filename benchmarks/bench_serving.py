@@ -16,6 +16,7 @@ them (the ratio to the seed-style handler, measured alongside, is more stable).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -55,7 +56,7 @@ with open(event_path) as handle:
     event = json.load(handle)
 entry = __import__(module, fromlist=["handler"])
 response = entry.handler(event, Context())
-sys.stdout.write(f"{response['statusCode']}\n")
+sys.stdout.write(f"@@done {response['statusCode']}\n")
 sys.stdout.flush()
 """
 
@@ -75,9 +76,11 @@ def _cold_start(event_path: Path, module: str, cwd: Path, env: dict[str, str],
     )
     assert process.stdout is not None
     line = process.stdout.readline()
+    while line and not line.startswith("@@done"):  # skip the function's JSON log lines
+        line = process.stdout.readline()
     elapsed = time.perf_counter() - started
     _, stderr = process.communicate(timeout=300)
-    if line.strip() != "200":
+    if line.strip() != "@@done 200":
         raise RuntimeError(f"{module} cold start answered {line!r}: {stderr[-2000:]}")
     return elapsed * 1e3
 
@@ -240,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["SEED_PIPELINE"] = str(workdir / "seed_pipeline.pkl")
         from benchmarks import seed_style_handler
 
+        seed_style_handler = importlib.reload(seed_style_handler)  # now loads the pickle
         figures["seed_warm"] = measure_warm(seed_style_handler.handler, events,
                                             args.seed_requests, warmup=20)
 

@@ -20,11 +20,9 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
+from fastapi import FastAPI, Request
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -45,18 +43,12 @@ from scoring.reasons import reasons_for_rows
 from scoring.request import (
     Application,
     BatchRequest,
-    BatchResponse,
-    ErrorResponse,
-    Health,
-    ModelCard,
-    Prediction,
     RequestError,
     encode,
     error_item,
-    loc_to_field,
+    openapi_schemas,
     parse_application,
     parse_batch,
-    request_schemas,
 )
 from scoring.schema import ID_FIELD
 
@@ -302,25 +294,53 @@ def _request_ids(scope: Scope) -> tuple[str, str | None]:
 
 
 # -------------------------------------------------------------------------------------- app
-def _request_body(model: str, description: str) -> dict[str, Any]:
-    return {"requestBody": {
-        "required": True,
-        "description": description,
-        "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{model}"}}},
-    }}
+def _ref(model: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model}"}
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "Malformed body: not UTF-8 JSON, empty, or "
-          "with duplicate keys."},
-    413: {"model": ErrorResponse, "description": "Body too large."},
-    422: {"model": ErrorResponse, "description": "Invalid application(s) or query; `fields` "
-          "names the offending fields."},
-    503: {"model": ErrorResponse, "description": "The model bundle is unavailable (reason "
-          "given)."},
+def _json_content(model: str) -> dict[str, Any]:
+    return {JSON: {"schema": _ref(model)}}
+
+
+_ERROR_RESPONSES: dict[str, dict[str, Any]] = {
+    "400": {"description": "Malformed body: empty, not UTF-8, not JSON, or with duplicate "
+            "keys.", "content": _json_content("ErrorResponse")},
+    "413": {"description": "Body too large.", "content": _json_content("ErrorResponse")},
+    "422": {"description": "Invalid application(s) or query; `fields` names the offending "
+            "fields.", "content": _json_content("ErrorResponse")},
+    "503": {"description": "The model bundle is unavailable (reason given).",
+            "content": _json_content("ErrorResponse")},
 }
 
-ReasonsQuery = Query(ge=0, le=MAX_REASONS, description="Number of reasons per prediction.")
+
+def _scoring_operation(request_model: str, response_model: str, description: str,
+                       default_reasons: int) -> dict[str, Any]:
+    """The OpenAPI operation of a scoring route (documented here: the route itself reads
+    the raw body and the query, so FastAPI builds nothing for them at import)."""
+    return {
+        "parameters": [{
+            "name": "reasons", "in": "query", "required": False,
+            "description": f"Number of reasons per prediction (0 to {MAX_REASONS}).",
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_REASONS,
+                       "default": default_reasons},
+        }],
+        "requestBody": {"required": True, "description": description,
+                        "content": _json_content(request_model)},
+        "responses": {"200": {"description": "Scored.", "content": _json_content(response_model)},
+                      **_ERROR_RESPONSES},
+    }
+
+
+def _reasons_param(request: Request, default: int) -> int:
+    """The ``reasons`` query parameter: an integer 0..MAX_REASONS (else a 422 naming it)."""
+    raw = request.query_params.get("reasons")
+    if raw is None:
+        return default
+    if raw.isascii() and raw.isdigit() and len(raw) <= 3 and int(raw) <= MAX_REASONS:
+        return int(raw)
+    raise RequestError(422, [error_item(
+        ("query", "reasons"), f"reasons must be an integer from 0 to {MAX_REASONS}",
+        "invalid_reasons", field="reasons")])
 
 
 def create_app(
@@ -365,16 +385,14 @@ def create_app(
 
     @app.post(
         "/predict",
-        response_model=Prediction,
-        responses=_ERRORS,
-        openapi_extra=_request_body("Application", "One application."),
         summary="Score one application",
+        openapi_extra=_scoring_operation("Application", "Prediction", "One application.",
+                                         DEFAULT_REASONS),
     )
-    async def predict(
-        request: Request, reasons: Annotated[int, ReasonsQuery] = DEFAULT_REASONS
-    ) -> Response:
+    async def predict(request: Request) -> Response:
         log = request.scope.setdefault(LOG_KEY, {})
         try:
+            reasons = _reasons_param(request, DEFAULT_REASONS)
             bundle = service.bundle()
             body = await _read_body(request, service.settings.max_body_bytes)
             app_fields = parse_application(body)
@@ -392,16 +410,15 @@ def create_app(
 
     @app.post(
         "/predict/batch",
-        response_model=BatchResponse,
-        responses=_ERRORS,
-        openapi_extra=_request_body("BatchRequest", f"1 to {MAX_BATCH_SIZE} applications."),
         summary="Score up to 1,000 applications",
+        openapi_extra=_scoring_operation("BatchRequest", "BatchResponse",
+                                         f"1 to {MAX_BATCH_SIZE} applications.",
+                                         DEFAULT_BATCH_REASONS),
     )
-    async def predict_batch(
-        request: Request, reasons: Annotated[int, ReasonsQuery] = DEFAULT_BATCH_REASONS
-    ) -> Response:
+    async def predict_batch(request: Request) -> Response:
         log = request.scope.setdefault(LOG_KEY, {})
         try:
+            reasons = _reasons_param(request, DEFAULT_BATCH_REASONS)
             bundle = service.bundle()
             body = await _read_body(request, service.settings.max_batch_body_bytes)
             apps = parse_batch(body)
@@ -420,9 +437,12 @@ def create_app(
 
     @app.get(
         "/health",
-        response_model=Health,
-        responses={503: {"model": Health, "description": "The model is unavailable."}},
         summary="Liveness and model status",
+        openapi_extra={"responses": {
+            "200": {"description": "Serving.", "content": _json_content("Health")},
+            "503": {"description": "The model is unavailable (reason given).",
+                    "content": _json_content("Health")},
+        }},
     )
     async def health(request: Request) -> Response:
         status, body = service.health()
@@ -431,9 +451,11 @@ def create_app(
 
     @app.get(
         "/model",
-        response_model=ModelCard,
-        responses={503: _ERRORS[503]},
         summary="The model card: version, threshold, costs, metrics, schema",
+        openapi_extra={"responses": {
+            "200": {"description": "The model card.", "content": _json_content("ModelCard")},
+            "503": _ERROR_RESPONSES["503"],
+        }},
     )
     async def model_card(request: Request) -> Response:
         log = request.scope.setdefault(LOG_KEY, {})
@@ -443,18 +465,6 @@ def create_app(
             return _unavailable_response(str(exc), log)
         log["model_version"] = bundle.version
         return Response(bundle.card_json, media_type=JSON)
-
-    @app.exception_handler(RequestValidationError)
-    async def query_error(request: Request, exc: RequestValidationError) -> Response:
-        detail = []
-        for err in exc.errors()[:50]:
-            loc = list(err.get("loc", ()))
-            where = loc[1:] if loc and loc[0] in ("query", "path", "header", "body") else loc
-            detail.append(error_item(loc, str(err.get("msg", "invalid")),
-                                     str(err.get("type", "invalid")),
-                                     field=loc_to_field(where) if where else "query"))
-        error = RequestError(422, detail)
-        return _error_response(error, request.scope.setdefault(LOG_KEY, {}))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -466,10 +476,12 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
             spec = get_openapi(title=app.title, version=app.version,
                                description=app.description, routes=app.routes)
             spec.setdefault("components", {}).setdefault("schemas", {}).update(
-                request_schemas())
+                openapi_schemas())
             app.openapi_schema = spec
         return app.openapi_schema
 

@@ -32,14 +32,12 @@ from pydantic import (
     ValidationError,
     create_model,
 )
-from pydantic.json_schema import models_json_schema
 
 from scoring import schema
 from scoring.config import MAX_BATCH_SIZE
 
 #: Errors listed in one response at most (a bad batch could otherwise list 100,000).
 MAX_LISTED_ERRORS = 50
-_JSON_WHITESPACE = b" \t\n\r"
 
 
 # --------------------------------------------------------------------------- request models
@@ -88,7 +86,14 @@ class BatchRequest(BaseModel):
 
 
 # -------------------------------------------------------------------------- response models
+# Responses are serialised by json.dumps; these models document them (OpenAPI) and let tests
+# validate real responses. defer_build: their validators are built on first use, not at
+# cold start.
+_RESPONSE_CONFIG = ConfigDict(defer_build=True)
+
+
 class Reason(BaseModel):
+    model_config = _RESPONSE_CONFIG
     feature: str = Field(description="Model feature (a request field or an engineered one).")
     value: float | int | str | None = Field(
         description="The request's raw value for a request field (the category string for a "
@@ -99,6 +104,7 @@ class Reason(BaseModel):
 
 
 class Prediction(BaseModel):
+    model_config = _RESPONSE_CONFIG
     client_id: int = Field(description="SK_ID_CURR of the application.")
     probability_default: float = Field(ge=0, le=1)
     decision: Literal["approve", "decline"] = Field(
@@ -113,10 +119,12 @@ class Prediction(BaseModel):
 
 
 class BatchResponse(BaseModel):
+    model_config = _RESPONSE_CONFIG
     predictions: list[Prediction]
 
 
 class CaptureStats(BaseModel):
+    model_config = _RESPONSE_CONFIG
     enabled: bool
     written: int
     failed: int
@@ -125,6 +133,7 @@ class CaptureStats(BaseModel):
 
 
 class Health(BaseModel):
+    model_config = _RESPONSE_CONFIG
     status: Literal["ok", "unavailable"]
     model_version: str | None = None
     reason: str | None = None
@@ -134,7 +143,7 @@ class Health(BaseModel):
 class ModelCard(BaseModel):
     """The bundle's model_card.json (only the main keys are described here)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     model_version: str | int
     threshold: float
     costs: dict[str, float]
@@ -144,6 +153,7 @@ class ModelCard(BaseModel):
 
 
 class ErrorItem(BaseModel):
+    model_config = _RESPONSE_CONFIG
     loc: list[str | int]
     field: str = Field(description="The offending field (dotted path), or 'body'/'query'.")
     msg: str
@@ -154,14 +164,23 @@ class ErrorItem(BaseModel):
 
 
 class ErrorResponse(BaseModel):
+    model_config = _RESPONSE_CONFIG
     detail: list[ErrorItem]
     fields: list[str] = Field(description="The offending fields, in order, without repeats.")
 
 
-def request_schemas(ref_template: str = "#/components/schemas/{model}") -> dict[str, Any]:
-    """JSON schemas of the request bodies (Application, BatchRequest), for the OpenAPI spec."""
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
+    Prediction, BatchResponse, Health, ModelCard, ErrorResponse)
+
+
+def openapi_schemas(ref_template: str = "#/components/schemas/{model}") -> dict[str, Any]:
+    """JSON schemas of the request bodies and of every response, for the OpenAPI spec."""
+    from pydantic.json_schema import models_json_schema
+
     _, top = models_json_schema(
-        [(Application, "validation"), (BatchRequest, "validation")], ref_template=ref_template
+        [(Application, "validation"), (BatchRequest, "validation"),
+         *((model, "serialization") for model in RESPONSE_MODELS)],
+        ref_template=ref_template,
     )
     return top["$defs"]
 
@@ -260,15 +279,30 @@ def _duplicate_keys(body: bytes) -> list[str]:
     return found
 
 
-def _check_duplicates(body: bytes, distinct_keys: int, batch: bool) -> None:
+#: Colons inside category values (e.g. "Industry: type 1"), per field: in-string colons.
+_CATEGORY_COLONS: dict[str, dict[str, int]] = {
+    f.name: {c: c.count(":") for c in f.categories if ":" in c}
+    for f in schema.FIELDS if f.kind == "category" and any(":" in c for c in f.categories)
+}
+
+
+def _value_colons(apps: list[dict[str, Any]]) -> int:
+    return sum(colons.get(app[name], 0)  # type: ignore[arg-type]
+               for name, colons in _CATEGORY_COLONS.items() for app in apps)
+
+
+def _check_duplicates(body: bytes, distinct_keys: int, apps: list[dict[str, Any]],
+                      batch: bool) -> None:
     """Reject duplicate keys; ``distinct_keys`` = keys of all objects once validated.
 
-    Fast path: with whitespace removed, every key token is followed by ``":``, and ``":``
-    can appear elsewhere only inside strings, so the count of ``":`` is at least the number
-    of key tokens, which is at least the number of distinct keys; equality proves there is
-    no duplicate. Otherwise the body is re-parsed exactly (rare: strings containing ``":``).
+    Fast path, for a body already parsed as valid JSON: every key token is followed by
+    exactly one structural colon and other colons can only sit inside strings. Without
+    backslashes, the validated category strings appear verbatim in the body, so
+    ``count(":") >= key tokens + colons of those strings >= distinct keys + the same``;
+    equality proves there is no duplicate key. Otherwise (a string with other colons, or
+    escapes) the body is re-parsed exactly.
     """
-    if body.translate(None, _JSON_WHITESPACE).count(b'":') == distinct_keys:
+    if b"\\" not in body and body.count(b":") == distinct_keys + _value_colons(apps):
         return
     duplicates = _duplicate_keys(body)
     if duplicates:
@@ -287,8 +321,9 @@ def parse_application(body: bytes) -> dict[str, Any]:
         if exc.errors()[0]["type"] == "json_invalid":
             raise _malformed(body) from None
         raise RequestError(422, _validation_detail(exc)) from None
-    _check_duplicates(body, len(model.model_fields_set), batch=False)
-    return model.__dict__
+    fields = model.__dict__
+    _check_duplicates(body, len(model.model_fields_set), [fields], batch=False)
+    return fields
 
 
 def parse_batch(body: bytes) -> list[dict[str, Any]]:
@@ -299,9 +334,10 @@ def parse_batch(body: bytes) -> list[dict[str, Any]]:
         if exc.errors()[0]["type"] == "json_invalid":
             raise _malformed(body) from None
         raise RequestError(422, _validation_detail(exc)) from None
-    apps = model.applications
-    _check_duplicates(body, 1 + sum(len(a.model_fields_set) for a in apps), batch=True)
-    return [a.__dict__ for a in apps]
+    apps = [a.__dict__ for a in model.applications]
+    distinct = 1 + sum(len(a.model_fields_set) for a in model.applications)
+    _check_duplicates(body, distinct, apps, batch=True)
+    return apps
 
 
 # ------------------------------------------------------------------------------- encoding
