@@ -28,7 +28,7 @@ import pandas as pd
 
 from scoring import schema
 from training import export
-from training.features import FEATURE_NAMES, frame_features
+from training.features import FEATURE_NAMES, compute_features
 
 MODEL_FILE = "model.onnx"
 CARD_FILE = "model_card.json"
@@ -50,8 +50,9 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: dict[s
     from training.treeshap_export import export_paths
 
     model = export.export_model(booster)
-    parity = export.check_parity(model, booster, schema.encode_columns(holdout), threshold)
-    probe = export.probe_split_boundaries(model, booster, frame_features(holdout),
+    holdout_inputs = schema.encode_columns(holdout)
+    parity = export.check_parity(model, booster, holdout_inputs, threshold)
+    probe = export.probe_split_boundaries(model, booster, compute_features(holdout_inputs),
                                           rows=probe_rows, seed=seed, threshold=threshold)
     probe["passed"] = probe["flips"] == 0 and probe.get("decisions_differing", 0) == 0
     if not probe["passed"]:

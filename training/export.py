@@ -384,20 +384,19 @@ def _tree_paths(dump: dict[str, Any]) -> list[dict[int, list[tuple[int, float]]]
     return paths
 
 
-def _leaf_values(dump: dict[str, Any]) -> list[dict[int, float]]:
-    """Per tree: leaf_index -> leaf value."""
-    tables: list[dict[int, float]] = []
-    for tree in dump["tree_info"]:
-        table: dict[int, float] = {}
+def _leaf_values(dump: dict[str, Any]) -> np.ndarray:
+    """[T, max leaves]: the value of leaf_index j of tree t (NaN pads)."""
+    trees = dump["tree_info"]
+    table = np.full((len(trees), max(t.get("num_leaves", 1) for t in trees)), np.nan)
+    for t, tree in enumerate(trees):
         stack = [tree["tree_structure"]]
         while stack:
             node = stack.pop()
             if "leaf_value" in node:
-                table[int(node.get("leaf_index", 0))] = float(node["leaf_value"])
+                table[t, int(node.get("leaf_index", 0))] = float(node["leaf_value"])
             else:
                 stack.extend((node["left_child"], node["right_child"]))
-        tables.append(table)
-    return tables
+    return table
 
 
 PER_TREE_OUTPUT = "per_tree"
@@ -515,8 +514,8 @@ def probe_split_boundaries(model: onnx.ModelProto, booster: lightgbm.Booster,
         onnx_margin, onnx_p = trees_sess.run([MARGIN_OUTPUT, PROBABILITY_OUTPUT],
                                              {fe.FEATURES_OUTPUT: matrix})
         (onnx_leaf,) = routing_sess.run([PER_TREE_OUTPUT], {fe.FEATURES_OUTPUT: matrix})
-        lgb_leaves = np.asarray(booster.predict(matrix, pred_leaf=True)).reshape(len(matrix), -1)
-        lgb_leaf = np.array([[tables[t][int(j)] for t, j in enumerate(r)] for r in lgb_leaves])
+        lgb_leaves = np.asarray(booster.predict(matrix, pred_leaf=True), dtype=np.int64)
+        lgb_leaf = tables[np.arange(tables.shape[0]), lgb_leaves.reshape(len(matrix), -1)]
         if float32_graph:
             lgb_leaf = lgb_leaf.astype(np.float32).astype(np.float64)
         lgb_margin = np.asarray(booster.predict(matrix, raw_score=True), dtype=np.float64)
