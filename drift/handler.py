@@ -44,8 +44,13 @@ log = logging.getLogger("drift")
 log.setLevel(logging.INFO)
 
 DEFAULT_REPORT_PREFIX = "reports/drift/"
-#: botocore's "standard" retry mode: throttling, 5xx and connection errors, with backoff.
+#: Attempts per S3 call (the first included), botocore "standard" mode: throttling, 5xx and
+#: connection errors are retried with exponential backoff.
 S3_MAX_ATTEMPTS = 5
+#: The reference sample is a few thousand training rows; a cap keeps a mistaken upload of a
+#: whole training set from exhausting memory. (Not MAX_ROWS: Evidently picks its tests by the
+#: reference size, and the capture bound must not change them.)
+MAX_REFERENCE_ROWS = 50_000
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -139,14 +144,17 @@ def report_keys(report_prefix: str, end: date) -> dict[str, str]:
     }
 
 
-def s3_client(max_pool_connections: int = DEFAULT_WORKERS + 2) -> Any:
+def s3_client(
+    max_pool_connections: int = DEFAULT_WORKERS + 2, max_attempts: int = S3_MAX_ATTEMPTS
+) -> Any:
+    """The job's S3 client: botocore "standard" retries (throttling, 5xx, connection errors)."""
     import boto3
     from botocore.config import Config as BotoConfig
 
     return boto3.client(
         "s3",
         config=BotoConfig(
-            retries={"mode": "standard", "max_attempts": S3_MAX_ATTEMPTS},
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,
             connect_timeout=10,
             read_timeout=60,
@@ -155,14 +163,15 @@ def s3_client(max_pool_connections: int = DEFAULT_WORKERS + 2) -> Any:
 
 
 def load_reference(s3: Any, config: Config) -> pd.DataFrame:
-    """The reference sample, typed like the captures (bounded to MAX_ROWS rows)."""
+    """The reference sample, typed like the captures (at most MAX_REFERENCE_ROWS rows)."""
     from drift.report import prepare_frame
 
     body = s3.get_object(Bucket=config.reference_bucket, Key=config.reference_key)["Body"].read()
     compression = "gzip" if config.reference_key.endswith(".gz") else None
     frame = prepare_frame(pd.read_csv(io.BytesIO(body), compression=compression))
-    if len(frame) > config.max_rows:
-        frame = frame.sample(config.max_rows, random_state=0).sort_index().reset_index(drop=True)
+    if len(frame) > MAX_REFERENCE_ROWS:
+        frame = frame.sample(MAX_REFERENCE_ROWS, random_state=0).sort_index()
+        frame = frame.reset_index(drop=True)
     return frame
 
 
@@ -170,13 +179,24 @@ def _dumps(data: Any) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n").encode("utf-8")
 
 
-def _existing_window_end(s3: Any, bucket: str, key: str) -> str | None:
+def read_latest(s3: Any, bucket: str, key: str) -> bytes | None:
+    """The current latest.json, or None if there is none.
+
+    Without s3:ListBucket on the report prefix, S3 answers a missing key with 403, not 404.
+    """
+    from botocore.exceptions import ClientError
+
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "AccessDenied", "403"}:
+            return None
+        raise
+
+
+def _window_end_of(summary: bytes | None) -> str | None:
     try:
-        return str(json.loads(body)["window"]["end"])
+        return str(json.loads(summary)["window"]["end"]) if summary else None
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -188,35 +208,53 @@ def publish(
     *,
     stale: list[str],
     latest: tuple[str, bytes] | None,
+    previous_latest: bytes | None = None,
 ) -> list[str]:
-    """Write ``files`` in order, delete ``stale`` keys, then write ``latest`` last.
+    """Delete ``stale`` keys, write ``files`` in order, then ``latest`` last; all or nothing.
 
-    On any failure the keys written so far by this call are deleted and the error re-raised.
-    Returns the keys written.
+    On any failure, every key this call tried to write is removed (a failed put may still have
+    landed), latest.json is put back to ``previous_latest`` (or removed if there was none),
+    and the error is re-raised. Returns the keys written.
     """
-    written: list[str] = []
+    attempted: list[str] = []
+    latest_attempted = False
     try:
         if stale:
             s3.delete_objects(
                 Bucket=bucket, Delete={"Objects": [{"Key": k} for k in stale], "Quiet": True}
             )
         for key, body, content_type in files:
+            attempted.append(key)
             s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
-            written.append(key)
         if latest is not None:
+            latest_attempted = True
             s3.put_object(
                 Bucket=bucket, Key=latest[0], Body=latest[1], ContentType="application/json"
             )
-            written.append(latest[0])
     except Exception:
-        log.error("publishing failed after %d of the run's objects; removing them", len(written))
-        for key in written:
-            try:
-                s3.delete_object(Bucket=bucket, Key=key)
-            except Exception:  # keep going: remove as much as possible, then re-raise
-                log.exception("could not remove %s", key)
+        log.error("publishing failed; removing the %d object(s) this run wrote", len(attempted))
+        for key in attempted:
+            _best_effort(s3.delete_object, Bucket=bucket, Key=key)
+        if latest is not None and latest_attempted:
+            if previous_latest is None:
+                _best_effort(s3.delete_object, Bucket=bucket, Key=latest[0])
+            else:
+                _best_effort(
+                    s3.put_object,
+                    Bucket=bucket,
+                    Key=latest[0],
+                    Body=previous_latest,
+                    ContentType="application/json",
+                )
         raise
-    return written
+    return attempted + ([latest[0]] if latest is not None else [])
+
+
+def _best_effort(call: Any, **kwargs: Any) -> None:
+    try:
+        call(**kwargs)
+    except Exception:  # keep cleaning up as much as possible; the caller re-raises
+        log.exception("cleanup of %s failed", kwargs.get("Key"))
 
 
 def emf_line(summary: dict[str, Any], config: Config, now: datetime | None = None) -> str:
@@ -299,13 +337,16 @@ def run(event: Any, config: Config, s3: Any) -> dict[str, Any]:
             (keys["summary"], _dumps(summary), "application/json"),
         ]
         stale = []
-    newer = _existing_window_end(s3, config.report_bucket, keys["latest"])
+    previous = read_latest(s3, config.report_bucket, keys["latest"])
+    newer = _window_end_of(previous)
     latest = None
     if newer is not None and newer > window.end.isoformat():
         log.info("latest.json already covers a later window (%s); left as is", newer)
     else:
         latest = (keys["latest"], _dumps(summary))
-    written = publish(s3, config.report_bucket, files, stale=stale, latest=latest)
+    written = publish(
+        s3, config.report_bucket, files, stale=stale, latest=latest, previous_latest=previous
+    )
     finished = time.perf_counter()
     if summary["status"] == "ok":
         print(emf_line(summary, config), flush=True)

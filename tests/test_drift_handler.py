@@ -1,0 +1,411 @@
+"""The drift Lambda end to end on moto S3: a real scheduled-event payload, captures written with
+the scoring function's own format (capture_format.encode_capture / capture_key), and the
+skipped, corrupt-file, rerun, S3-fault and bounded-read cases.
+
+Faults are injected at the AWS client boundary (a botocore ``before-send`` hook answering
+with an HTTP error), so botocore's real retry logic and our real cleanup both run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import numpy as np
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from drift import handler as drift_handler
+from drift.captures import read_window
+from scoring.capture_format import capture_key, encode_capture
+from scoring.schema import FEATURE_FIELDS
+from tests.drift_synthetic import (
+    DRIFTED_FIELDS,
+    applications,
+    capture_records,
+    put_captures,
+    reference_csv_gz,
+)
+
+EVENT_FILE = Path(__file__).parent / "events" / "scheduled_event.json"
+BUCKET = "credit-data"
+REFERENCE_KEY = "model/reference.csv.gz"
+EVENT_TIME = "2026-11-28T06:00:00Z"  # window 2026-11-21 .. 2026-11-27
+WINDOW_DAYS = [date(2026, 11, d) for d in range(21, 28)]
+PREFIX = "reports/drift/2026-11-27/"
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "REPORT_BUCKET": BUCKET,
+    "CAPTURE_BUCKET": BUCKET,
+    "REFERENCE_KEY": REFERENCE_KEY,
+    "WINDOW_DAYS": "7",
+    "MIN_ROWS": "200",
+    "MAX_ROWS": "1000",
+    "MODEL_NAME": "credit-scoring-test",
+}
+
+
+def scheduled_event(time: str | None = EVENT_TIME) -> dict[str, Any]:
+    """The payload `sam local generate-event cloudwatch scheduled-event` makes, at ``time``."""
+    event = json.loads(EVENT_FILE.read_text(encoding="utf-8"))
+    if time is not None:
+        event["time"] = time
+    return event
+
+
+def at(day: date, hour: int = 12) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def objects(s3: Any, prefix: str = "") -> dict[str, bytes]:
+    found = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            found[obj["Key"]] = s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()
+    return found
+
+
+@contextlib.contextmanager
+def aws_world() -> Iterator[Any]:
+    """moto S3 with the bucket and the reference sample, and the drift env configured."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in ENV.items():
+            mp.setenv(name, value)
+        with mock_aws():
+            s3 = boto3.client("s3", region_name="us-east-1")
+            s3.create_bucket(Bucket=BUCKET)
+            s3.put_object(Bucket=BUCKET, Key=REFERENCE_KEY, Body=reference_csv_gz(2000))
+            yield s3
+
+
+@pytest.fixture
+def world() -> Iterator[Any]:
+    with aws_world() as s3:
+        yield s3
+
+
+def invoke(event: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """handler(event, None) as Lambda calls it; returns its result and its stdout lines."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = drift_handler.handler(event, None)
+    return result, out.getvalue().splitlines()
+
+
+CORRUPT = {
+    "not-utf8": b"\xff\xfe\x00garbage\n",
+    "truncated-json": b'{"captured_at": "2026-11-22T10:00:00+00:00", "model_ver',
+    "wrong-keys": b'{"hello": "world"}\n',
+}
+
+
+def _string_in_numeric_field() -> bytes:
+    """Well-formed capture keys, but a number field holding text: not a usable capture."""
+    records = capture_records(applications(3, seed=9), at(WINDOW_DAYS[2]))
+    records[1]["features"]["AMT_CREDIT"] = "lots"
+    return encode_capture(records)
+
+
+@pytest.fixture(scope="module")
+def ok_run() -> dict[str, Any]:
+    """One full run on a busy week (then the same event again), recorded for the tests below."""
+    with aws_world() as s3:
+        keys_in_window = []
+        for i, day in enumerate(WINDOW_DAYS):
+            for hour in (9, 15):
+                apps = applications(100, seed=100 + 2 * i + hour, drifted=True)
+                keys_in_window.append(put_captures(s3, BUCKET, apps, at(day, hour)))
+        # Outside the window: the event's own (incomplete) day and the day before the window.
+        put_captures(s3, BUCKET, applications(100, seed=7), at(date(2026, 11, 28), 1))
+        put_captures(s3, BUCKET, applications(100, seed=8), at(date(2026, 11, 20)))
+        corrupt_keys = []
+        for name, body in {**CORRUPT, "string-in-number": _string_in_numeric_field()}.items():
+            key = capture_key(at(WINDOW_DAYS[3]))
+            s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+            corrupt_keys.append((name, key))
+        first, first_stdout = invoke(scheduled_event())
+        after_first = objects(s3, "reports/")
+        second, second_stdout = invoke(scheduled_event())
+        after_second = objects(s3, "reports/")
+    return {
+        "result": first,
+        "stdout": first_stdout,
+        "objects": after_first,
+        "rerun_result": second,
+        "rerun_stdout": second_stdout,
+        "rerun_objects": after_second,
+        "corrupt_keys": corrupt_keys,
+        "capture_objects": len(keys_in_window),
+    }
+
+
+def test_end_to_end_writes_report_summary_and_latest(ok_run: dict[str, Any]) -> None:
+    written = ok_run["objects"]
+    assert set(written) == {
+        PREFIX + "report.html",
+        PREFIX + "report.json",
+        PREFIX + "summary.json",
+        "reports/drift/latest.json",
+    }
+    summary = json.loads(written[PREFIX + "summary.json"])
+    assert json.loads(written["reports/drift/latest.json"]) == summary
+    assert summary["status"] == "ok" and summary["reason"] is None
+    assert summary["window"] == {"start": "2026-11-21", "end": "2026-11-27", "days": 7}
+    assert summary["event_time"] == "2026-11-28T06:00:00+00:00"
+    assert summary["model"] == "credit-scoring-test"
+    assert summary["rows"] == {"reference": 2000, "current": 1000}
+    assert summary["columns_tested"] == len(FEATURE_FIELDS) == 120
+    drifted = {c["column"]: c for c in summary["drifted_columns"]}
+    assert set(DRIFTED_FIELDS) <= set(drifted)
+    assert drifted["AMT_INCOME_TOTAL"]["stattest"] == "Wasserstein distance (normed)"
+    assert drifted["NAME_CONTRACT_TYPE"]["stattest"] == "Jensen-Shannon distance"
+    for column in drifted.values():
+        assert column["score"] >= column["threshold"] == 0.1
+    assert summary["drifted_count"] == len(drifted)
+    assert summary["drift_share"] == pytest.approx(len(drifted) / 120)
+    assert summary["drift_share_threshold"] == 0.5
+    assert summary["dataset_drift"] is (summary["drift_share"] >= 0.5)
+    assert summary["report_keys"] == {
+        "html": PREFIX + "report.html",
+        "json": PREFIX + "report.json",
+        "summary": PREFIX + "summary.json",
+    }
+    html = written[PREFIX + "report.html"].decode("utf-8")
+    assert html.lstrip().lower().startswith("<html") or "<!doctype html" in html[:200].lower()
+    assert "AMT_INCOME_TOTAL" in html
+    report = json.loads(written[PREFIX + "report.json"])
+    count = report["metrics"][0]
+    assert count["config"]["type"] == "evidently:metric_v2:DriftedColumnsCount"
+    assert count["value"] == {"count": summary["drifted_count"], "share": summary["drift_share"]}
+    assert len(report["metrics"]) == 121  # DriftedColumnsCount + one ValueDrift per field
+    result = ok_run["result"]
+    assert result["status"] == "ok" and result["written"] == [
+        PREFIX + "report.html",
+        PREFIX + "report.json",
+        PREFIX + "summary.json",
+        "reports/drift/latest.json",
+    ]
+
+
+def test_only_the_window_is_read_corrupt_captures_are_skipped_and_counted(
+    ok_run: dict[str, Any],
+) -> None:
+    summary = json.loads(ok_run["objects"][PREFIX + "summary.json"])
+    captures = summary["captures"]
+    corrupt = [key for _, key in ok_run["corrupt_keys"]]
+    # 14 good objects in the window + 4 corrupt ones; the two outside the window are not listed.
+    assert captures["objects_listed"] == ok_run["capture_objects"] + len(corrupt) == 18
+    assert captures["objects_skipped_corrupt"] == len(corrupt) == 4
+    assert sorted(captures["skipped_keys"]) == sorted(corrupt)
+    assert captures["objects_read"] == 14
+    assert captures["model_versions"] == {"1": 1400}
+
+
+def test_reads_are_bounded_by_max_rows(ok_run: dict[str, Any]) -> None:
+    summary = json.loads(ok_run["objects"][PREFIX + "summary.json"])
+    assert summary["max_rows"] == 1000
+    assert summary["captures"]["rows_read"] == 1400
+    assert summary["captures"]["rows_used"] == summary["rows"]["current"] == 1000
+    assert summary["sampled"] is True and summary["captures"]["sampled"] is True
+
+
+def test_drift_share_is_one_emf_line(ok_run: dict[str, Any]) -> None:
+    emf = [json.loads(line) for line in ok_run["stdout"] if '"_aws"' in line]
+    assert len(emf) == 1
+    (record,) = emf
+    (directive,) = record["_aws"]["CloudWatchMetrics"]
+    assert directive == {
+        "Namespace": "CreditScoring/Drift",
+        "Dimensions": [["Model"]],
+        "Metrics": [{"Name": "DriftShare", "Unit": "None"}],
+    }
+    summary = json.loads(ok_run["objects"][PREFIX + "summary.json"])
+    assert record["Model"] == "credit-scoring-test"
+    assert record["DriftShare"] == summary["drift_share"]
+    assert record["WindowEnd"] == "2026-11-27"
+    assert isinstance(record["_aws"]["Timestamp"], int)
+
+
+def test_rerun_of_the_same_event_overwrites_the_same_keys(ok_run: dict[str, Any]) -> None:
+    first, second = ok_run["objects"], ok_run["rerun_objects"]
+    assert set(first) == set(second)
+    for name in ("summary.json", "report.json"):
+        assert first[PREFIX + name] == second[PREFIX + name], name
+    assert first["reports/drift/latest.json"] == second["reports/drift/latest.json"]
+    assert ok_run["rerun_result"]["written"] == ok_run["result"]["written"]
+    assert len([line for line in ok_run["rerun_stdout"] if '"_aws"' in line]) == 1
+
+
+def test_no_captures_writes_a_skipped_summary(world: Any) -> None:
+    # The payload exactly as sam generates it (time 1970-01-01): nothing was captured then.
+    result, stdout = invoke(scheduled_event(time=None))
+    assert result["status"] == "skipped"
+    written = objects(world, "reports/")
+    assert set(written) == {"reports/drift/1969-12-31/summary.json", "reports/drift/latest.json"}
+    summary = json.loads(written["reports/drift/1969-12-31/summary.json"])
+    assert summary["status"] == "skipped"
+    assert summary["reason"] == "no captures in the window"
+    assert summary["window"] == {"start": "1969-12-25", "end": "1969-12-31", "days": 7}
+    assert summary["rows"]["current"] == 0
+    assert json.loads(written["reports/drift/latest.json"]) == summary
+    assert not [line for line in stdout if '"_aws"' in line]
+
+
+def test_fewer_rows_than_min_rows_writes_a_skipped_summary(world: Any) -> None:
+    put_captures(world, BUCKET, applications(120, seed=1), at(WINDOW_DAYS[0]))
+    world.put_object(Bucket=BUCKET, Key=capture_key(at(WINDOW_DAYS[1])), Body=CORRUPT["not-utf8"])
+    result, _ = invoke(scheduled_event())
+    assert result["status"] == "skipped"
+    summary = json.loads(objects(world, PREFIX)[PREFIX + "summary.json"])
+    assert summary["reason"] == "120 captured rows, fewer than MIN_ROWS=200"
+    assert summary["captures"]["objects_skipped_corrupt"] == 1
+    assert set(objects(world, "reports/")) == {PREFIX + "summary.json", "reports/drift/latest.json"}
+
+
+def test_latest_is_not_moved_back_by_an_older_window(world: Any) -> None:
+    invoke(scheduled_event())
+    invoke(scheduled_event("2026-11-10T06:00:00Z"))
+    written = objects(world, "reports/")
+    assert "reports/drift/2026-11-09/summary.json" in written
+    assert json.loads(written["reports/drift/latest.json"])["window"]["end"] == "2026-11-27"
+
+
+# ------------------------------------------------------------------ S3 faults
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def inject(
+    client: Any, operation: str, key_matches: Callable[[str], bool], status: int, failures: int
+) -> list[str]:
+    """Answer the first ``failures`` matching requests with an HTTP error; returns the log."""
+    seen: list[str] = []
+    code = {500: "InternalError", 503: "SlowDown", 403: "AccessDenied"}[status]
+
+    def hook(request: Any, **_: Any) -> AWSResponse | None:
+        path = request.url.split("?")[0]
+        if not key_matches(path):
+            return None
+        seen.append(path)
+        if len(seen) > failures:
+            return None
+        body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+        return AWSResponse(request.url, status, {}, _Raw(body))
+
+    client.meta.events.register_first(f"before-send.s3.{operation}", hook)
+    return seen
+
+
+def test_failed_upload_leaves_no_partial_report_and_raises(world: Any) -> None:
+    for day in WINDOW_DAYS[:3]:
+        put_captures(world, BUCKET, applications(100, seed=day.day), at(day))
+    older = json.dumps({"status": "ok", "window": {"end": "2026-11-20"}}).encode()
+    world.put_object(Bucket=BUCKET, Key="reports/drift/latest.json", Body=older)
+    client = drift_handler.s3_client(max_attempts=2)
+    # Both attempts at latest.json answer 500. moto still stores the body (as S3 may, when a
+    # put times out after landing), so the run must also undo that put.
+    attempts = inject(client, "PutObject", lambda p: p.endswith("/latest.json"), 500, 2)
+    with pytest.raises(ClientError, match="InternalError"):
+        drift_handler.run(scheduled_event(), drift_handler.Config.from_env(), client)
+    # botocore retried the 500 once, the run failed loudly, then put the old latest.json back.
+    assert len(attempts) == 3
+    # The report, its JSON and summary were uploaded, then removed: nothing partial remains.
+    assert objects(world, "reports/") == {"reports/drift/latest.json": older}
+
+
+def test_transient_upload_errors_are_retried(world: Any) -> None:
+    client = drift_handler.s3_client()  # the job's own client: 5 attempts, standard mode
+    attempts = inject(client, "PutObject", lambda p: p.endswith("/summary.json"), 503, 2)
+    result = drift_handler.run(scheduled_event(), drift_handler.Config.from_env(), client)
+    assert len(attempts) == 3
+    assert result["status"] == "skipped"
+    assert set(objects(world, "reports/")) == {PREFIX + "summary.json", "reports/drift/latest.json"}
+
+
+def test_capture_read_errors_fail_the_run_before_anything_is_written(world: Any) -> None:
+    for day in WINDOW_DAYS[:3]:
+        put_captures(world, BUCKET, applications(100, seed=day.day), at(day))
+    client = drift_handler.s3_client(max_attempts=2)
+    inject(client, "GetObject", lambda p: "/captures/" in p, 500, 10**6)
+    with pytest.raises(ClientError, match="InternalError"):
+        drift_handler.run(scheduled_event(), drift_handler.Config.from_env(), client)
+    assert objects(world, "reports/") == {}
+
+
+# ------------------------------------------------------------------ bounded reads
+
+
+def test_read_window_is_bounded_deterministic_and_uniform(world: Any) -> None:
+    day = WINDOW_DAYS[0]
+    for i in range(100):
+        put_captures(world, BUCKET, applications(20, seed=i), at(day, i % 24))
+    sample = read_window(world, BUCKET, day, day, max_rows=300, workers=2)
+    again = read_window(world, BUCKET, day, day, max_rows=300, workers=8)
+    assert sample.rows == 300 and sample.sampled
+    assert sample.objects_listed == 100
+    assert sample.objects_read == 32  # one read round, not the whole day
+    assert sample.rows_read == 640
+    np.testing.assert_array_equal(sample.numeric, again.numeric)
+    np.testing.assert_array_equal(sample.categorical, again.categorical)
+    everything = read_window(world, BUCKET, day, day, max_rows=10_000)
+    assert everything.rows == everything.rows_read == 2000 and not everything.sampled
+    assert everything.objects_read == 100
+
+
+def test_read_window_lists_only_the_window_days(world: Any) -> None:
+    for d in (20, 21, 22, 23):
+        put_captures(world, BUCKET, applications(5, seed=d), at(date(2026, 11, d)))
+    sample = read_window(world, BUCKET, date(2026, 11, 21), date(2026, 11, 22), max_rows=100)
+    assert sample.objects_listed == 2 and sample.rows == 10
+
+
+# ------------------------------------------------------------------ configuration
+
+
+def test_config_from_env_defaults_and_validation() -> None:
+    config = drift_handler.Config.from_env(
+        {"REPORT_BUCKET": "r", "CAPTURE_BUCKET": "c", "REFERENCE_KEY": "model/reference.csv.gz"}
+    )
+    assert (config.capture_prefix, config.report_prefix) == ("captures/", "reports/drift/")
+    assert (config.window_days, config.min_rows, config.max_rows) == (7, 200, 20_000)
+    assert config.reference_bucket == "r"
+    with pytest.raises(ValueError, match="REFERENCE_KEY"):
+        drift_handler.Config.from_env({"REPORT_BUCKET": "r", "CAPTURE_BUCKET": "c"})
+    with pytest.raises(ValueError, match="MIN_ROWS"):
+        drift_handler.Config.from_env(
+            {
+                "REPORT_BUCKET": "r",
+                "CAPTURE_BUCKET": "c",
+                "REFERENCE_KEY": "k",
+                "MIN_ROWS": "500",
+                "MAX_ROWS": "100",
+            }
+        )
+    with pytest.raises(ValueError, match="WINDOW_DAYS"):
+        drift_handler.Config.from_env(
+            {"REPORT_BUCKET": "r", "CAPTURE_BUCKET": "c", "REFERENCE_KEY": "k", "WINDOW_DAYS": "x"}
+        )
+
+
+def test_window_is_the_complete_days_before_the_event() -> None:
+    window = drift_handler.window_for({"time": "2026-03-01T00:30:00Z"}, 7)
+    assert (window.start, window.end) == (date(2026, 2, 22), date(2026, 2, 28))
+    with pytest.raises(ValueError, match="ISO 8601"):
+        drift_handler.window_for({"time": "yesterday"}, 7)
