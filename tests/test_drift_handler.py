@@ -150,6 +150,7 @@ def ok_run() -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_end_to_end_writes_report_summary_and_latest(ok_run: dict[str, Any]) -> None:
     written = ok_run["objects"]
     assert set(written) == {
@@ -198,6 +199,7 @@ def test_end_to_end_writes_report_summary_and_latest(ok_run: dict[str, Any]) -> 
     ]
 
 
+@pytest.mark.slow
 def test_only_the_window_is_read_corrupt_captures_are_skipped_and_counted(
     ok_run: dict[str, Any],
 ) -> None:
@@ -212,6 +214,7 @@ def test_only_the_window_is_read_corrupt_captures_are_skipped_and_counted(
     assert captures["model_versions"] == {"1": 1400}
 
 
+@pytest.mark.slow
 def test_reads_are_bounded_by_max_rows(ok_run: dict[str, Any]) -> None:
     summary = json.loads(ok_run["objects"][PREFIX + "summary.json"])
     assert summary["max_rows"] == 1000
@@ -220,6 +223,7 @@ def test_reads_are_bounded_by_max_rows(ok_run: dict[str, Any]) -> None:
     assert summary["sampled"] is True and summary["captures"]["sampled"] is True
 
 
+@pytest.mark.slow
 def test_drift_share_is_one_emf_line(ok_run: dict[str, Any]) -> None:
     emf = [json.loads(line) for line in ok_run["stdout"] if '"_aws"' in line]
     assert len(emf) == 1
@@ -237,6 +241,7 @@ def test_drift_share_is_one_emf_line(ok_run: dict[str, Any]) -> None:
     assert isinstance(record["_aws"]["Timestamp"], int)
 
 
+@pytest.mark.slow
 def test_rerun_of_the_same_event_overwrites_the_same_keys(ok_run: dict[str, Any]) -> None:
     first, second = ok_run["objects"], ok_run["rerun_objects"]
     assert set(first) == set(second)
@@ -313,6 +318,7 @@ def inject(
     return seen
 
 
+@pytest.mark.slow
 def test_failed_upload_leaves_no_partial_report_and_raises(world: Any) -> None:
     for day in WINDOW_DAYS[:3]:
         put_captures(world, BUCKET, applications(100, seed=day.day), at(day))
