@@ -203,8 +203,22 @@ def test_scheduled_event_without_captures_writes_a_skipped_summary(drift_s3):
     assert read_json(drift_s3, "reports/drift/latest.json") == summary
 
 
+@pytest.fixture
+def app_reset_afterwards(trained_bundle: Path):
+    """Leave app.py as the other tests expect it: capture off (not bound to moto)."""
+    yield
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODEL_DIR", str(trained_bundle))
+        for name in ("CAPTURE_BUCKET", "MODEL_S3_URI", "CAPTURE_HASH_KEY"):
+            mp.delenv(name, raising=False)
+        importlib.reload(importlib.import_module("app"))
+
+
 @pytest.mark.slow
-def test_scoring_captures_feed_a_drift_report(trained_bundle, drift_s3, monkeypatch):
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # few rows
+def test_scoring_captures_feed_a_drift_report(
+    trained_bundle, drift_s3, monkeypatch, app_reset_afterwards
+):
     """The scoring events, with capture on, write captures that the scheduled drift run
     (at today's date) turns into a full report."""
     monkeypatch.setenv("MODEL_DIR", str(trained_bundle))
