@@ -248,7 +248,7 @@ def test_scoring_function(template):
     assert props["MemorySize"] == {"Ref": "ScoringMemorySize"}
     assert template["Parameters"]["ScoringMemorySize"]["Default"] == 1024
     assert set(props["Environment"]["Variables"]) == {
-        "LOG_LEVEL", "MODEL_S3_URI", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "CAPTURE_HASH_KEY",
+        "MODEL_S3_URI", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "CAPTURE_HASH_KEY",
     }  # fmt: skip
     assert (REPO_ROOT / "function" / "requirements.txt").is_file()
 
@@ -300,6 +300,22 @@ def test_drift_dockerfile_and_handler_exist():
     dockerfile = REPO_ROOT / metadata["DockerContext"] / metadata["Dockerfile"]
     assert dockerfile.is_file(), f"{dockerfile} (the drift image) is missing"
     assert (REPO_ROOT / "drift" / "handler.py").is_file()
+
+
+def test_docker_context_sends_what_the_drift_dockerfile_copies():
+    """.dockerignore keeps the build context small (everything is excluded but a whitelist);
+    each COPY source of the Dockerfile must be on that whitelist."""
+    lines = (REPO_ROOT / ".dockerignore").read_text().splitlines()
+    allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    assert "*" in lines
+    dockerfile = (REPO_ROOT / "infra" / "drift.Dockerfile").read_text()
+    sources = [
+        source.rstrip("/")
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY ")
+        for source in line.split()[1:-1]
+    ]
+    assert sources and set(sources) <= allowed, (sources, allowed)
 
 
 def _sources(directory: Path) -> str:
