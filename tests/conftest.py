@@ -34,7 +34,8 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frame = generate(4_000, seed=7)
     train, holdout = frame.iloc[:3_000], frame.iloc[3_000:]
     booster = lightgbm.train(
-        {"objective": "binary", "num_leaves": 15, "learning_rate": 0.1, "verbose": -1, "seed": 7},
+        {"objective": "binary", "num_leaves": 15, "learning_rate": 0.1, "verbose": -1, "seed": 7,
+         "num_threads": 1},
         lightgbm.Dataset(frame_features(train), label=train[schema.TARGET_FIELD].to_numpy()),
         num_boost_round=60,
     )

@@ -236,9 +236,13 @@ def encode_records(records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray
     return encode_columns(columns)
 
 
-def _numbers(values: Sequence[Any]) -> list[float]:
+def _numbers(values: Sequence[Any]) -> Any:
+    if hasattr(values, "to_numpy"):  # a pandas column (training): NaN already marks missing
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
     return [np.nan if v is None else v for v in values]
 
 
-def _strings(values: Sequence[Any]) -> list[str]:
+def _strings(values: Sequence[Any]) -> Any:
+    if hasattr(values, "to_numpy"):  # a pandas column: vectorised missing -> MISSING_CATEGORY
+        return values.where(values.notna(), MISSING_CATEGORY).to_numpy(dtype=object)
     return [v if isinstance(v, str) else MISSING_CATEGORY for v in values]
