@@ -42,7 +42,7 @@ TARGETS = {
 
 # The child process of a cold-start run: read the event, import the handler, answer once.
 _CHILD = r"""
-import sys
+import sys, time
 event_path, module = sys.argv[1], sys.argv[2]
 class Context:
     function_name = "ScoringFunction"
@@ -56,7 +56,7 @@ with open(event_path) as handle:
     event = json.load(handle)
 entry = __import__(module, fromlist=["handler"])
 response = entry.handler(event, Context())
-sys.stdout.write(f"@@done {response['statusCode']}\n")
+sys.stdout.write(f"@@done {response['statusCode']} {time.process_time() * 1e3:.1f}\n")
 sys.stdout.flush()
 """
 
@@ -68,7 +68,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _cold_start(event_path: Path, module: str, cwd: Path, env: dict[str, str],
-                python_args: tuple[str, ...] = ()) -> float:
+                python_args: tuple[str, ...] = ()) -> tuple[float, float]:
+    """(wall ms, CPU ms of the child) from spawning the interpreter to the first response."""
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, *python_args, "-c", _CHILD, str(event_path), module],
@@ -80,9 +81,10 @@ def _cold_start(event_path: Path, module: str, cwd: Path, env: dict[str, str],
         line = process.stdout.readline()
     elapsed = time.perf_counter() - started
     _, stderr = process.communicate(timeout=300)
-    if line.strip() != "@@done 200":
+    parts = line.split()
+    if parts[:2] != ["@@done", "200"]:
         raise RuntimeError(f"{module} cold start answered {line!r}: {stderr[-2000:]}")
-    return elapsed * 1e3
+    return elapsed * 1e3, float(parts[2])
 
 
 def _trees(bundle: Path) -> int:
@@ -95,37 +97,55 @@ def _trees(bundle: Path) -> int:
 
 
 def measure_cold(bundle: Path, event_path: Path, runs: int, workdir: Path,
-                 package_dir: Path | None) -> dict[str, Any]:
+                 package_dir: Path | None, built_dir: Path | None) -> dict[str, Any]:
     from benchmarks.seed_style_handler import build_pipeline
 
     pickle_path = build_pipeline(bundle, workdir, n_estimators=_trees(bundle))
+    # PYTHONDONTWRITEBYTECODE dropped: the untimed first runs write the .pyc files of
+    # function/ and of the seed-style module, as the venv's packages already have theirs.
     base_env = {k: v for k, v in os.environ.items()
-                if k not in ("CAPTURE_BUCKET", "MODEL_S3_URI", "PYTHONPATH")}
+                if k not in ("CAPTURE_BUCKET", "MODEL_S3_URI", "PYTHONPATH",
+                             "PYTHONDONTWRITEBYTECODE")}
     ours_env = {**base_env, "MODEL_DIR": str(bundle)}
     seed_env = {**base_env, "SEED_PIPELINE": str(pickle_path)}
     # One untimed run each: compiles .pyc files and warms the OS file cache for both.
     _cold_start(event_path, "app", FUNCTION_DIR, ours_env)
     _cold_start(event_path, "benchmarks.seed_style_handler", REPO, seed_env)
-    ours, seed, packaged = [], [], []
+    ours: list[tuple[float, float]] = []
+    seed: list[tuple[float, float]] = []
+    packaged: list[tuple[float, float]] = []
+    no_pyc: list[tuple[float, float]] = []
     for _ in range(runs):
         ours.append(_cold_start(event_path, "app", FUNCTION_DIR, ours_env))
         seed.append(_cold_start(event_path, "benchmarks.seed_style_handler", REPO, seed_env))
-    if package_dir is not None:
-        # Lambda-like: no site-packages, only the package dir (deps + function code).
-        pkg_env = {**ours_env, "PYTHONPATH": str(package_dir)}
-        _cold_start(event_path, "app", package_dir, pkg_env, ("-S",))
+    # Lambda-like runs: no site-packages, only the package dir (deps + function code +
+    # model, MODEL_DIR unset so the packaged bundle is used), never writing .pyc files
+    # (/var/task is read-only). First the package as sam build lays it out (no .pyc: every
+    # module is compiled at each cold start), then the pruned, precompiled build.
+    for directory, runs_list in ((package_dir, no_pyc), (built_dir, packaged)):
+        if directory is None:
+            continue
+        env = {**ours_env, "PYTHONPATH": str(directory), "MODEL_DIR": "",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        _cold_start(event_path, "app", directory, env, ("-S",))
         for _ in range(runs):
-            packaged.append(_cold_start(event_path, "app", package_dir, pkg_env, ("-S",)))
-    result = {
-        "ours_ms": statistics.median(ours),
-        "seed_ms": statistics.median(seed),
-        "ours_runs": ours,
-        "seed_runs": seed,
+            runs_list.append(_cold_start(event_path, "app", directory, env, ("-S",)))
+    result: dict[str, Any] = {
+        "ours_ms": statistics.median(w for w, _ in ours),
+        "seed_ms": statistics.median(w for w, _ in seed),
+        "ours_cpu_ms": statistics.median(c for _, c in ours),
+        "seed_cpu_ms": statistics.median(c for _, c in seed),
+        "ours_runs": [w for w, _ in ours],
+        "seed_runs": [w for w, _ in seed],
     }
     result["ratio"] = result["seed_ms"] / result["ours_ms"]
+    result["cpu_ratio"] = result["seed_cpu_ms"] / result["ours_cpu_ms"]
+    if no_pyc:
+        result["package_no_pyc_ms"] = statistics.median(w for w, _ in no_pyc)
+        result["package_no_pyc_cpu_ms"] = statistics.median(c for _, c in no_pyc)
     if packaged:
-        result["package_ms"] = statistics.median(packaged)
-        result["package_runs"] = packaged
+        result["package_ms"] = statistics.median(w for w, _ in packaged)
+        result["package_cpu_ms"] = statistics.median(c for _, c in packaged)
     return result
 
 
@@ -143,16 +163,18 @@ def measure_warm(handler: Any, events: list[dict[str, Any]], requests: int,
     context = FakeLambdaContext()
     for i in range(warmup):
         handler(events[i % len(events)], context)
-    times = []
+    times, cpu = [], []
     for i in range(requests):
         event = events[i % len(events)]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         response = handler(event, context)
         times.append((time.perf_counter() - started) * 1e3)
+        cpu.append((time.thread_time() - cpu_started) * 1e3)
         if response["statusCode"] != 200:
             raise RuntimeError(f"warm request failed: {response['body'][:500]}")
     return {"p50_ms": _percentile(times, 50), "p99_ms": _percentile(times, 99),
-            "mean_ms": statistics.fmean(times), "requests": requests}
+            "mean_ms": statistics.fmean(times), "cpu_p50_ms": _percentile(cpu, 50),
+            "cpu_p99_ms": _percentile(cpu, 99), "requests": requests}
 
 
 def measure_batch(handler: Any, bundle: Path, runs: int) -> dict[str, float]:
@@ -163,36 +185,64 @@ def measure_batch(handler: Any, bundle: Path, runs: int) -> dict[str, float]:
     context = FakeLambdaContext()
     for _ in range(3):
         handler(event, context)
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         response = handler(event, context)
         times.append((time.perf_counter() - started) * 1e3)
+        cpu.append((time.thread_time() - cpu_started) * 1e3)
         if response["statusCode"] != 200:
             raise RuntimeError(f"batch failed: {response['body'][:500]}")
     return {"median_ms": statistics.median(times), "p90_ms": _percentile(times, 90),
-            "min_ms": min(times), "body_mb": len(event["body"]) / 1e6}
+            "min_ms": min(times), "cpu_median_ms": statistics.median(cpu),
+            "body_mb": len(event["body"]) / 1e6}
 
 
 def _du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def build_package(target: Path) -> dict[str, Any]:
-    """pip install --target of requirements-fn.txt, then function/ copied in (sam build's
-    layout: dependencies and code side by side at the zip root)."""
+def build_package(target: Path, bundle: Path) -> dict[str, Any]:
+    """pip install --target of requirements-fn.txt, then function/ copied in with the bundle
+    under test as function/model: sam build's layout (dependencies and code side by side at
+    the zip root; wheels unpacked as they are, so no .pyc files)."""
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-               "--target", str(target), "-r", str(REPO / "requirements-fn.txt")]
+               "--no-compile", "--target", str(target), "-r", str(REPO / "requirements-fn.txt")]
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
     if result.returncode != 0:
         return {"error": result.stderr.strip()[-500:]}
     deps = _du(target)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "model")
     shutil.copytree(FUNCTION_DIR, target, dirs_exist_ok=True, ignore=ignore)
-    model = _du(target / "model") if (target / "model").is_dir() else 0
+    shutil.copytree(bundle, target / "model", ignore=shutil.ignore_patterns("reference.csv.gz"))
+    model = _du(target / "model")
     total = _du(target)
     return {"deps_mb": deps / 1e6, "model_mb": model / 1e6,
             "code_mb": (total - deps - model) / 1e6, "total_mb": total / 1e6}
+
+
+#: Not needed at run time: test suites, numpy's Fortran wrapper generator, onnxruntime's
+#: offline tooling (model conversion, quantization, transformer optimisers), console scripts.
+PRUNE = ("**/tests", "numpy/f2py", "numpy/_pyinstaller", "onnxruntime/transformers",
+         "onnxruntime/quantization", "onnxruntime/tools", "bin")
+
+
+def prune_and_compile(package: Path, target: Path) -> dict[str, Any]:
+    """The build this benchmark recommends: the package minus PRUNE, with every module
+    precompiled (``compileall --invalidation-mode unchecked-hash``: Lambda's /var/task is
+    read-only, so without shipped .pyc files Python recompiles every module at each cold
+    start, and unchecked-hash .pyc files stay valid whatever the zip does to mtimes)."""
+    shutil.copytree(package, target, symlinks=True)
+    for pattern in PRUNE:
+        for path in sorted(target.glob(pattern), reverse=True):
+            if path.is_dir():
+                shutil.rmtree(path)
+    result = subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode",
+         "unchecked-hash", str(target)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        return {"error": result.stdout.strip()[-500:] or result.stderr.strip()[-500:]}
+    return {"total_mb": _du(target) / 1e6}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,18 +265,18 @@ def main(argv: list[str] | None = None) -> int:
         package_dir = None
         if not args.skip_package:
             print("building the package (pip install --target) ...", flush=True)
-            figures["package"] = build_package(workdir / "package")
+            figures["package"] = build_package(workdir / "package", bundle)
             if "error" not in figures["package"]:
                 package_dir = workdir / "package"
-                # The bundle under test, not whatever function/model holds.
-                shutil.rmtree(package_dir / "model", ignore_errors=True)
-                shutil.copytree(bundle, package_dir / "model")
+                figures["package_built"] = prune_and_compile(package_dir, workdir / "built")
 
         events = _events(bundle, 200)
         event_path = workdir / "event.json"
         event_path.write_text(json.dumps(events[0]))
         print(f"cold starts ({args.cold_runs} runs each) ...", flush=True)
-        figures["cold"] = measure_cold(bundle, event_path, args.cold_runs, workdir, package_dir)
+        built = workdir / "built" if "total_mb" in figures.get("package_built", {}) else None
+        figures["cold"] = measure_cold(bundle, event_path, args.cold_runs, workdir, package_dir,
+                                       built)
 
         print("warm requests ...", flush=True)
         os.environ["MODEL_DIR"] = str(bundle)
@@ -255,46 +305,70 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(f: dict[str, Any]) -> None:
     cold, warm, batch, seed = f["cold"], f["warm"], f["batch"], f["seed_warm"]
+    t = TARGETS
+
+    def row(name: str, wall: float, cpu: float | None, unit: str, target: str,
+            ok: bool | None) -> tuple[str, str, str, str, str]:
+        cpu_text = "" if cpu is None else f"{cpu:.2f}{unit}" if unit == " ms" and cpu < 100 \
+            else f"{cpu:.0f}{unit}"
+        wall_text = f"{wall:.2f}{unit}" if unit == " ms" and wall < 100 else f"{wall:.0f}{unit}"
+        return name, wall_text, cpu_text, target, "" if ok is None else ("yes" if ok else "NO")
+
     rows = [
-        ("cold start, ours (median)", f"{cold['ours_ms']:.0f} ms",
-         f"<= {TARGETS['cold_ms']:.0f} ms", cold["ours_ms"] <= TARGETS["cold_ms"]),
-        ("cold start, seed-style (median)", f"{cold['seed_ms']:.0f} ms", "", None),
-        ("cold start ratio seed/ours", f"{cold['ratio']:.1f}x",
-         f">= {TARGETS['cold_ratio']:.0f}x", cold["ratio"] >= TARGETS["cold_ratio"]),
+        row("cold start, ours (median)", cold["ours_ms"], cold["ours_cpu_ms"], " ms",
+            f"<= {t['cold_ms']:.0f} ms", cold["ours_ms"] <= t["cold_ms"]),
+        row("cold start, seed-style (median)", cold["seed_ms"], cold["seed_cpu_ms"], " ms", "",
+            None),
+        ("cold start ratio seed/ours", f"{cold['ratio']:.1f}x", f"{cold['cpu_ratio']:.1f}x",
+         f">= {t['cold_ratio']:.0f}x", "yes" if cold["ratio"] >= t["cold_ratio"] else "NO"),
     ]
+    if "package_no_pyc_ms" in cold:
+        rows.append(row("cold start, package as sam build lays it out (no .pyc)",
+                        cold["package_no_pyc_ms"], cold["package_no_pyc_cpu_ms"], " ms",
+                        f"<= {t['cold_ms']:.0f} ms", cold["package_no_pyc_ms"] <= t["cold_ms"]))
     if "package_ms" in cold:
-        rows.append(("cold start, ours from the package dir", f"{cold['package_ms']:.0f} ms",
-                     f"<= {TARGETS['cold_ms']:.0f} ms", cold["package_ms"] <= TARGETS["cold_ms"]))
+        rows.append(row("cold start, pruned + precompiled package",
+                        cold["package_ms"], cold["package_cpu_ms"], " ms",
+                        f"<= {t['cold_ms']:.0f} ms", cold["package_ms"] <= t["cold_ms"]))
     rows += [
-        (f"warm /predict p50 (v2 events, {warm['requests']} req)", f"{warm['p50_ms']:.2f} ms",
-         f"<= {TARGETS['warm_p50_ms']:.0f} ms", warm["p50_ms"] <= TARGETS["warm_p50_ms"]),
-        ("warm /predict p99", f"{warm['p99_ms']:.2f} ms", f"<= {TARGETS['warm_p99_ms']:.0f} ms",
-         warm["p99_ms"] <= TARGETS["warm_p99_ms"]),
-        ("warm seed-style p50 / p99", f"{seed['p50_ms']:.1f} / {seed['p99_ms']:.1f} ms", "",
-         None),
-        (f"batch of 1,000, no reasons (median, {batch['body_mb']:.1f} MB body)",
-         f"{batch['median_ms']:.1f} ms", f"<= {TARGETS['batch_ms']:.0f} ms",
-         batch["median_ms"] <= TARGETS["batch_ms"]),
+        row(f"warm /predict p50 (4 reasons, v2 events, {warm['requests']} req)",
+            warm["p50_ms"], warm["cpu_p50_ms"], " ms", f"<= {t['warm_p50_ms']:.0f} ms",
+            warm["p50_ms"] <= t["warm_p50_ms"]),
+        row("warm /predict p99", warm["p99_ms"], warm["cpu_p99_ms"], " ms",
+            f"<= {t['warm_p99_ms']:.0f} ms", warm["p99_ms"] <= t["warm_p99_ms"]),
+        row("warm seed-style p50", seed["p50_ms"], seed["cpu_p50_ms"], " ms", "", None),
+        row("warm seed-style p99", seed["p99_ms"], seed["cpu_p99_ms"], " ms", "", None),
+        row(f"batch of 1,000, no reasons (median, {batch['body_mb']:.1f} MB body)",
+            batch["median_ms"], batch["cpu_median_ms"], " ms", f"<= {t['batch_ms']:.0f} ms",
+            batch["median_ms"] <= t["batch_ms"]),
     ]
     package = f.get("package")
     if package and "error" not in package:
         rows.append((
             f"package unzipped (deps {package['deps_mb']:.1f} + code {package['code_mb']:.2f}"
-            f" + model {package['model_mb']:.1f} MB)",
-            f"{package['total_mb']:.1f} MB", f"<= {TARGETS['package_mb']:.0f} MB",
-            package["total_mb"] <= TARGETS["package_mb"]))
+            f" + model {package['model_mb']:.1f} MB)", f"{package['total_mb']:.1f} MB", "",
+            f"<= {t['package_mb']:.0f} MB", "yes" if package["total_mb"] <= t["package_mb"]
+            else "NO"))
     elif package:
-        rows.append(("package unzipped", "n/a", package["error"][:60], None))
+        rows.append(("package unzipped", "n/a", "", "", package["error"][:60]))
+    built = f.get("package_built")
+    if built and "total_mb" in built:
+        rows.append(("package, pruned + precompiled (recommended build)",
+                     f"{built['total_mb']:.1f} MB", "", f"<= {t['package_mb']:.0f} MB",
+                     "yes" if built["total_mb"] <= t["package_mb"] else "NO"))
     width = max(len(r[0]) for r in rows)
     print()
-    print(f"{'measure':<{width}}  {'value':>16}  {'target':>10}  ok")
-    print("-" * (width + 36))
-    for name, value, target, ok in rows:
-        mark = "" if ok is None else ("yes" if ok else "NO")
-        print(f"{name:<{width}}  {value:>16}  {target:>10}  {mark}")
+    print(f"{'measure':<{width}}  {'wall':>11}  {'cpu':>11}  {'target':>10}  ok")
+    print("-" * (width + 44))
+    for name, wall, cpu, target, ok in rows:
+        print(f"{name:<{width}}  {wall:>11}  {cpu:>11}  {target:>10}  {ok}")
     print()
-    print("cold runs (ms): ours", [round(x) for x in cold["ours_runs"]],
+    print("ok = the wall-clock figure meets the target; cpu = CPU time of the process/thread,")
+    print("less inflated than wall time when other processes share the cores.")
+    print("cold runs (wall ms): ours", [round(x) for x in cold["ours_runs"]],
           "seed", [round(x) for x in cold["seed_runs"]])
+    print("load average at the end of the run:", " ".join(
+        f"{x:.1f}" for x in os.getloadavg()), f"on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
