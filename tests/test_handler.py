@@ -211,3 +211,64 @@ def test_unrecognised_events_do_not_crash_the_handler(lambda_app, event):
     response = lambda_app.handler(event, FakeLambdaContext())
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["fields"] == ["body"]
+
+
+def test_snapstart_hooks_prime_before_the_snapshot(trained_bundle, monkeypatch):
+    """In the Lambda runtime (snapshot_restore_py importable) with SnapStart, the import only
+    registers hooks; the before-snapshot hook loads and primes the model."""
+    import sys
+    import types
+
+    hooks: dict[str, list] = {"before": [], "after": []}
+    fake = types.ModuleType("snapshot_restore_py")
+    fake.register_before_snapshot = lambda f, *a, **k: hooks["before"].append(f)
+    fake.register_after_restore = lambda f, *a, **k: hooks["after"].append(f)
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", fake)
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
+    monkeypatch.setenv("MODEL_DIR", str(trained_bundle))
+    import app
+
+    module = importlib.reload(app)
+    try:
+        service = module.app.state.service
+        assert service._bundle is None  # not loaded at import: the hook does it
+        assert len(hooks["before"]) == 1 and len(hooks["after"]) == 1
+        hooks["before"][0]()
+        assert service._bundle is not None
+        hooks["after"][0]()
+        response = module.handler(http_api_event("GET", "/health"), FakeLambdaContext())
+        assert response["statusCode"] == 200
+    finally:  # leave the module as the other tests expect it: primed on the test bundle
+        monkeypatch.delitem(sys.modules, "snapshot_restore_py")
+        monkeypatch.delenv("AWS_LAMBDA_INITIALIZATION_TYPE")
+        importlib.reload(app)
+        monkeypatch.undo()
+
+
+def test_without_snapstart_the_import_primes(lambda_app):
+    assert lambda_app.app.state.service._bundle is not None
+
+
+def test_logs_hold_no_applicant_values(lambda_app, apps):
+    """One JSON line per request, with ids, route, status, latency and decisions only."""
+    marker_id, marker_amount = 987_654_321, 123_456.789
+    app = {**apps[0], "SK_ID_CURR": marker_id, "AMT_CREDIT": marker_amount}
+    stream = io.StringIO()
+    logs.set_stream(stream)
+    try:
+        for event in (
+            http_api_event("POST", "/predict", body=app),
+            rest_api_event("POST", "/predict/batch", body={"applications": [app, app]}),
+            http_api_event("POST", "/predict", body={**app, "CODE_GENDER": "Zorglub"}),
+            http_api_event("POST", "/predict", body={**app, "AMT_ANNUITY": "987654"}),
+            http_api_event("POST", "/predict", body=json.dumps(app)[:-9]),
+        ):
+            lambda_app.handler(event, FakeLambdaContext())
+    finally:
+        logs.set_stream(None)
+    text = stream.getvalue()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [line["status"] for line in lines if line["event"] == "request"] == [
+        200, 200, 422, 422, 400]
+    for needle in (str(marker_id), "123456.789", "Zorglub", "987654", "Cash loans"):
+        assert needle not in text

@@ -140,9 +140,11 @@ class Service:
         parse_batch(b'{"applications": [' + body + b"]}")
 
     def after_restore(self) -> None:
-        """After a SnapStart restore: S3 connections from the snapshot are stale."""
+        """After a SnapStart restore: S3 connections from the snapshot are stale; build a
+        fresh client now rather than on the first request."""
         if self.capture is not None:
             self.capture.reset_client()
+            self.capture.warm()
 
     def health(self) -> tuple[int, dict[str, Any]]:
         stats = capture_mod.stats()
