@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scoring import schema
 
+from scoring import schema
 from training.cli import EXIT_BAD_INPUT, main
 from training.data import (
     DataError,

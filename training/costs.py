@@ -29,8 +29,9 @@ class Costs:
     fp: float = DEFAULT_COST_FP
 
     def __post_init__(self) -> None:
-        for name, value in (("cost of a false negative", self.fn),
-                            ("cost of a false positive", self.fp)):
+        for attr, name in (("fn", "cost of a false negative"), ("fp", "cost of a false positive")):
+            value = float(getattr(self, attr))
+            object.__setattr__(self, attr, value)
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
         if self.fn == 0 and self.fp == 0:

@@ -25,6 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Where the Home Credit samples live beside a checkout (used for column descriptions).
 SHARED_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "home-credit"
 DESCRIPTIONS_FILE = "columns_description.csv"
+#: Rows of the synthetic sample ``train`` generates when no --data is given.
+DEFAULT_SYNTHETIC_ROWS = 20_000
 _CHUNK_ROWS = 50_000
 _EXAMPLES = 3
 

@@ -1,0 +1,117 @@
+"""Command line: ``python -m training train|sample`` (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from training.costs import DEFAULT_COST_FN, DEFAULT_COST_FP
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _cost(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    from training.data import DEFAULT_SYNTHETIC_ROWS
+
+    top = argparse.ArgumentParser(
+        prog="python -m training",
+        description="Train the credit-default model (cost-tuned LightGBM -> ONNX bundle, "
+                    "tracked in MLflow), or write a synthetic data set.")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser(
+        "train", help="train, evaluate, register and export the model bundle",
+        description="Train on --data (CSV, CSV.gz or Parquet with SK_ID_CURR, TARGET and the "
+                    "120 applicant fields) or, without --data, on a fresh synthetic sample. "
+                    "MLflow store: $MLFLOW_TRACKING_URI, default sqlite:///<repo>/mlruns/mlflow.db.")
+    train.add_argument("--data", type=Path, help="training file; default: synthetic sample")
+    train.add_argument("--output", type=Path, required=True, help="bundle directory to write")
+    train.add_argument("--cost-fn", type=_cost, default=DEFAULT_COST_FN,
+                       help=f"cost of accepting a defaulter (default {DEFAULT_COST_FN:g})")
+    train.add_argument("--cost-fp", type=_cost, default=DEFAULT_COST_FP,
+                       help=f"cost of declining a good applicant (default {DEFAULT_COST_FP:g})")
+    train.add_argument("--rows", type=_positive_int, default=DEFAULT_SYNTHETIC_ROWS,
+                       help=f"synthetic rows without --data (default {DEFAULT_SYNTHETIC_ROWS:,})")
+    train.add_argument("--seed", type=int, default=0, help="seed of splits, search and data")
+    train.add_argument("--folds", type=_positive_int, default=5, help="CV folds (default 5)")
+    train.add_argument("--trials", type=_positive_int, default=20,
+                       help="champion random-search trials (default 20)")
+    train.add_argument("--descriptions", type=Path,
+                       help="columns_description.csv for the card's schema (default: beside "
+                            "--data, else ../shared/data/home-credit/)")
+    train.add_argument("--search-rows", type=_positive_int, default=40_000,
+                       help="cap on the rows used for model comparison and search "
+                            "(default 40,000; the final CV and fit use every training row)")
+    train.add_argument("--jobs", type=_positive_int, default=None,
+                       help="LightGBM threads (default: 1 for small fits, all cores for big)")
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+
+    sample = sub.add_parser("sample", help="write a synthetic Home-Credit-shaped data set")
+    sample.add_argument("--rows", type=_positive_int, required=True)
+    sample.add_argument("--output", type=Path, required=True,
+                        help="file to write: .csv, .csv.gz or .parquet")
+    sample.add_argument("--seed", type=int, default=0)
+    return top
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.costs import Costs
+    from training.pipeline import TrainConfig, train
+
+    config = TrainConfig(
+        output=args.output, data=args.data, rows=args.rows, seed=args.seed, folds=args.folds,
+        trials=args.trials, costs=Costs(fn=args.cost_fn, fp=args.cost_fp),
+        descriptions=args.descriptions, search_rows=args.search_rows, n_jobs=args.jobs,
+        progress=not args.quiet)
+    result = train(config)
+    cv, test = result.card["metrics"]["cv"], result.card["metrics"]["test"]
+    print(f"bundle: {result.output}  model version: {result.model_version}  "
+          f"threshold: {result.card['threshold']:.6f}")
+    print(f"CV AUC {cv['auc']:.4f}, cost/applicant {cv['cost_per_applicant']:.4f}; "
+          f"test AUC {test['auc']['value']:.4f}, cost/applicant "
+          f"{test['cost_per_applicant']['value']:.4f}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from training.synthetic import write_sample
+
+    path = write_sample(args.output, args.rows, seed=args.seed)
+    print(f"wrote {args.rows:,} synthetic rows to {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from training.data import DataError, SchemaError
+
+    try:
+        return _train(args) if args.command == "train" else _sample(args)
+    except (SchemaError, DataError, FileNotFoundError, ValueError) as exc:
+        # ParityError is an AssertionError: it is reported below, not as bad input.
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        from training.export import ParityError
+
+        if isinstance(exc, ParityError):
+            print(f"error: export refused: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        raise

@@ -1,0 +1,88 @@
+"""Evaluation plots (matplotlib, Agg backend): PNG files for MLflow."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import roc_curve
+
+from training.costs import Costs, confusion_at, cost_curve
+
+_DPI = 110
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=_DPI)
+    plt.close(fig)
+    return path
+
+
+def cost_vs_threshold(y: np.ndarray, p: np.ndarray, threshold: float, costs: Costs,
+                      path: Path, title: str = "Out-of-fold cost vs threshold") -> Path:
+    """Cost per applicant over thresholds 0..1 on OOF predictions, chosen one marked."""
+    grid = np.unique(np.concatenate([np.linspace(0, 1, 501), [threshold]]))
+    cost, _, _ = cost_curve(y, p, grid, costs)
+    per_applicant = cost / len(y)
+    accept_all = costs.fn * np.sum(y) / len(y)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.plot(grid, per_applicant, label="cost per applicant")
+    ax.axhline(accept_all, color="grey", ls=":", label=f"accept everyone ({accept_all:.3f})")
+    chosen = per_applicant[np.searchsorted(grid, threshold)]
+    ax.axvline(threshold, color="C3", ls="--", label=f"threshold {threshold:.4f} ({chosen:.3f})")
+    ax.set_xlabel("threshold (decline if P(default) ≥ threshold)")
+    ax.set_ylabel(f"cost per applicant (FN={costs.fn:g}, FP={costs.fp:g})")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    return _save(fig, path)
+
+
+def roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: Path,
+        title: str = "ROC on the held-out test rows") -> Path:
+    """ROC curves of several models: name -> (y, p)."""
+    from training.evaluate import auc
+
+    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    for name, (y, p) in curves.items():
+        fpr, tpr, _ = roc_curve(y, p)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {auc(y, p):.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", ls=":")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    return _save(fig, path)
+
+
+def confusion(y: np.ndarray, p: np.ndarray, threshold: float, path: Path,
+              title: str = "Confusion matrix at the threshold (test rows)") -> Path:
+    c = confusion_at(y, p, threshold)
+    matrix = np.array([[c.tn, c.fp], [c.fn, c.tp]])
+    fig, ax = plt.subplots(figsize=(4.6, 4.0))
+    ax.imshow(matrix, cmap="Blues")
+    for (i, j), value in np.ndenumerate(matrix):
+        ax.text(j, i, f"{value:,}", ha="center", va="center",
+                color="white" if value > matrix.max() / 2 else "black")
+    ax.set_xticks([0, 1], ["accept", "decline"])
+    ax.set_yticks([0, 1], ["repaid (0)", "default (1)"])
+    ax.set_xlabel("decision")
+    ax.set_ylabel("actual")
+    ax.set_title(f"{title}\nthreshold {threshold:.4f}", fontsize=10)
+    return _save(fig, path)
+
+
+def shap_importance(names: Sequence[str], mean_abs: np.ndarray, path: Path, top: int = 20,
+                    title: str = "Global SHAP importance (mean |contribution|)") -> Path:
+    order = np.argsort(mean_abs)[::-1][:top][::-1]
+    fig, ax = plt.subplots(figsize=(6.4, 0.28 * len(order) + 1.2))
+    ax.barh([names[i] for i in order], mean_abs[order], color="C0")
+    ax.set_xlabel("mean |SHAP value| (log-odds)")
+    ax.set_title(title)
+    ax.tick_params(axis="y", labelsize=8)
+    return _save(fig, path)
