@@ -368,6 +368,9 @@ def create_app(
             "values)."
         ),
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # "/predict/" is an unknown route (404 JSON), not a 307 to a Location built from the
+        # Lambda event's host (e.g. https://mangum:80/predict with HTTP API v2 events).
+        redirect_slashes=False,
     )
     app.state.service = service
     app.add_middleware(RequestLogMiddleware)
