@@ -38,6 +38,9 @@ from scoring.config import MAX_BATCH_SIZE
 
 #: Errors listed in one response at most (a bad batch could otherwise list 100,000).
 MAX_LISTED_ERRORS = 50
+#: Longest unknown key echoed in an error (and so in the log line): a client-chosen key can be
+#: megabytes long, and was echoed 4 times in the response (loc, field, msg, fields).
+MAX_ECHOED_KEY = 64
 
 
 # --------------------------------------------------------------------------- request models
@@ -219,11 +222,17 @@ def loc_to_field(loc: tuple[str | int, ...] | list[str | int]) -> str:
     return out or "body"
 
 
+def _clip(part: str | int) -> str | int:
+    if isinstance(part, str) and len(part) > MAX_ECHOED_KEY:
+        return part[:MAX_ECHOED_KEY] + "..."
+    return part
+
+
 def _validation_detail(exc: ValidationError) -> list[dict[str, Any]]:
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
     detail = []
     for err in errors[:MAX_LISTED_ERRORS]:
-        loc = tuple(err["loc"])
+        loc = tuple(_clip(part) for part in err["loc"])
         item = error_item(loc, err["msg"], err["type"])
         name = loc[-1] if loc else None
         field = schema.FIELDS_BY_NAME.get(name) if isinstance(name, str) else None
