@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -35,6 +36,11 @@ from tests.drift_synthetic import (
     reference_csv_gz,
 )
 
+#: The ids Evidently draws afresh for every HTML render (uuid7 widget ids, uuid4 hex names).
+RANDOM_IDS = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])"
+)
 EVENT_FILE = Path(__file__).parent / "events" / "scheduled_event.json"
 BUCKET = "credit-data"
 REFERENCE_KEY = "model/reference.csv.gz"
@@ -248,6 +254,9 @@ def test_rerun_of_the_same_event_overwrites_the_same_keys(ok_run: dict[str, Any]
     for name in ("summary.json", "report.json"):
         assert first[PREFIX + name] == second[PREFIX + name], name
     assert first["reports/drift/latest.json"] == second["reports/drift/latest.json"]
+    # Evidently draws fresh widget ids for every render; apart from those, the same bytes.
+    html = [RANDOM_IDS.sub("<id>", run[PREFIX + "report.html"].decode()) for run in (first, second)]
+    assert html[0] == html[1]
     assert ok_run["rerun_result"]["written"] == ok_run["result"]["written"]
     assert len([line for line in ok_run["rerun_stdout"] if '"_aws"' in line]) == 1
 
