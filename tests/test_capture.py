@@ -230,3 +230,15 @@ def test_capture_logs_hold_no_applicant_values(s3, trained_bundle, apps, log_lin
     for app in apps:
         assert str(app["SK_ID_CURR"]) not in text
     assert "Cash loans" not in text and "AMT_CREDIT" not in text
+
+
+def test_aws_sdk_loggers_are_pinned_above_debug(s3, trained_bundle, apps):
+    """botocore logs request headers (the session token) at DEBUG: creating the capture
+    client pins the SDK loggers at WARNING, whatever the root logger's level."""
+    import logging
+
+    logging.getLogger("botocore").setLevel(logging.NOTSET)
+    client = TestClient(create_app(_settings(trained_bundle)))
+    assert client.post("/predict", json=apps[0]).status_code == 200
+    for name in ("botocore", "botocore.auth", "botocore.endpoint", "urllib3", "boto3"):
+        assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING

@@ -56,6 +56,7 @@ def reset_stats() -> None:
 
 def make_s3_client(timeout_s: float) -> Any:
     """An S3 client that gives up quickly: one attempt, connect/read timeouts < timeout_s."""
+    logs.quiet_aws_sdk_loggers()
     import boto3  # lazily: only when capture is on (importing boto3 is slow)
     from botocore.config import Config
 

@@ -40,6 +40,18 @@ logger.setLevel(logging.INFO)
 logger.propagate = False
 
 
+#: AWS SDK loggers: at DEBUG, botocore logs request headers, including the Lambda role's
+#: session token (X-Amz-Security-Token), and urllib3 logs request lines.
+AWS_SDK_LOGGERS = ("boto3", "botocore", "s3transfer", "urllib3")
+
+
+def quiet_aws_sdk_loggers() -> None:
+    """Pin the AWS SDK loggers at WARNING (called before the function creates a boto3
+    client), so a DEBUG root logger can never write credentials to the logs."""
+    for name in AWS_SDK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def set_stream(stream: TextIO | None) -> None:
     """Send the JSON lines to ``stream`` (None: back to sys.stdout). For tests and benchmarks."""
     _handler.target = stream

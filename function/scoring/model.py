@@ -231,6 +231,9 @@ def download_bundle(uri: str, target_root: str | None = None) -> Path:
     if not uri.startswith("s3://") or not bucket:
         raise BundleError(f"MODEL_S3_URI {uri!r} is not s3://bucket/prefix")
     prefix = prefix.strip("/")
+    from scoring.logs import quiet_aws_sdk_loggers
+
+    quiet_aws_sdk_loggers()
     import boto3  # lazily: only when the bundle comes from S3
     from botocore.config import Config
 
