@@ -178,5 +178,20 @@ def test_s3_download_failure_is_a_503(aws, tmp_path, monkeypatch):
     health = client.get("/health")
     assert health.status_code == 503
     assert "could not download s3://models/missing/model.onnx" in health.json()["reason"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("model-")]  # cleaned up
     client = TestClient(create_app(Settings(model_s3_uri="https://example.com/model")))
     assert "is not s3://bucket/prefix" in client.get("/health").json()["reason"]
+
+
+def test_a_bundle_failing_the_probe_is_a_503_not_a_crash(trained_bundle, monkeypatch):
+    """prime() (run at import) scores a probe application; if that raises, the import
+    survives and the service reports 503 with the reason."""
+    def broken_score(*args: Any, **kwargs: Any) -> Any:
+        raise FloatingPointError("probe")
+
+    app = create_app(Settings(model_dir=trained_bundle))
+    monkeypatch.setattr(api, "score", broken_score)
+    app.state.service.prime()
+    health = TestClient(app).get("/health")
+    assert health.status_code == 503
+    assert "fails on a probe application: FloatingPointError" in health.json()["reason"]

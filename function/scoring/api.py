@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import threading
 import time
 import traceback
@@ -111,7 +112,13 @@ class Service:
             directory = self.settings.model_dir
             if self.settings.model_s3_uri:
                 directory = download_bundle(self.settings.model_s3_uri)
-            self._bundle = load_bundle(directory, threads=self.settings.ort_threads)
+                try:
+                    self._bundle = load_bundle(directory, threads=self.settings.ort_threads)
+                finally:
+                    if self._bundle is None:  # a retry downloads afresh: free /tmp
+                        shutil.rmtree(directory, ignore_errors=True)
+            else:
+                self._bundle = load_bundle(directory, threads=self.settings.ort_threads)
             self._error = None
             logs.emit("model_loaded", model_version=self._bundle.version,
                       load_ms=round((time.perf_counter() - started) * 1e3, 1))
@@ -134,10 +141,18 @@ class Service:
             bundle = self.bundle()
         except Unavailable:
             return
-        body = json.dumps(prime_application()).encode()
-        predictions = score(bundle, [parse_application(body)], DEFAULT_REASONS)
-        _json_bytes({"predictions": predictions})
-        parse_batch(b'{"applications": [' + body + b"]}")
+        try:
+            body = json.dumps(prime_application()).encode()
+            predictions = score(bundle, [parse_application(body)], DEFAULT_REASONS)
+            _json_bytes({"predictions": predictions})
+            parse_batch(b'{"applications": [' + body + b"]}")
+        except Exception as exc:  # a bundle that cannot score: 503, never a crash at import
+            with self._lock:
+                self._bundle = None
+                self._error = f"the model fails on a probe application: {type(exc).__name__}"
+                self._failed_at = time.monotonic()
+            logs.emit("model_unavailable", logging.ERROR, reason=self._error,
+                      where=_where(exc))
 
     def after_restore(self) -> None:
         """After a SnapStart restore: S3 connections from the snapshot are stale; build a

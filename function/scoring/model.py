@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,7 +246,7 @@ def download_bundle(uri: str, target_root: str | None = None) -> Path:
         try:
             client.download_file(bucket, key, str(target / name))
         except Exception as exc:  # botocore ClientError, connection errors, ...
+            shutil.rmtree(target, ignore_errors=True)
             raise BundleError(f"could not download s3://{bucket}/{key}: {_one_line(exc)}") \
                 from None
-    os.chmod(target, 0o700)
     return target
