@@ -272,3 +272,23 @@ def test_logs_hold_no_applicant_values(lambda_app, apps):
         200, 200, 422, 422, 400]
     for needle in (str(marker_id), "123456.789", "Zorglub", "987654", "Cash loans"):
         assert needle not in text
+
+
+def test_an_unexpected_error_is_a_json_500_through_the_handler(trained_bundle):
+    """Nothing a client sends reaches this, but a bug must still answer JSON, not crash."""
+    from app import ScoringMangum
+
+    from scoring.api import create_app
+    from scoring.config import Settings
+
+    app = create_app(Settings(model_dir=trained_bundle))
+
+    async def boom(request):  # a plain Starlette endpoint
+        raise RuntimeError("bug")
+
+    app.add_route("/boom", boom, methods=["GET"])
+    handler = ScoringMangum(app, lifespan="off")
+    response = handler(http_api_event("GET", "/boom"), FakeLambdaContext())
+    assert response["statusCode"] == 500
+    assert response["headers"]["content-type"] == "application/json"
+    assert json.loads(response["body"])["detail"][0]["type"] == "internal_error"

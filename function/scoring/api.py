@@ -494,6 +494,11 @@ def create_app(
         request.scope.setdefault(LOG_KEY, {})["error"] = _slug(str(exc.detail))
         return _json_response(exc.status_code, body, headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        # Defence in depth (routes catch everything): a JSON 500, never a traceback.
+        return _internal_error(exc, request.scope.setdefault(LOG_KEY, {}))
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             from fastapi.openapi.utils import get_openapi
