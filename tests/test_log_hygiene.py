@@ -11,10 +11,10 @@ process's stdout/stderr; then it is searched for each distinctive value in sever
 
 * At INFO (the deployed level: the template's Text log format leaves the root logger at
   WARNING, the scoring logger logs INFO) nothing may leak.
-* At DEBUG everywhere, the scoring code must still leak nothing; botocore, however, logs
-  request headers at DEBUG, including ``X-Amz-Security-Token`` (the Lambda role's session
-  token). That is a known third-party leak, reported as an xfail until the library loggers
-  are pinned above DEBUG on the serving path.
+* At DEBUG (the root logger at DEBUG, as a Lambda application log level of DEBUG would set
+  it) nothing may leak either: botocore logs request headers at DEBUG, including
+  ``X-Amz-Security-Token`` (the role's session token), so the serving code pins the AWS SDK
+  loggers at WARNING (scoring.logs.AWS_SDK_LOGGERS); this test fails if that pin goes.
 
 Complements tests/test_handler.py::test_logs_hold_no_applicant_values (capture off, the
 scoring stream only) and tests/test_capture.py::test_capture_logs_hold_no_applicant_values.
@@ -57,7 +57,6 @@ VALUES: dict[str, Any] = {
     "ORGANIZATION_TYPE": "Industry: type 11",
     "NAME_TYPE_SUITE": "Spouse, partner",
 }
-THIRD_PARTY = ("botocore", "boto3", "urllib3", "s3transfer", "moto")
 
 
 class _Collect(logging.Handler):
@@ -171,18 +170,15 @@ def test_capture_fault_logs_no_value_id_or_secret(lambda_env, applications, monk
     assert _leaks(text + out + err) == {}
 
 
-def test_debug_level_everywhere(lambda_env, applications, capfd):
+def test_no_leak_at_debug_level_either(lambda_env, applications, monkeypatch, capfd):
+    for name in logs.AWS_SDK_LOGGERS:  # as in a fresh process: the app must pin them itself
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
     text, records = _run_requests(applications, logging.DEBUG)
     out, err = capfd.readouterr()
-    ours = "\n".join(line for name, line in records if not name.startswith(THIRD_PARTY))
-    assert _leaks(ours + out + err) == {}, "the scoring code leaks at DEBUG"
-    theirs = {name for name, line in records if name.startswith(THIRD_PARTY) and _leaks(line)}
-    leaked = _leaks("\n".join(line for name, line in records if name in theirs))
-    if leaked:
-        assert set(leaked.values()) <= {"AWS_SESSION_TOKEN"}, leaked  # anything else: fail
-        pytest.xfail(f"{sorted(theirs)} log {sorted(set(leaked.values()))} at DEBUG "
-                     "(request headers); pin them to WARNING on the serving path")
-    assert _leaks(text) == {}
+    assert capture.stats()["written"] == 2
+    leaks = {name: _leaks(line) for name, line in records if _leaks(line)}
+    assert leaks == {}, f"leaks at DEBUG, by logger: {leaks}"
+    assert _leaks(text + out + err) == {}
 
 
 def test_the_scan_has_teeth(lambda_env, applications, monkeypatch, capfd):
