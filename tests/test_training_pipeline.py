@@ -18,7 +18,7 @@ from training.costs import Costs, best_threshold
 from training.data import load_dataset
 from training.evaluate import make_folds, split_holdout
 from training.features import frame_features
-from training.models import MAX_DEPTH_CAP, SEED_GRID, lgbm_oof
+from training.models import MAX_DEPTH_CAP, SEED_GRID, fold_cost_se, lgbm_oof, select_trial
 from training.pipeline import TrainConfig, train
 from training.synthetic import write_sample
 
@@ -135,3 +135,24 @@ def test_real_sample_champion_beats_the_seed_recipe(real_data_dir: Path,
     assert champion["cv_cost_per_applicant"] < compare["dummy"]["cv_cost_per_applicant"]
     assert all(entry["description"] for entry in result.card["schema"])
     assert np.isfinite(metrics["test"]["auc"]["value"])
+
+
+def test_trial_selection_rules() -> None:
+    rows = [
+        {"cv_cost_per_applicant": 0.50, "cv_auc": 0.74, "fold_cost_se": 0.02},
+        {"cv_cost_per_applicant": 0.51, "cv_auc": 0.76, "fold_cost_se": 0.02},  # within 1 SE
+        {"cv_cost_per_applicant": 0.53, "cv_auc": 0.78, "fold_cost_se": 0.02},  # beyond
+    ]
+    assert select_trial(rows, "min_cost") == 0
+    assert select_trial(rows, "one_se") == 1
+    with pytest.raises(ValueError):
+        select_trial(rows, "best_auc")
+
+
+def test_fold_cost_se_by_hand() -> None:
+    y = np.array([1, 0, 0, 1, 0, 0])
+    p = np.array([0.9, 0.1, 0.8, 0.2, 0.1, 0.1])
+    folds = [(np.array([3, 4, 5]), np.array([0, 1, 2])), (np.array([0, 1, 2]), np.array([3, 4, 5]))]
+    # threshold 0.5: fold 1 has one FP (cost 1/3), fold 2 one FN (cost 10/3).
+    se = fold_cost_se(y, p, folds, 0.5, Costs())
+    assert se == pytest.approx(np.std([1 / 3, 10 / 3], ddof=1) / np.sqrt(2))

@@ -34,7 +34,13 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from tqdm import tqdm
 
 from scoring import schema
-from training.costs import SEED_THRESHOLD_GRID, Costs, ThresholdChoice, best_threshold
+from training.costs import (
+    SEED_THRESHOLD_GRID,
+    Costs,
+    ThresholdChoice,
+    best_threshold,
+    confusion_at,
+)
 from training.evaluate import Fold, auc, oof_predict
 from training.features import FEATURE_NAMES
 
@@ -145,37 +151,72 @@ def lgbm_oof(X: np.ndarray | pd.DataFrame, y: np.ndarray, folds: Sequence[Fold],
 def sample_champion_params(rng: np.random.Generator) -> dict[str, Any]:
     """One draw of the champion's random search.
 
-    The ranges favour small, strongly regularised trees: on a few thousand applications
-    with ~8% defaults, deeper or less regularised boosting overfits (measured: the seed's
-    31-leaf trees reach a CV AUC ~0.72 on the real 5,000-row sample, shallow regularised
-    ones ~0.75-0.76).
+    The ranges favour small, strongly regularised, smoothed trees. Measured on the real
+    5,000-row sample (3 hold-out splits, 20 trials each): the seed's 20-31-leaf trees reach
+    a CV AUC of 0.70-0.73; a wider space (depth 2-6, up to 32 leaves, lighter
+    regularisation) gave the champion 0.74-0.75 with trials spread over 0.746-0.767; this
+    one gives 0.73-0.76 with trials packed in 0.757-0.767, i.e. less dependent on search
+    luck. Depth <= 4 also keeps the function's per-request TreeSHAP cheap.
     """
     return _clean({
-        "num_leaves": int(rng.integers(4, 33)),
-        "max_depth": int(rng.integers(2, 7)),
-        "learning_rate": float(10 ** rng.uniform(np.log10(0.005), np.log10(0.06))),
-        "n_estimators": int(rng.integers(100, 401)),
-        "min_child_samples": round(float(10 ** rng.uniform(np.log10(20), np.log10(200)))),
-        "reg_lambda": float(10 ** rng.uniform(-1, np.log10(30))),
-        "colsample_bytree": float(rng.uniform(0.2, 0.8)),
-        "subsample": float(rng.uniform(0.5, 1.0)),
+        "num_leaves": int(rng.integers(4, 17)),
+        "max_depth": int(rng.integers(2, 5)),
+        "learning_rate": float(10 ** rng.uniform(np.log10(0.01), np.log10(0.05))),
+        "n_estimators": int(rng.integers(150, 401)),
+        "min_child_samples": round(float(10 ** rng.uniform(np.log10(40), np.log10(200)))),
+        "reg_lambda": float(10 ** rng.uniform(0, np.log10(50))),
+        "colsample_bytree": float(rng.uniform(0.2, 0.6)),
+        "subsample": float(rng.uniform(0.6, 0.9)),
         "subsample_freq": 1,
+        "path_smooth": float(rng.uniform(0, 20)),
         "class_weight": [None, "balanced"][int(rng.integers(2))],
     })
+
+
+def fold_cost_se(y: np.ndarray, oof: np.ndarray, folds: Sequence[Fold], threshold: float,
+                 costs: Costs) -> float:
+    """Standard error of the per-applicant cost across folds (at one threshold)."""
+    per_fold = [confusion_at(y[val], oof[val], threshold).cost(costs) / len(val)
+                for _, val in folds]
+    return float(np.std(per_fold, ddof=1) / np.sqrt(len(per_fold))) if len(folds) > 1 else 0.0
+
+
+def select_trial(rows: Sequence[dict[str, Any]], rule: str = "one_se") -> int:
+    """Index of the chosen trial.
+
+    ``"min_cost"``: the lowest OOF cost (ties: higher AUC). ``"one_se"`` (default): among
+    the trials whose OOF cost is within one fold standard error of the lowest, the one
+    with the highest AUC. Cost differences smaller than their own fold-to-fold noise do
+    not tell trials apart; the ranking quality (AUC) then decides. Measured on the real
+    5,000-row sample over 3 hold-out splits: re-evaluated on fresh folds, the min-cost
+    trial beat the seed recipe's AUC by 0.018-0.034 (cost 0.512-0.534), the one-SE trial
+    by 0.031-0.038 (cost 0.504-0.534).
+    """
+    best = min(range(len(rows)), key=lambda i: (rows[i]["cv_cost_per_applicant"],
+                                                 -rows[i]["cv_auc"]))
+    if rule == "min_cost":
+        return best
+    if rule != "one_se":
+        raise ValueError(f"unknown selection rule {rule!r}")
+    limit = rows[best]["cv_cost_per_applicant"] + rows[best]["fold_cost_se"]
+    near = [i for i, r in enumerate(rows) if r["cv_cost_per_applicant"] <= limit]
+    return max(near, key=lambda i: (rows[i]["cv_auc"], -rows[i]["cv_cost_per_applicant"]))
 
 
 def search_champion(
     X: np.ndarray, y: np.ndarray, folds: Sequence[Fold], costs: Costs, trials: int,
     seed: int = 0, n_jobs: int = 1, progress: bool = False,
     on_trial: Callable[[dict[str, Any]], None] | None = None,
+    rule: str = "one_se",
 ) -> CandidateResult:
-    """Seeded random search over LightGBM on the feature matrix, scored by OOF cost."""
+    """Seeded random search over LightGBM on the feature matrix, scored by OOF business
+    cost at each trial's OOF-optimal threshold; see :func:`select_trial`."""
     if trials < 1:
         raise ValueError("at least one search trial is needed")
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
-    best: CandidateResult | None = None
     rows: list[dict[str, Any]] = []
+    results: list[CandidateResult] = []
     bar = _bar(range(trials), "champion search", progress)
     for i in bar:
         params = sample_champion_params(rng)
@@ -184,16 +225,18 @@ def search_champion(
         choice = best_threshold(y, oof, costs)
         row = {"trial": i, **params, "cv_auc": auc(y, oof),
                "cv_cost_per_applicant": choice.cost_per_applicant,
+               "fold_cost_se": fold_cost_se(y, oof, folds, choice.threshold, costs),
                "threshold": choice.threshold}
         rows.append(row)
+        results.append(CandidateResult("champion", params, oof, row["cv_auc"], choice))
         if on_trial:
             on_trial(row)
-        if best is None or choice.cost < best.choice.cost or (
-            choice.cost == best.choice.cost and row["cv_auc"] > best.auc
-        ):
-            best = CandidateResult("champion", params, oof, row["cv_auc"], choice)
-        bar.set_postfix(best_cost=f"{best.cost_per_applicant:.4f}", best_auc=f"{best.auc:.4f}")
-    assert best is not None
+        lead = rows[select_trial(rows, rule)]
+        bar.set_postfix(cost=f"{lead['cv_cost_per_applicant']:.4f}", auc=f"{lead['cv_auc']:.4f}")
+    chosen = select_trial(rows, rule)
+    for i, row in enumerate(rows):
+        row["chosen"] = i == chosen
+    best = results[chosen]
     best.trials = rows
     best.seconds = time.perf_counter() - started
     return best

@@ -355,6 +355,9 @@ def _train(config: TrainConfig) -> TrainResult:
                 "test_size": config.test_size, "rows_train": len(y_train),
                 "rows_test": len(y_test), "comparison_rows": len(search_pos),
                 "comparison_folds": search_k, "reference_rows": len(reference),
+                "champion_selection": "random search scored by OOF cost at each trial's "
+                                      "OOF-optimal threshold; among trials within one fold "
+                                      "standard error of the lowest cost, the highest AUC",
                 "threshold_rule": "exact minimum of c_fn*FN + c_fp*FP over OOF predictions "
                                   "(evaluation folds), midpoint of the best interval",
                 "mlflow_run_id": run_id,
