@@ -239,12 +239,24 @@ def _group_paths(length: np.ndarray) -> list[tuple[np.ndarray, int]]:
     return groups[::-1]
 
 
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n-point Gauss-Legendre nodes and weights on [-1, 1] (Golub-Welsch).
+
+    Same values as numpy.polynomial.legendre.leggauss, without importing numpy.polynomial
+    (and numpy.ma) at cold start.
+    """
+    k = np.arange(1, n, dtype=np.float64)
+    off_diagonal = k / np.sqrt(4.0 * k * k - 1.0)
+    nodes, vectors = np.linalg.eigh(np.diag(off_diagonal, 1) + np.diag(off_diagonal, -1))
+    return nodes, 2.0 * vectors[0] ** 2
+
+
 def _make_group(
     start: int, zero_fraction: np.ndarray, pad: np.ndarray, value: np.ndarray
 ) -> _Group:
     """Precompute a group's row-independent factors; ``zero_fraction``/``pad`` are [D, P]."""
     depth, paths = zero_fraction.shape
-    points, weights = np.polynomial.legendre.leggauss((depth + 1) // 2)
+    points, weights = _gauss_legendre((depth + 1) // 2)
     q = ((points + 1.0) / 2.0)[None, :, None]  # [1, K, 1]: nodes on (0, 1)
     z = np.maximum(zero_fraction, _MIN_ZERO_FRACTION)[:, None, :]  # [D, 1, P]
     real = ~pad[:, None, :]
