@@ -250,7 +250,6 @@ def test_scoring_function(template):
     assert set(props["Environment"]["Variables"]) == {
         "MODEL_S3_URI", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "CAPTURE_HASH_KEY",
     }  # fmt: skip
-    assert (REPO_ROOT / "function" / "requirements.txt").is_file()
 
 
 def test_scoring_routes_are_behind_the_iam_authenticated_throttled_api(template):
@@ -457,6 +456,15 @@ def test_samconfig_example_overrides_existing_parameters(template):
             assert value, f"{section}: SAM rejects an empty value for {key}"
 
 
-def test_sam_build_reads_the_runtime_requirements():
-    lines = (REPO_ROOT / "function" / "requirements.txt").read_text().splitlines()
-    assert "-r ../requirements-fn.txt" in lines
+def test_sam_build_runs_the_shared_package_build(template):
+    # BuildMethod makefile: sam build runs function/Makefile's build-ScoringFunction, which
+    # calls infra/build_function.py (requirements-fn.txt, pruned, precompiled .pyc).
+    assert template["Resources"]["ScoringFunction"]["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (REPO_ROOT / "function" / "Makefile").read_text()
+    assert "build-ScoringFunction:" in makefile
+    assert "-m infra.build_function \"$(ARTIFACTS_DIR)\"" in makefile
+    # The default Python builder's manifest would be dead weight (and misleading).
+    assert not (REPO_ROOT / "function" / "requirements.txt").exists()
+    from infra import build_function
+
+    assert build_function.REQUIREMENTS == REPO_ROOT / "requirements-fn.txt"
