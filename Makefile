@@ -74,6 +74,10 @@ bench: venv ## Benchmarks: serving (vs a seed-style handler), TreeSHAP, drift jo
 	$(PY) -m benchmarks.bench_treeshap
 	$(PY) -m benchmarks.bench_drift
 
+load-test: venv ## Load test: uvicorn on loopback, locust 50 users x 60 s; prints req/s, p50/p99, errors
+	@test -f $(BUNDLE)/model.onnx || $(PY) -m training train --output $(BUNDLE)
+	$(PY) -m benchmarks.load_test --bundle $(BUNDLE)
+
 build: tools ## sam build of the scoring function (zip, no container)
 	PATH="$(dir $(PYTHON312)):$$PATH" $(TOOLS)/bin/sam build ScoringFunction
 

@@ -23,7 +23,7 @@ event without a body   H "event without a body" (/predict); B test_empty_and_abs
 JSON array / string    H "JSON array", "JSON string", "array of applications";
                        B test_non_object_bodies (null, a number, an array on /predict/batch)
 body over the limit    H "body over the limit" (/predict, 64 KiB); B test_batch_body_over_the_limit
-                       (8 MiB), test_body_over_the_limit_with_a_lying_content_length
+                       (5 MiB), test_body_over_the_limit_with_a_lying_content_length
 duplicate keys         H "duplicate keys" (/predict); B test_duplicate_keys_in_a_batch_item
 non-UTF-8 bytes        H "non-UTF-8 bytes" (/predict); B test_non_utf8_encodings (batch,
                        UTF-16, Latin-1)
@@ -158,7 +158,7 @@ def test_non_object_bodies(handler, apps, path, body):
 
 
 def test_batch_body_over_the_limit(handler, apps):
-    """/predict/batch allows 8 MiB (MAX_BATCH_BODY_BYTES); one byte more is a 413."""
+    """/predict/batch allows 5 MiB (MAX_BATCH_BODY_BYTES); one byte more is a 413."""
     limit = Settings().max_batch_body_bytes
     body = _batch(json.dumps(apps[0]))
     body = body[:-2] + " " * (limit + 1 - len(body)) + "]}"

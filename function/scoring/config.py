@@ -15,7 +15,9 @@ CAPTURE_TIMEOUT_S          the most a capture may delay a      ``1.0``
                            response (S3 connect/read timeouts
                            are derived from it)
 MAX_BODY_BYTES             largest /predict body               65536 (64 KiB)
-MAX_BATCH_BODY_BYTES       largest /predict/batch body         8388608 (8 MiB)
+MAX_BATCH_BODY_BYTES       largest /predict/batch body         5242880 (5 MiB: under Lambda's
+                                                               6 MB synchronous payload limit;
+                                                               1,000 applications ~ 3.3 MB)
 ORT_INTRA_OP_THREADS       onnxruntime intra-op threads        1 (a Lambda of <= 1769 MB has one
                                                                vCPU)
 =========================  ==================================  ==============================
@@ -48,7 +50,7 @@ class Settings:
     capture_hash_key: bytes | None = None
     capture_timeout_s: float = 1.0
     max_body_bytes: int = 64 * 1024
-    max_batch_body_bytes: int = 8 * 1024 * 1024
+    max_batch_body_bytes: int = 5 * 1024 * 1024
     ort_threads: int = 1
 
     @property
@@ -81,6 +83,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         capture_hash_key=hash_key.encode("utf-8") if hash_key else None,
         capture_timeout_s=float(_positive(env, "CAPTURE_TIMEOUT_S", 1.0, float)),
         max_body_bytes=int(_positive(env, "MAX_BODY_BYTES", 64 * 1024, int)),
-        max_batch_body_bytes=int(_positive(env, "MAX_BATCH_BODY_BYTES", 8 * 1024 * 1024, int)),
+        max_batch_body_bytes=int(_positive(env, "MAX_BATCH_BODY_BYTES", 5 * 1024 * 1024, int)),
         ort_threads=int(_positive(env, "ORT_INTRA_OP_THREADS", 1, int)),
     )
