@@ -53,7 +53,6 @@ LGBM_FIXED: dict[str, Any] = {
     "objective": "binary",
     "verbose": -1,
     "deterministic": True,
-    "force_row_wise": True,
 }
 
 #: The seed recipe's grid (n_estimators x learning_rate x num_leaves).
@@ -118,8 +117,15 @@ def _clean(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def lgbm(params: dict[str, Any], seed: int, n_jobs: int) -> lgb.LGBMClassifier:
-    """An LGBMClassifier with the shared fixed settings."""
-    return lgb.LGBMClassifier(**{**LGBM_FIXED, **params}, random_state=seed, n_jobs=n_jobs)
+    """An LGBMClassifier with the shared fixed settings.
+
+    Histogram layout is fixed (LightGBM otherwise picks one by timing, which is not
+    reproducible): row-wise for one thread, column-wise for several (measured faster:
+    16.5 s vs 12.8 s for 200k rows on 2 threads).
+    """
+    layout = {"force_col_wise": True} if n_jobs > 1 else {"force_row_wise": True}
+    return lgb.LGBMClassifier(**{**LGBM_FIXED, **layout, **params}, random_state=seed,
+                              n_jobs=n_jobs)
 
 
 def fit_champion(X: np.ndarray, y: np.ndarray, params: dict[str, Any], seed: int,
