@@ -90,6 +90,8 @@ def _json_value(value: Any) -> Any:
 
 
 def _show(value: Any) -> str:
+    if value is None:
+        return "(missing)"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
