@@ -117,6 +117,10 @@ def _say(config: TrainConfig, message: str) -> None:
 
 
 def _jobs(config: TrainConfig, rows: int) -> int:
+    """LightGBM threads per fit. Below 20k rows one thread is fastest (measured on 2
+    cores: 3,200 rows 0.76 s vs 1.38 s on 2 threads; 12,800 rows 1.9 s vs 2.3 s; 26,700
+    rows 3.4 s vs 2.7 s). Fitting the folds in 2 processes instead did not help either
+    (real sample: 97 s vs 101 s end to end, the search slower)."""
     if config.n_jobs:
         return config.n_jobs
     return 1 if rows < 20_000 else max(1, min(os.cpu_count() or 1, 8))
