@@ -80,16 +80,21 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: dict[s
         reference.loc[:, [f.name for f in schema.FEATURE_FIELDS]].to_csv(
             staging / REFERENCE_FILE, index=False,
             compression={"method": "gzip", "mtime": 0})
-        (staging / CARD_FILE).write_text(
-            json.dumps(final_card, indent=2, sort_keys=False, default=_json_default) + "\n")
-        _move_into_place(staging, output)
+        write_card(staging / CARD_FILE, final_card)
+        move_into_place(staging, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final_card
 
 
-def _move_into_place(staging: Path, output: Path) -> None:
+def write_card(path: Path, card: dict[str, Any]) -> None:
+    """Write a model card as indented JSON (numpy scalars and arrays converted)."""
+    path.write_text(json.dumps(card, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def move_into_place(staging: Path, output: Path) -> None:
     """Move the staged files into output (created if absent); the card goes last."""
+    output.parent.mkdir(parents=True, exist_ok=True)
     if not output.exists():
         os.replace(staging, output)
         return

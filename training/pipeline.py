@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -173,24 +172,6 @@ def _shap_importance(booster: Any, X: np.ndarray, rows: int, seed: int) -> np.nd
     sample = X if take is None else X[np.sort(take)]
     contrib = booster.predict(sample, pred_contrib=True)
     return np.abs(contrib[:, :-1]).mean(axis=0)
-
-
-def _rewrite_card(path: Path, card: dict[str, Any]) -> None:
-    from training.bundle import _json_default
-
-    path.write_text(json.dumps(card, indent=2, default=_json_default) + "\n")
-
-
-def _move_bundle(staging: Path, output: Path) -> None:
-    """Move the finished bundle into ``output``; the card, read first by consumers, last."""
-    from training.bundle import BUNDLE_FILES, CARD_FILE
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if not output.exists():
-        os.replace(staging, output)
-        return
-    for name in (*[n for n in BUNDLE_FILES if n != CARD_FILE], CARD_FILE):
-        os.replace(staging / name, output / name)
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -381,7 +362,13 @@ def _train(config: TrainConfig) -> TrainResult:
         staging_root = Path(tempfile.mkdtemp(prefix=f".{config.output.name}-train-",
                                              dir=_existing_parent(config.output)))
         try:
-            from training.bundle import CARD_FILE, MODEL_FILE, write_bundle
+            from training.bundle import (
+                CARD_FILE,
+                MODEL_FILE,
+                move_into_place,
+                write_bundle,
+                write_card,
+            )
 
             _say(config, "exporting the bundle (parity gate + split-boundary probe)")
             staged = staging_root / "bundle"
@@ -397,7 +384,7 @@ def _train(config: TrainConfig) -> TrainResult:
                 "data_sha256": dataset.fingerprint["sha256"], "run_id": run_id})
             final_card["model_version"] = str(version)
             final_card["registered_model"]["version"] = version
-            _rewrite_card(staged / CARD_FILE, final_card)
+            write_card(staged / CARD_FILE, final_card)
             tracker.set_tags({"model_version": version, "onnx_sha256":
                               final_card["onnx_sha256"]})
 
@@ -409,7 +396,7 @@ def _train(config: TrainConfig) -> TrainResult:
             tracker.log_artifacts(staged, "bundle")
             tracker.log_dict({"comparison": comparison, "metrics": metrics,
                               "config": _config_dict(config)}, "summary.json")
-            _move_bundle(staged, config.output)
+            move_into_place(staged, config.output)
         finally:
             shutil.rmtree(staging_root, ignore_errors=True)
 
