@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 BUNDLE ?= function/model
 
-.PHONY: help venv tools demo train sample test lint bench invoke drift-report mlflow-ui build load-test clean
+.PHONY: help venv tools demo train sample test lint bench bench-training invoke drift-report mlflow-ui build load-test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ bench: venv ## Benchmarks: serving (vs a seed-style handler), TreeSHAP, drift jo
 	$(PY) -m benchmarks.bench_serving --bundle $(BUNDLE)
 	$(PY) -m benchmarks.bench_treeshap
 	$(PY) -m benchmarks.bench_drift
+
+bench-training: venv ## Training time and peak memory: 5,000 real rows and 307,511 synthetic rows
+	$(PY) -m benchmarks.bench_training --scenario all
 
 load-test: venv ## Load test: uvicorn on loopback, locust 50 users x 60 s; prints req/s, p50/p99, errors
 	@test -f $(BUNDLE)/model.onnx || $(PY) -m training train --output $(BUNDLE)
