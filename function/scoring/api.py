@@ -208,6 +208,15 @@ def _json_response(status: int, content: Any, headers: dict[str, str] | None = N
                     background=background)
 
 
+def _failure_response(exc: Exception, log: dict[str, Any]) -> Response:
+    """A scoring route's answer to an exception: 4xx, 503 or (unexpected) 500, all JSON."""
+    if isinstance(exc, RequestError):
+        return _error_response(exc, log)
+    if isinstance(exc, Unavailable):
+        return _unavailable_response(str(exc), log)
+    return _internal_error(exc, log)
+
+
 def _error_response(error: RequestError, log: dict[str, Any]) -> Response:
     log["error"] = error.detail[0]["type"] if error.detail else "error"
     log["error_fields"] = error.fields[:10]
@@ -421,12 +430,8 @@ def create_app(
                        reasons=reasons)
             return _json_response(200, prediction, background=capture_task(
                 [app_fields], [prediction], bundle.version, log))
-        except RequestError as exc:
-            return _error_response(exc, log)
-        except Unavailable as exc:
-            return _unavailable_response(str(exc), log)
         except Exception as exc:
-            return _internal_error(exc, log)
+            return _failure_response(exc, log)
 
     @app.post(
         "/predict/batch",
@@ -448,12 +453,8 @@ def create_app(
                        decisions={"approve": len(apps) - declines, "decline": declines})
             return _json_response(200, {"predictions": predictions}, background=capture_task(
                 apps, predictions, bundle.version, log))
-        except RequestError as exc:
-            return _error_response(exc, log)
-        except Unavailable as exc:
-            return _unavailable_response(str(exc), log)
         except Exception as exc:
-            return _internal_error(exc, log)
+            return _failure_response(exc, log)
 
     @app.get(
         "/health",
