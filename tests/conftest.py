@@ -28,6 +28,7 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from scoring import schema
     from training.bundle import write_bundle
+    from training.costs import Costs
     from training.features import frame_features
     from training.synthetic import generate
 
@@ -41,7 +42,7 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     card = {
         "model_version": "test",
-        "costs": {"fn": 10.0, "fp": 1.0},
+        "costs": Costs().to_dict(),
         "metrics": {},
         "schema": [field.to_dict() for field in schema.FIELDS],
     }
