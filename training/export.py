@@ -3,20 +3,28 @@
 The exported graph is: feature sub-graph (training/features.py) -> tree ensemble ->
 sigmoid, all in float64, with outputs ``features`` [N, F], ``margin`` [N], ``probability`` [N].
 
-Why not onnxmltools' graph as is: its converters write float32 split thresholds and compare
-float32 inputs, so a value just past a float64 split (e.g. one ULP) lands on the wrong side
-(``onnxmltools_float32_model`` keeps that graph so the split-boundary probe can show it). The
-trees here are therefore written from ``booster.dump_model()`` (the same source onnxmltools
-reads) into ai.onnx.ml opset-5 ``TreeEnsemble`` with float64 splits, float64 leaf weights
-and LightGBM's exact missing-value semantics:
+The tree ensemble is converted with onnxmltools (``convert_lightgbm``), then made exact.
+As converted, it is float32: float32 split thresholds compared on float32 inputs, so a value
+just past a float64 split (e.g. one ULP) lands on the wrong side (``onnxmltools_float32_model``
+keeps that graph so the split-boundary probe can show it), and its missing-value routing is
+a heuristic. From the converter is taken the tree structure: trees, nodes, split features,
+modes and true/false branches. Rebuilt in ai.onnx.ml opset-5 ``TreeEnsemble``, node for
+node, with the exact values of ``booster.dump_model()`` (the same source onnxmltools reads;
+every converter node is checked to be the float32 of its booster node, feature and mode
+equal, and every converter node must be matched, so the two cannot silently drift):
 
+* float64 split thresholds and leaf weights instead of float32; thresholds +-1e300 (the
+  dump's clamp of +-inf) restored to +-inf;
 * inputs with |x| <= kZeroThreshold (1e-35) become 0.0, as LightGBM's C API reads them;
-* numerical split, missing_type NaN:  NaN -> default_left direction;
-* numerical split, missing_type None: NaN is treated as 0.0 -> side of ``0.0 <= threshold``;
-* numerical split, missing_type Zero: only if equivalent to the above (otherwise refused);
-* categorical split (``==``): left iff the value is in the category set, NaN -> right
-  (the codes from the feature graph are whole numbers, so ONNX BRANCH_MEMBER's exact
-  membership equals LightGBM's integer-truncating bitset test).
+* missing values routed as LightGBM does (the converter's nodes_missing_value_tracks_true
+  is replaced):
+  - numerical split, missing_type NaN:  NaN -> default_left direction;
+  - numerical split, missing_type None: NaN is treated as 0.0 -> side of ``0.0 <= threshold``;
+  - numerical split, missing_type Zero: only if equivalent to the above (otherwise refused);
+* categorical split (``==``): the converter's chain of BRANCH_EQ nodes (one per category)
+  is folded into one BRANCH_MEMBER node: left iff the value is in the category set,
+  NaN -> right (the codes from the feature graph are whole numbers, so its exact membership
+  equals LightGBM's integer-truncating bitset test).
 """
 
 from __future__ import annotations
@@ -130,47 +138,102 @@ def _numerical_missing(node: dict[str, Any]) -> int:
     raise ValueError(f"unknown missing_type {missing!r}")
 
 
-def _ensemble(dump: dict[str, Any]) -> _Ensemble:
+def _converted_trees(booster: lightgbm.Booster) -> onnx.NodeProto:
+    """onnxmltools' conversion of the booster: its TreeEnsembleClassifier node (float32)."""
+    from onnxmltools import convert_lightgbm
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    # Only the trees dump_model() exports (up to best_iteration): onnxmltools' own dumper
+    # rejects an early-stopped booster, so it is given a copy truncated the same way.
+    exported = lightgbm.Booster(model_str=booster.model_to_string())
+    converted = convert_lightgbm(
+        exported, initial_types=[("input", FloatTensorType([None, len(fe.FEATURE_NAMES)]))],
+        zipmap=False, target_opset=15)
+    (trees,) = [n for n in converted.graph.node if n.op_type.startswith("TreeEnsemble")]
+    return trees
+
+
+def _ensemble(dump: dict[str, Any], converted: onnx.NodeProto) -> _Ensemble:
+    """The converter's trees, node for node, with the booster's exact doubles and routing.
+
+    Every converter node is checked against the booster's node it stands for (mode, feature,
+    float32 of the exact threshold / category / leaf value), so the two cannot drift apart.
+    """
+    c = {a.name: helper.get_attribute_value(a) for a in converted.attribute}
+    at = {key: i for i, key in enumerate(zip(c["nodes_treeids"], c["nodes_nodeids"],
+                                             strict=True))}
+    weights = dict(zip(zip(c["class_treeids"], c["class_nodeids"], strict=True),
+                       c["class_weights"], strict=True))
+    matched: set[int] = set()
+    if len(set(c["nodes_treeids"])) != len(dump["tree_info"]):
+        raise ValueError("onnxmltools converted a different number of trees than the booster")
     e = _Ensemble([], [], [], [], [], [], [], [], [], [], [])
 
-    def leaf(value: float) -> int:
+    def check(t: int, node_id: int, mode: str, feature: int = 0, value: float = 0.0) -> int:
+        """Index of converter node (t, node_id), asserted to match the booster's node."""
+        i = at[(t, node_id)]
+        matched.add(i)
+        found = (c["nodes_modes"][i].decode(), c["nodes_featureids"][i],
+                 np.float32(c["nodes_values"][i]))
+        if mode == "LEAF":
+            found, value = (found[0], 0, np.float32(weights[(t, node_id)])), float(value)
+        if found != (mode, feature, np.float32(value)):
+            raise ValueError(f"onnxmltools' tree {t} node {node_id} {found} does not match "
+                             f"the booster's {(mode, feature, value)}")
+        return i
+
+    def leaf(t: int, node_id: int, value: float) -> int:
+        check(t, node_id, "LEAF", value=value)
         e.leaf_weights.append(float(value))
         return len(e.leaf_weights) - 1
 
-    def visit(node: dict[str, Any]) -> tuple[int, int]:
+    def visit(t: int, node: dict[str, Any], node_id: int) -> tuple[int, int]:
         """Append node (pre-order); return (index, is_leaf) of its nodes_/leaf_ entry."""
         if "leaf_value" in node:
             if "leaf_coeff" in node:
                 raise ValueError("linear-tree boosters (linear_tree=True) are not supported")
-            return leaf(node["leaf_value"]), 1
+            return leaf(t, node_id, node["leaf_value"]), 1
+        feature = int(node["split_feature"])
         i = len(e.featureids)
-        e.featureids.append(int(node["split_feature"]))
+        e.featureids.append(feature)
         for attr in (e.splits, e.modes, e.truenodeids, e.trueleafs, e.falsenodeids,
                      e.falseleafs, e.missing_tracks_true):
             attr.append(0)
         if node["decision_type"] == "<=":
+            j = check(t, node_id, "BRANCH_LEQ", feature, split_threshold(node))
+            true_id, false_id = c["nodes_truenodeids"][j], c["nodes_falsenodeids"][j]
             e.modes[i] = _LEQ
             e.splits[i] = split_threshold(node)
-            e.missing_tracks_true[i] = _numerical_missing(node)
+            e.missing_tracks_true[i] = _numerical_missing(node)  # not the converter's guess
         elif node["decision_type"] == "==":
+            # onnxmltools unfolds "a||b||c" into a chain of BRANCH_EQ nodes that share the
+            # true branch; it is folded back into one exact BRANCH_MEMBER node.
+            categories = [float(v) for v in str(node["threshold"]).split("||")]
+            true_ids, false_id = set(), node_id
+            for category in categories:
+                j = check(t, false_id, "BRANCH_EQ", feature, category)
+                true_ids.add(c["nodes_truenodeids"][j])
+                false_id = c["nodes_falsenodeids"][j]
+            if len(true_ids) != 1:
+                raise ValueError(f"onnxmltools' tree {t} category chain at {node_id} forks")
+            (true_id,) = true_ids
             e.modes[i] = _MEMBER
             e.splits[i] = math.nan
-            members = sorted(float(c) for c in str(node["threshold"]).split("||"))
             if e.membership:
                 e.membership.append(math.nan)
-            e.membership.extend(members)
+            e.membership.extend(sorted(categories))
             e.missing_tracks_true[i] = 0  # LightGBM: NaN (and negatives) go right
         else:
             raise ValueError(f"unsupported decision_type {node['decision_type']!r}")
-        e.truenodeids[i], e.trueleafs[i] = visit(node["left_child"])
-        e.falsenodeids[i], e.falseleafs[i] = visit(node["right_child"])
+        e.truenodeids[i], e.trueleafs[i] = visit(t, node["left_child"], true_id)
+        e.falsenodeids[i], e.falseleafs[i] = visit(t, node["right_child"], false_id)
         return i, 0
 
-    for tree in dump["tree_info"]:
+    for t, tree in enumerate(dump["tree_info"]):
         structure = tree["tree_structure"]
         if "leaf_value" in structure:  # a one-leaf tree: one node, both branches -> the leaf
             i = len(e.featureids)
-            target = leaf(structure["leaf_value"])
+            target = leaf(t, 0, structure["leaf_value"])
             e.featureids.append(0)
             e.splits.append(0.0)
             e.modes.append(_LEQ)
@@ -181,7 +244,9 @@ def _ensemble(dump: dict[str, Any]) -> _Ensemble:
             e.missing_tracks_true.append(0)
             e.tree_roots.append(i)
         else:
-            e.tree_roots.append(visit(structure)[0])
+            e.tree_roots.append(visit(t, structure, 0)[0])
+    if len(matched) != len(at):
+        raise ValueError(f"{len(at) - len(matched)} onnxmltools nodes match no booster node")
     return e
 
 
@@ -190,7 +255,7 @@ def add_tree_nodes(g: fe._GraphBuilder, booster: lightgbm.Booster, features: str
     """Append features -> trees -> margin [N] -> probability [N] (float64) to g."""
     dump = booster.dump_model()
     sigmoid = _check_booster(dump, len(fe.FEATURE_NAMES))
-    e = _ensemble(dump)
+    e = _ensemble(dump, _converted_trees(booster))
     f64 = np.float64
     attrs: dict[str, Any] = {
         "n_targets": 1,
@@ -252,7 +317,8 @@ def export_model(booster: lightgbm.Booster) -> onnx.ModelProto:
         g.initializers + t.initializers,
     )
     model = fe.make_model(graph)
-    model.doc_string = "features -> LightGBM trees (float64 TreeEnsemble) -> sigmoid"
+    model.doc_string = ("features -> LightGBM trees (onnxmltools, made exact: float64 "
+                        "TreeEnsemble) -> sigmoid")
     return model
 
 
@@ -282,14 +348,8 @@ def onnxmltools_float32_model(booster: lightgbm.Booster) -> onnx.ModelProto:
     converter's TreeEnsembleClassifier is re-declared as a TreeEnsembleRegressor with
     post_transform NONE so its raw margin is visible; nothing else is changed.
     """
-    from onnxmltools import convert_lightgbm
-    from onnxmltools.convert.common.data_types import FloatTensorType
-
     n_features = len(fe.FEATURE_NAMES)
-    converted = convert_lightgbm(
-        booster, initial_types=[("input", FloatTensorType([None, n_features]))],
-        zipmap=False, target_opset=15)
-    (trees,) = [n for n in converted.graph.node if n.op_type.startswith("TreeEnsemble")]
+    trees = _converted_trees(booster)
     rename = {"class_ids": "target_ids", "class_nodeids": "target_nodeids",
               "class_treeids": "target_treeids", "class_weights": "target_weights"}
     attrs: dict[str, Any] = {"n_targets": 1, "post_transform": "NONE"}
