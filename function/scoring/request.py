@@ -322,14 +322,19 @@ def _check_duplicates(body: bytes, distinct_keys: int, apps: list[dict[str, Any]
         ])
 
 
-def parse_application(body: bytes) -> dict[str, Any]:
-    """Validate one application; returns its fields (all 121 keys, None = missing)."""
+def _validate(model_class: Any, body: bytes) -> Any:
+    """model_class.model_validate_json(body), with errors turned into RequestError (400/422)."""
     try:
-        model = Application.model_validate_json(body)
+        return model_class.model_validate_json(body)
     except ValidationError as exc:
         if exc.errors()[0]["type"] == "json_invalid":
             raise _malformed(body) from None
         raise RequestError(422, _validation_detail(exc)) from None
+
+
+def parse_application(body: bytes) -> dict[str, Any]:
+    """Validate one application; returns its fields (all 121 keys, None = missing)."""
+    model = _validate(Application, body)
     fields = model.__dict__
     _check_duplicates(body, len(model.model_fields_set), [fields], batch=False)
     return fields
@@ -337,12 +342,7 @@ def parse_application(body: bytes) -> dict[str, Any]:
 
 def parse_batch(body: bytes) -> list[dict[str, Any]]:
     """Validate a batch request; returns its applications' fields, in order."""
-    try:
-        model = BatchRequest.model_validate_json(body)
-    except ValidationError as exc:
-        if exc.errors()[0]["type"] == "json_invalid":
-            raise _malformed(body) from None
-        raise RequestError(422, _validation_detail(exc)) from None
+    model = _validate(BatchRequest, body)
     apps = [a.__dict__ for a in model.applications]
     distinct = 1 + sum(len(a.model_fields_set) for a in model.applications)
     _check_duplicates(body, distinct, apps, batch=True)
