@@ -50,3 +50,16 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_bundle(output, booster, card, holdout=holdout, reference=train.iloc[:1_000],
                  threshold=0.2)
     return output
+
+
+@pytest.fixture
+def moto_s3(monkeypatch: pytest.MonkeyPatch):
+    """An S3 client on moto (us-east-1) with fake credentials: AWS is never really reached."""
+    import boto3
+    from moto import mock_aws
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield boto3.client("s3", region_name="us-east-1")

@@ -14,11 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError
 from fastapi.testclient import TestClient
-from moto import mock_aws
 
 from scoring import capture, logs
 from scoring.api import create_app
@@ -57,15 +55,9 @@ def log_lines():
 
 
 @pytest.fixture
-def s3(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"
-                       }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
+def s3(moto_s3):
+    moto_s3.create_bucket(Bucket=BUCKET)
+    return moto_s3
 
 
 def _settings(bundle: Path, **kw: Any) -> Settings:

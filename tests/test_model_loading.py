@@ -10,11 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from moto import mock_aws
 
 from scoring import api
 from scoring.api import create_app
@@ -145,13 +143,8 @@ def test_invalid_configuration_is_reported_not_raised(monkeypatch, trained_bundl
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"
-                       }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        yield boto3.client("s3", region_name="us-east-1")
+def aws(moto_s3):
+    return moto_s3
 
 
 def test_bundle_downloaded_from_s3(aws, trained_bundle, tmp_path, monkeypatch):
