@@ -167,6 +167,17 @@ def _events(bundle: Path, n: int) -> list[dict[str, Any]]:
             for app in reference_applications(bundle, n)]
 
 
+def _timed_request(handler: Any, event: dict[str, Any], context: Any,
+                   times: list[float], cpu: list[float]) -> None:
+    """Call the handler once, appending wall and thread-CPU milliseconds; fail on non-200."""
+    started, cpu_started = time.perf_counter(), time.thread_time()
+    response = handler(event, context)
+    times.append((time.perf_counter() - started) * 1e3)
+    cpu.append((time.thread_time() - cpu_started) * 1e3)
+    if response["statusCode"] != 200:
+        raise RuntimeError(f"request failed: {response['body'][:500]}")
+
+
 def measure_warm(handler: Any, events: list[dict[str, Any]], requests: int,
                  warmup: int = 200) -> dict[str, float]:
     from tests.events import FakeLambdaContext
@@ -176,13 +187,7 @@ def measure_warm(handler: Any, events: list[dict[str, Any]], requests: int,
         handler(events[i % len(events)], context)
     times, cpu = [], []
     for i in range(requests):
-        event = events[i % len(events)]
-        started, cpu_started = time.perf_counter(), time.thread_time()
-        response = handler(event, context)
-        times.append((time.perf_counter() - started) * 1e3)
-        cpu.append((time.thread_time() - cpu_started) * 1e3)
-        if response["statusCode"] != 200:
-            raise RuntimeError(f"warm request failed: {response['body'][:500]}")
+        _timed_request(handler, events[i % len(events)], context, times, cpu)
     return {"p50_ms": _percentile(times, 50), "p99_ms": _percentile(times, 99),
             "mean_ms": statistics.fmean(times), "cpu_p50_ms": _percentile(cpu, 50),
             "cpu_p99_ms": _percentile(cpu, 99), "requests": requests}
@@ -198,12 +203,7 @@ def measure_batch(handler: Any, bundle: Path, runs: int) -> dict[str, float]:
         handler(event, context)
     times, cpu = [], []
     for _ in range(runs):
-        started, cpu_started = time.perf_counter(), time.thread_time()
-        response = handler(event, context)
-        times.append((time.perf_counter() - started) * 1e3)
-        cpu.append((time.thread_time() - cpu_started) * 1e3)
-        if response["statusCode"] != 200:
-            raise RuntimeError(f"batch failed: {response['body'][:500]}")
+        _timed_request(handler, event, context, times, cpu)
     return {"median_ms": statistics.median(times), "p90_ms": _percentile(times, 90),
             "min_ms": min(times), "cpu_median_ms": statistics.median(cpu),
             "body_mb": len(event["body"]) / 1e6}
