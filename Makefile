@@ -15,13 +15,12 @@ BUNDLE ?= function/model
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-fn.txt requirements-train.txt requirements-drift.txt requirements-dev.txt
+$(VENV)/.installed: pyproject.toml requirements-fn.txt requirements-train.txt requirements-drift.txt requirements-dev.txt
 	@test -n "$(PYTHON312)" || { echo "python3.12 not found (pyenv install 3.12 or set PYTHON312=...)"; exit 1; }
 	$(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	@# The repo root (training/, drift/, infra/) and function/ (scoring/) are importable in the venv.
-	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/function" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/credit_scoring.pth"
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 $(TOOLS)/.installed: requirements-tools.txt

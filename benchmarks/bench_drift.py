@@ -91,7 +91,7 @@ def _reference_bytes(real_data: Path | None) -> bytes:
 
     import pandas as pd
 
-    from scoring.schema import FEATURE_FIELDS
+    from contract.schema import FEATURE_FIELDS
     from tests.drift_synthetic import reference_csv_gz
 
     if real_data is None:
@@ -112,7 +112,7 @@ def _application_source(real_data: Path | None):
     import numpy as np
     import pandas as pd
 
-    from scoring.schema import FEATURE_FIELDS
+    from contract.schema import FEATURE_FIELDS
 
     test = pd.read_csv(real_data / "application_test_sample.csv")[[f.name for f in FEATURE_FIELDS]]
     test = test.astype(object).where(test.notna(), None)
@@ -130,7 +130,7 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _seed_captures(s3: Any, bucket: str, prefix: str, rows: int, objects: int, source: Any) -> None:
-    from scoring.capture_format import capture_key, encode_capture
+    from contract.capture_format import capture_key, encode_capture
     from tests.drift_synthetic import capture_records
 
     per_object = rows // objects

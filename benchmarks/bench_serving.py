@@ -123,13 +123,13 @@ def measure_cold(bundle: Path, event_path: Path, runs: int, workdir: Path,
     packaged: list[tuple[float, float]] = []
     no_pyc: list[tuple[float, float]] = []
     kinds: list[tuple[str, Path, dict[str, str], tuple[str, ...], list[Any]]] = [
-        ("app", FUNCTION_DIR, ours_env, (), ours),
+        ("scoring.handler", REPO, ours_env, (), ours),
         ("benchmarks.seed_style_handler", REPO, seed_env, (), seed),
     ]
     for directory, runs_list in ((built_dir, packaged), (package_dir, no_pyc)):
         if directory is not None:
-            kinds.append(("app", directory, {**lambda_env, "PYTHONPATH": str(directory)},
-                          ("-S",), runs_list))
+            env = {**lambda_env, "PYTHONPATH": str(directory)}
+            kinds.append(("scoring.handler", directory, env, ("-S",), runs_list))
     # One untimed run each (writes the dev-venv .pyc files of function/ and of the seed-style
     # module, warms the OS file cache), then the timed runs interleaved so that background
     # load hits every kind alike.
@@ -277,11 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         print("warm requests ...", flush=True)
         os.environ["MODEL_DIR"] = str(bundle)
         os.environ.pop("CAPTURE_BUCKET", None)
-        sys.path.insert(0, str(FUNCTION_DIR))
         from scoring import logs
 
         logs.set_stream(open(os.devnull, "w"))  # noqa: SIM115  (JSON lines cost, not I/O)
-        import app
+        import scoring.handler as app
 
         figures["warm"] = measure_warm(app.handler, events, args.requests)
         figures["batch"] = measure_batch(app.handler, bundle, args.batch_runs)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scoring import schema
+from contract import schema
 from training import synthetic
 
 

@@ -3,7 +3,7 @@
     make load-test                      # = python -m benchmarks.load_test --bundle function/model
     python -m benchmarks.load_test --bundle DIR [--users 50] [--duration 60] [--workers 2]
 
-Starts ``uvicorn app:app`` (function/app.py, MODEL_DIR=--bundle, capture off) on 127.0.0.1 at
+Starts ``uvicorn scoring.handler:app`` ( MODEL_DIR=--bundle, capture off) on 127.0.0.1 at
 a free port, waits for /health, runs locust headless (benchmarks/locustfile.py: --users
 closed-loop users posting valid applications to /predict, one request in --batch-every a
 /predict/batch of --batch-size) for --duration seconds, then stops locust and the server
@@ -93,7 +93,6 @@ def run(args: argparse.Namespace) -> int:
     bundle = args.bundle.resolve()
     if not (bundle / "model_card.json").is_file():
         raise SystemExit(f"no model bundle at {bundle} (train one: make demo, or pass --bundle)")
-    sys.path[:0] = [str(REPO), str(FUNCTION_DIR)]
     from tests.events import reference_applications
 
     work = Path(tempfile.mkdtemp(prefix="load-test-"))
@@ -104,11 +103,11 @@ def run(args: argparse.Namespace) -> int:
     server_log = work / "server.log"
     env = {k: v for k, v in os.environ.items()
            if k not in ("CAPTURE_BUCKET", "MODEL_S3_URI")}
-    env.update(MODEL_DIR=str(bundle), PYTHONPATH=os.pathsep.join([str(REPO), str(FUNCTION_DIR)]))
+    env.update(MODEL_DIR=str(bundle))
 
     with server_log.open("w") as log_file:
         server = subprocess.Popen(  # nosec B603: fixed argv
-            [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(FUNCTION_DIR),
+            [sys.executable, "-m", "uvicorn", "scoring.handler:app",
              "--host", HOST, "--port", str(port), "--workers", str(args.workers),
              "--no-access-log", "--log-level", "warning"],
             env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO,

@@ -29,7 +29,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from scoring import schema
+from contract import schema
 
 FEATURES = [f.name for f in schema.FEATURE_FIELDS]
 THRESHOLD = 0.5

@@ -1,6 +1,6 @@
 """Read one window of inference captures from S3, bounded and deterministic.
 
-Captures are JSON Lines objects under ``<prefix>dt=YYYY-MM-DD/`` (scoring.capture_format).
+Captures are JSON Lines objects under ``<prefix>dt=YYYY-MM-DD/`` (contract.capture_format).
 Reading a window:
 
 1. list the window's day prefixes (paginated ListObjectsV2, one listing per day);
@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from scoring.capture_format import DEFAULT_PREFIX, day_prefix, decode_capture
-from scoring.schema import (
+from contract.capture_format import DEFAULT_PREFIX, day_prefix, decode_capture
+from contract.schema import (
     CATEGORICAL_FIELDS,
     CATEGORICAL_INPUT,
     NUMERIC_FIELDS,

@@ -37,8 +37,9 @@ from typing import Any
 
 import pandas as pd
 
+from contract.capture_format import DEFAULT_PREFIX as DEFAULT_CAPTURE_PREFIX
+from contract.env import positive_int, prefix, required
 from drift.captures import DEFAULT_WORKERS, CaptureSample, read_window
-from scoring.capture_format import DEFAULT_PREFIX as DEFAULT_CAPTURE_PREFIX
 
 log = logging.getLogger("drift")
 log.setLevel(logging.INFO)
@@ -51,21 +52,6 @@ S3_MAX_ATTEMPTS = 5
 #: whole training set from exhausting memory. (Not MAX_ROWS: Evidently picks its tests by the
 #: reference size, and the capture bound must not change them.)
 MAX_REFERENCE_ROWS = 50_000
-
-
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "")
-    try:
-        value = int(raw) if raw.strip() else default
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
-
-
-def _prefix(value: str) -> str:
-    return value if not value or value.endswith("/") else value + "/"
 
 
 @dataclass(frozen=True)
@@ -86,21 +72,18 @@ class Config:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         env = os.environ if env is None else env
-        required = ("REPORT_BUCKET", "CAPTURE_BUCKET", "REFERENCE_KEY")
-        missing = [name for name in required if not env.get(name)]
-        if missing:
-            raise ValueError(f"missing required environment variable(s): {', '.join(missing)}")
+        required("REPORT_BUCKET", "CAPTURE_BUCKET", "REFERENCE_KEY", env=env)
         config = cls(
             report_bucket=env["REPORT_BUCKET"],
             capture_bucket=env["CAPTURE_BUCKET"],
             reference_bucket=env.get("REFERENCE_BUCKET") or env["REPORT_BUCKET"],
             reference_key=env["REFERENCE_KEY"],
-            capture_prefix=_prefix(env.get("CAPTURE_PREFIX", DEFAULT_CAPTURE_PREFIX)),
-            report_prefix=_prefix(env.get("REPORT_PREFIX") or DEFAULT_REPORT_PREFIX),
-            window_days=_positive_int(env, "WINDOW_DAYS", cls.window_days),
-            min_rows=_positive_int(env, "MIN_ROWS", cls.min_rows),
-            max_rows=_positive_int(env, "MAX_ROWS", cls.max_rows),
-            read_workers=_positive_int(env, "READ_WORKERS", cls.read_workers),
+            capture_prefix=prefix(env.get("CAPTURE_PREFIX", DEFAULT_CAPTURE_PREFIX)),
+            report_prefix=prefix(env.get("REPORT_PREFIX") or DEFAULT_REPORT_PREFIX),
+            window_days=positive_int(env, "WINDOW_DAYS", cls.window_days),
+            min_rows=positive_int(env, "MIN_ROWS", cls.min_rows),
+            max_rows=positive_int(env, "MAX_ROWS", cls.max_rows),
+            read_workers=positive_int(env, "READ_WORKERS", cls.read_workers),
             model_name=env.get("MODEL_NAME") or cls.model_name,
             metric_namespace=env.get("METRIC_NAMESPACE") or cls.metric_namespace,
         )

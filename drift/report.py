@@ -1,8 +1,8 @@
 """The drift report: Evidently 0.7.x ``Report([DataDriftPreset()])`` over the 120 applicant fields.
 
-Column types come from scoring.schema (numeric fields -> numerical, category fields ->
+Column types come from contract.schema (numeric fields -> numerical, category fields ->
 categorical), never from Evidently's guessing. Both frames go through the same encoder the
-model uses (scoring.schema.encode_columns), so a reference CSV, a CSV of raw applications
+model uses (contract.schema.encode_columns), so a reference CSV, a CSV of raw applications
 and decoded captures are typed identically: numeric float64 with NaN for missing, categorical
 strings with NaN for missing.
 """
@@ -22,7 +22,7 @@ from evidently import DataDefinition, Dataset, Report
 from evidently import __version__ as EVIDENTLY_VERSION
 from evidently.presets import DataDriftPreset
 
-from scoring.schema import (
+from contract.schema import (
     CATEGORICAL_FIELDS,
     CATEGORICAL_INPUT,
     FEATURE_FIELDS,

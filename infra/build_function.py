@@ -5,7 +5,8 @@ function/Makefile -> this module) and benchmarks/bench_serving.py measures its o
 
 1. ``pip install --no-compile --target`` of requirements-fn.txt, wheels for Lambda's
    platform (python3.12, x86_64, Amazon Linux 2023's glibc 2.34) whatever the build host;
-2. the serving code: function/app.py and function/scoring/ (+ function/model/, the
+2. the serving code: function/scoring/ (entry point scoring.handler.handler) and contract/
+   (+ function/model/, the
    packaged bundle, when present, without the drift job's reference.csv.gz);
 3. PRUNE removed (test suites, numpy's f2py, onnxruntime's offline tooling, console scripts);
 4. every module precompiled (``compileall --invalidation-mode unchecked-hash``).
@@ -29,8 +30,11 @@ import subprocess  # nosec B404  (runs pip and compileall of the given interpret
 import sys
 from pathlib import Path
 
+from contract.bundle import REFERENCE_FILE
+
 REPO = Path(__file__).resolve().parents[1]
 FUNCTION_DIR = REPO / "function"
+CONTRACT_DIR = REPO / "contract"
 REQUIREMENTS = REPO / "requirements-fn.txt"
 #: What Lambda's python3.12 runtime runs.
 PYTHON_VERSION = (3, 12)
@@ -43,7 +47,7 @@ PLATFORMS = (*(f"manylinux_2_{minor}_x86_64" for minor in range(34, 16, -1)),
 PRUNE = ("**/tests", "numpy/f2py", "numpy/_pyinstaller", "onnxruntime/transformers",
          "onnxruntime/quantization", "onnxruntime/tools", "bin")
 #: Bundle files the function does not read (the drift job's reference sample).
-MODEL_EXCLUDE = ("reference.csv.gz",)
+MODEL_EXCLUDE = (REFERENCE_FILE,)
 #: Where Lambda unpacks the zip: the path recorded in the .pyc files (reproducible builds,
 #: tracebacks that name /var/task rather than the build host's directory).
 LAMBDA_TASK_ROOT = "/var/task"
@@ -72,10 +76,10 @@ def _check_python(python: str) -> None:
 
 
 def _prepare(output_dir: Path) -> None:
-    """Create output_dir; an existing one must be empty or a previous build (has app.py)."""
+    """Create output_dir; an existing one must be empty or a previous build."""
     if output_dir.exists():
         contents = list(output_dir.iterdir())
-        if contents and not (output_dir / "app.py").is_file():
+        if contents and not (output_dir / "scoring" / "handler.py").is_file():
             raise BuildError(f"{output_dir} is neither empty nor a previous build; not wiping it")
         for path in contents:
             if path.is_dir() and not path.is_symlink():
@@ -97,12 +101,12 @@ def install_requirements(target: Path, requirements: Path = REQUIREMENTS,
 
 
 def copy_code(target: Path, model_dir: Path | None = None) -> None:
-    """function/app.py, function/scoring/ and the bundle (model_dir, default function/model/
-    when present) as target/model/."""
+    """function/scoring/, contract/ and the bundle (model_dir, default
+    function/model/ when present) as target/model/."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copy2(FUNCTION_DIR / "app.py", target / "app.py")
     shutil.copytree(FUNCTION_DIR / "scoring", target / "scoring", ignore=ignore,
                     dirs_exist_ok=True)
+    shutil.copytree(CONTRACT_DIR, target / "contract", ignore=ignore, dirs_exist_ok=True)
     if model_dir is None and (FUNCTION_DIR / "model").is_dir():
         model_dir = FUNCTION_DIR / "model"
     if model_dir is not None:

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from contract.schema import FIELDS, TARGET_FIELD
 from infra.invoke import REPO_ROOT, decode_response, invoke
-from scoring.schema import FIELDS, TARGET_FIELD
 
 TEMPLATE_EVENT = REPO_ROOT / "infra" / "events" / "predict_valid.json"
 

@@ -28,10 +28,10 @@ COPY requirements-drift.txt ${LAMBDA_TASK_ROOT}/
 RUN pip install --no-cache-dir -r ${LAMBDA_TASK_ROOT}/requirements-drift.txt \
         --target "${LAMBDA_TASK_ROOT}"
 
-# The shared schema and capture format (scoring.schema, scoring.capture_format) and the job.
-COPY function/scoring/ ${LAMBDA_TASK_ROOT}/scoring/
+# The shared contract (schema, capture format, environment readers) and the job: no API code.
+COPY contract/ ${LAMBDA_TASK_ROOT}/contract/
 COPY drift/ ${LAMBDA_TASK_ROOT}/drift/
-RUN cd "${LAMBDA_TASK_ROOT}" && python -m compileall -q scoring drift \
+RUN cd "${LAMBDA_TASK_ROOT}" && python -m compileall -q contract drift \
     && python -c "import drift.handler, drift.report"
 
 CMD ["drift.handler.handler"]

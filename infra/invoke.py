@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FUNCTION_DIR = REPO_ROOT / "function"
 
 #: Logical id in template.yaml -> "module:attribute" of its handler.
-HANDLERS = {"Scoring": "app:handler", "Drift": "drift.handler:handler"}
+HANDLERS = {"Scoring": "scoring.handler:handler", "Drift": "drift.handler:handler"}
 #: Memory (MB) and timeout (s) as deployed (template.yaml defaults).
 LIMITS = {"Scoring": (1024, 10), "Drift": (3008, 900)}
 
@@ -77,10 +76,6 @@ def load_handler(function: str) -> Callable[[dict[str, Any], Any], Any]:
     """Import a function's handler the way the Lambda runtime would."""
     if function not in HANDLERS:
         raise ValueError(f"unknown function {function!r}: choose from {sorted(HANDLERS)}")
-    if function == "Scoring" and str(FUNCTION_DIR) not in sys.path:
-        sys.path.insert(0, str(FUNCTION_DIR))  # the zip's root is function/
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
     module_name, attribute = HANDLERS[function].split(":")
     return getattr(importlib.import_module(module_name), attribute)
 

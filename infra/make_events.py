@@ -4,7 +4,7 @@ input schema.
 Each event starts from the skeleton that ``sam local generate-event`` prints (HTTP API v2
 ``apigateway http-api-proxy``, REST v1 ``apigateway aws-proxy``, ``cloudwatch
 scheduled-event``) and is then edited: route, method, a plain-text JSON body, no test
-cookies/claims. The applications are synthetic, built here from ``scoring.schema`` (values
+cookies/claims. The applications are synthetic, built here from ``contract.schema`` (values
 inside its bounds, categories from its vocabularies): never rows of the real samples.
 
     python -m infra.make_events [--sam PATH] [--out infra/events]
@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from scoring.schema import FEATURE_FIELDS, ID_FIELD, Field
+from contract.schema import FEATURE_FIELDS, ID_FIELD, Field
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "infra" / "events"

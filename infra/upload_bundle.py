@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MODEL_FILES = ("model.onnx", "shap_paths.npz", "model_card.json")  # card last
-REFERENCE_FILE = "reference.csv.gz"
+from contract.bundle import CARD_FILE, MODEL_FILE, REFERENCE_FILE, SERVING_FILES
+
 CONTENT_TYPES = {
     ".onnx": "application/octet-stream",
     ".npz": "application/octet-stream",
@@ -64,17 +64,17 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 def check_bundle(bundle: Path) -> dict[str, Any]:
     """The model card, after checking the files exist and model.onnx matches its sha256."""
-    missing = [n for n in (*MODEL_FILES, REFERENCE_FILE) if not (bundle / n).is_file()]
+    missing = [n for n in (*SERVING_FILES, REFERENCE_FILE) if not (bundle / n).is_file()]
     if missing:
         raise BundleUploadError(f"{bundle} lacks {', '.join(missing)}")
     try:
-        card = json.loads((bundle / "model_card.json").read_text(encoding="utf-8"))
+        card = json.loads((bundle / CARD_FILE).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise BundleUploadError(f"unreadable model_card.json: {exc}") from exc
     version = str(card.get("model_version", ""))
     if not _VERSION.match(version):
         raise BundleUploadError(f"model_card.json has no usable model_version ({version!r})")
-    digest = hashlib.sha256((bundle / "model.onnx").read_bytes()).hexdigest()
+    digest = hashlib.sha256((bundle / MODEL_FILE).read_bytes()).hexdigest()
     if digest != card.get("onnx_sha256"):
         raise BundleUploadError(
             f"model.onnx sha256 {digest} does not match the card's {card.get('onnx_sha256')!r}"
@@ -101,7 +101,7 @@ def upload_bundle(
 
         s3_client = boto3.client("s3")
 
-    uploads = [(bundle / name, model_bucket, f"{prefix}/{name}") for name in MODEL_FILES]
+    uploads = [(bundle / name, model_bucket, f"{prefix}/{name}") for name in SERVING_FILES]
     uploads.append((bundle / REFERENCE_FILE, reference_bucket, reference_key))
     written = []
     for path, bucket, key in uploads:

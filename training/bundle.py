@@ -26,15 +26,11 @@ import lightgbm
 import numpy as np
 import pandas as pd
 
-from scoring import schema
+from contract import schema
+from contract.bundle import BUNDLE_FILES, CARD_FILE, MODEL_FILE, REFERENCE_FILE, SHAP_FILE
 from training import export
 from training.features import FEATURE_NAMES, compute_features
 
-MODEL_FILE = "model.onnx"
-CARD_FILE = "model_card.json"
-SHAP_FILE = "shap_paths.npz"
-REFERENCE_FILE = "reference.csv.gz"
-BUNDLE_FILES = (MODEL_FILE, SHAP_FILE, REFERENCE_FILE, CARD_FILE)
 #: Rows the split-boundary probe nudges (three probes each).
 PROBE_ROWS = 2000
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring import schema
+from contract import schema
 
 UNREGISTERED = "unregistered"
 

@@ -1,7 +1,7 @@
 """Reading and checking training data.
 
 ``load_table`` reads CSV, CSV.gz or Parquet with a progress display of rows read;
-``validate`` checks a frame against :mod:`scoring.schema` (the only source of field facts)
+``validate`` checks a frame against :mod:`contract.schema` (the only source of field facts)
 and either returns it in canonical form or raises ONE :class:`SchemaError` naming every
 offending column. ``fingerprint`` identifies the data in the model card and in MLflow.
 """
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from scoring import schema
+from contract import schema
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Where the Home Credit samples live beside a checkout (used for column descriptions).
@@ -195,7 +195,7 @@ def _check_target(series: pd.Series) -> tuple[list[str], pd.Series]:
 def validate(df: pd.DataFrame, source: str = "the data") -> pd.DataFrame:
     """Check ``df`` against the training schema; return it in canonical form.
 
-    Canonical form: the columns of :data:`scoring.schema.TRAINING_COLUMNS` in that order,
+    Canonical form: the columns of :data:`contract.schema.TRAINING_COLUMNS` in that order,
     integer fields and TARGET as int64, number fields as float64, category fields as
     object (missing = None). Raises one :class:`SchemaError` naming every offending column.
     """

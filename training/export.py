@@ -39,16 +39,11 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from contract.graph import FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT, ZERO_THRESHOLD
 from training import features as fe
 
-MARGIN_OUTPUT = "margin"
-PROBABILITY_OUTPUT = "probability"
 #: ParityError unless max |dP| <= this (and no decision differs at the threshold).
 PARITY_TOLERANCE = 1e-5
-#: LightGBM's kZeroThreshold (the float 1e-35f widened to double): its C API reads any
-#: input with |x| <= this as 0.0, and missing_type Zero treats such values as missing.
-K_ZERO_THRESHOLD = float(np.float32(1e-35))
-
 _LEQ, _MEMBER = 0, 6
 
 
@@ -130,8 +125,8 @@ def _numerical_missing(node: dict[str, Any]) -> int:
     if missing == "Zero":
         # NaN -> 0 -> "is zero" -> default side; exact only if every |x| <= kZeroThreshold
         # already compares onto the default side.
-        zero_side_left = threshold >= K_ZERO_THRESHOLD
-        zero_side_right = threshold < -K_ZERO_THRESHOLD
+        zero_side_left = threshold >= ZERO_THRESHOLD
+        zero_side_right = threshold < -ZERO_THRESHOLD
         if (default_left and zero_side_left) or (not default_left and zero_side_right):
             return int(default_left)
         raise ValueError("missing_type Zero (zero_as_missing) splits around 0 are not supported")
@@ -279,7 +274,7 @@ def add_tree_nodes(g: fe._GraphBuilder, booster: lightgbm.Booster, features: str
     # LightGBM's predict reads |x| <= kZeroThreshold as 0.0 (dense rows are turned into
     # sparse pairs); do the same, or a value at a +-kZeroThreshold split would route wrongly.
     tiny = g.op("LessOrEqual", [g.op("Abs", [features]),
-                                g.const(np.array(K_ZERO_THRESHOLD, dtype=f64), "k_zero")])
+                                g.const(np.array(ZERO_THRESHOLD, dtype=f64), "k_zero")])
     tree_input = g.op("Where", [tiny, g.const(np.array(0.0, dtype=f64), "zero"), features],
                       "tree_input")
     scores = g.op("TreeEnsemble", [tree_input], "tree_scores", domain="ai.onnx.ml", **attrs)
@@ -305,9 +300,9 @@ def _vector_output(name: str) -> onnx.ValueInfoProto:
 def export_model(booster: lightgbm.Booster) -> onnx.ModelProto:
     """The bundle's model.onnx: (numeric, categorical) -> features, margin, probability."""
     g = fe._GraphBuilder("fe/")
-    fe.add_feature_nodes(g, output=fe.FEATURES_OUTPUT)
+    fe.add_feature_nodes(g, output=FEATURES_OUTPUT)
     t = fe._GraphBuilder("trees/")
-    add_tree_nodes(t, booster, fe.FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT)
+    add_tree_nodes(t, booster, FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT)
     graph = helper.make_graph(
         g.nodes + t.nodes,
         "credit_scoring",
@@ -330,15 +325,15 @@ def tree_model(source: onnx.ModelProto | lightgbm.Booster) -> onnx.ModelProto:
     """
     if isinstance(source, lightgbm.Booster):
         t = fe._GraphBuilder("trees/")
-        add_tree_nodes(t, source, fe.FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT)
+        add_tree_nodes(t, source, FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT)
         graph = helper.make_graph(
             t.nodes, "trees", [fe.features_value_info()],
             [_vector_output(MARGIN_OUTPUT), _vector_output(PROBABILITY_OUTPUT)], t.initializers)
         return fe.make_model(graph)
-    if [i.name for i in source.graph.input] == [fe.FEATURES_OUTPUT]:
+    if [i.name for i in source.graph.input] == [FEATURES_OUTPUT]:
         return source
     return onnx.utils.Extractor(source).extract_model(
-        [fe.FEATURES_OUTPUT], [MARGIN_OUTPUT, PROBABILITY_OUTPUT])
+        [FEATURES_OUTPUT], [MARGIN_OUTPUT, PROBABILITY_OUTPUT])
 
 
 def onnxmltools_float32_model(booster: lightgbm.Booster) -> onnx.ModelProto:
@@ -361,7 +356,7 @@ def onnxmltools_float32_model(booster: lightgbm.Booster) -> onnx.ModelProto:
             value = [0] * len(value)
         attrs[rename.get(a.name, a.name)] = value
     g = fe._GraphBuilder("f32/")
-    as_float = g.op("Cast", [fe.FEATURES_OUTPUT], "as_float", to=TensorProto.FLOAT)
+    as_float = g.op("Cast", [FEATURES_OUTPUT], "as_float", to=TensorProto.FLOAT)
     scores = g.op("TreeEnsembleRegressor", [as_float], "scores", domain="ai.onnx.ml", **attrs)
     flat = g.op("Squeeze", [scores, g.const(np.array([1], dtype=np.int64))])
     g.nodes.append(helper.make_node("Cast", [flat], [MARGIN_OUTPUT], to=TensorProto.DOUBLE))
@@ -400,7 +395,7 @@ def check_parity(model: onnx.ModelProto, booster: lightgbm.Booster,
     """
     feeds = fe.validate_inputs(inputs)
     onnx_features, onnx_margin, onnx_p = session(model).run(
-        [fe.FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT], feeds)
+        [FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT], feeds)
     x = fe.compute_features(feeds)
     lgb_margin = np.asarray(booster.predict(x, raw_score=True), dtype=np.float64)
     lgb_p = np.asarray(booster.predict(x), dtype=np.float64)
@@ -572,8 +567,8 @@ def probe_split_boundaries(model: onnx.ModelProto, booster: lightgbm.Booster,
             continue
         matrix = np.vstack(probes)
         onnx_margin, onnx_p = trees_sess.run([MARGIN_OUTPUT, PROBABILITY_OUTPUT],
-                                             {fe.FEATURES_OUTPUT: matrix})
-        (onnx_leaf,) = routing_sess.run([PER_TREE_OUTPUT], {fe.FEATURES_OUTPUT: matrix})
+                                             {FEATURES_OUTPUT: matrix})
+        (onnx_leaf,) = routing_sess.run([PER_TREE_OUTPUT], {FEATURES_OUTPUT: matrix})
         lgb_leaves = np.asarray(booster.predict(matrix, pred_leaf=True), dtype=np.int64)
         lgb_leaf = tables[np.arange(tables.shape[0]), lgb_leaves.reshape(len(matrix), -1)]
         if float32_graph:

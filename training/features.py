@@ -4,7 +4,7 @@ Training computes the LightGBM matrix by running this graph in onnxruntime, and 
 exported model (training/export.py) embeds the very same nodes in front of the trees, so
 training and serving cannot disagree on a feature.
 
-Graph inputs (see scoring.schema.encode_columns):
+Graph inputs (see contract.schema.encode_columns):
 
 * ``numeric``      float64 [N, 104]  schema.NUMERIC_FIELDS order, NaN = missing;
 * ``categorical``  string  [N, 16]   schema.CATEGORICAL_FIELDS order, "" = missing.
@@ -30,13 +30,13 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from scoring import schema
+from contract import schema
+from contract.graph import CATEGORICAL_INPUT, FEATURES_OUTPUT, NUMERIC_INPUT
 
 #: Opsets of every graph this package builds (features + trees).
 ONNX_OPSET = 21
 ML_OPSET = 5
 IR_VERSION = 10
-FEATURES_OUTPUT = "features"
 
 #: (name, numerator field, denominator field, valid denominator sign) of the ratio features.
 _RATIOS: tuple[tuple[str, str, str, int], ...] = (
@@ -98,8 +98,8 @@ class _GraphBuilder:
 
 def add_feature_nodes(
     g: _GraphBuilder,
-    numeric: str = schema.NUMERIC_INPUT,
-    categorical: str = schema.CATEGORICAL_INPUT,
+    numeric: str = NUMERIC_INPUT,
+    categorical: str = CATEGORICAL_INPUT,
     output: str = FEATURES_OUTPUT,
 ) -> None:
     """Append the feature sub-graph (inputs ``numeric``/``categorical`` -> ``output``) to g."""
@@ -182,9 +182,9 @@ def feature_inputs() -> list[onnx.ValueInfoProto]:
     """The graph inputs shared by the feature graph and the exported model."""
     return [
         helper.make_tensor_value_info(
-            schema.NUMERIC_INPUT, TensorProto.DOUBLE, ["N", len(schema.NUMERIC_FIELDS)]),
+            NUMERIC_INPUT, TensorProto.DOUBLE, ["N", len(schema.NUMERIC_FIELDS)]),
         helper.make_tensor_value_info(
-            schema.CATEGORICAL_INPUT, TensorProto.STRING, ["N", len(schema.CATEGORICAL_FIELDS)]),
+            CATEGORICAL_INPUT, TensorProto.STRING, ["N", len(schema.CATEGORICAL_FIELDS)]),
     ]
 
 
@@ -235,21 +235,21 @@ def _feature_session() -> ort.InferenceSession:
 
 def validate_inputs(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Check shapes/dtypes of encode_columns output and return onnxruntime-ready arrays."""
-    numeric = np.ascontiguousarray(inputs[schema.NUMERIC_INPUT], dtype=np.float64)
-    categorical = np.asarray(inputs[schema.CATEGORICAL_INPUT], dtype=object)
+    numeric = np.ascontiguousarray(inputs[NUMERIC_INPUT], dtype=np.float64)
+    categorical = np.asarray(inputs[CATEGORICAL_INPUT], dtype=object)
     n_num, n_cat = len(schema.NUMERIC_FIELDS), len(schema.CATEGORICAL_FIELDS)
     if numeric.ndim != 2 or numeric.shape[1] != n_num:
         raise ValueError(f"numeric must be [N, {n_num}], got {numeric.shape}")
     if categorical.ndim != 2 or categorical.shape != (numeric.shape[0], n_cat):
         raise ValueError(f"categorical must be [{numeric.shape[0]}, {n_cat}], "
                          f"got {categorical.shape}")
-    return {schema.NUMERIC_INPUT: numeric, schema.CATEGORICAL_INPUT: categorical}
+    return {NUMERIC_INPUT: numeric, CATEGORICAL_INPUT: categorical}
 
 
 def compute_features(inputs: dict[str, np.ndarray]) -> np.ndarray:
     """Run the feature graph on encode_columns output: float64 [N, len(FEATURE_NAMES)]."""
     feeds = validate_inputs(inputs)
-    if feeds[schema.NUMERIC_INPUT].shape[0] == 0:
+    if feeds[NUMERIC_INPUT].shape[0] == 0:
         return np.empty((0, len(FEATURE_NAMES)), dtype=np.float64)
     return _feature_session().run([FEATURES_OUTPUT], feeds)[0]
 

@@ -33,7 +33,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from tqdm import tqdm
 
-from scoring import schema
+from contract import schema
 from training.costs import (
     SEED_THRESHOLD_GRID,
     Costs,

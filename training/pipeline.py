@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from scoring import schema
+from contract import schema
 from training import card as card_mod
 from training import plots
 from training.costs import SEED_THRESHOLD_GRID, Costs, best_threshold

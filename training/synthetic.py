@@ -10,7 +10,7 @@ Calibration. Every number in the "calibration" section below was computed once f
 counts, normal-score correlations, a few conditional tables). No row of real data is embedded.
 A handful of values the sample is too small to show come from the published counts of the full
 307,511-row ``application_train.csv`` and are marked so (e.g. AMT_ANNUITY is missing 12 times).
-Vocabularies, bounds and nullability come from ``scoring.schema`` only.
+Vocabularies, bounds and nullability come from ``contract.schema`` only.
 
 Generation (vectorised numpy, one ``np.random.Generator`` per call, so a seed fixes the frame):
 
@@ -45,7 +45,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from scoring import schema
+from contract import schema
 
 #: Share of positives the generator aims at (full training set: 24,825 / 307,511;
 #: the 5,000-row sample has 386, i.e. 7.7%).

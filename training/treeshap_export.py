@@ -5,14 +5,15 @@ The scoring function explains a prediction with exact path-dependent TreeSHAP (w
 ``booster.dump_model()`` into plain arrays, saved in the bundle as ``shap_paths.npz``
 and read by ``function/scoring/treeshap.py``.
 
-Format (``FORMAT_VERSION`` 1). ``Nn`` = internal nodes of all trees, ``P`` = root-to-leaf
+Format (``contract.graph.SHAP_PATHS_FORMAT_VERSION``: 1).
+``Nn`` = internal nodes of all trees, ``P`` = root-to-leaf
 paths (one per leaf of every tree with more than one leaf), ``D`` = the most unique
 features on one path, ``M`` = the most splits on one feature along one path.
 
 =====================  ==============  =====================================================
 key                    dtype, shape    meaning
 =====================  ==============  =====================================================
-format_version         int64 []        ``FORMAT_VERSION``
+format_version         int64 []        ``contract.graph.SHAP_PATHS_FORMAT_VERSION``
 num_features           int64 []        F: the model's feature count (output has F+1 columns)
 expected_value         float64 []      what pred_contrib puts in the last column
 node_feature           int32 [Nn]      feature index the internal node splits on
@@ -43,9 +44,9 @@ from typing import Any
 
 import numpy as np
 
-FORMAT_VERSION = 1
+from contract.graph import MISSING_TYPES, SHAP_PATHS_FORMAT_VERSION
+
 _AVOID_INF = 1e300
-MISSING_TYPES = {"None": 0, "Zero": 1, "NaN": 2}
 
 
 class UnsupportedModelError(ValueError):
@@ -121,7 +122,7 @@ def export_paths_from_dump(model: dict[str, Any]) -> dict[str, np.ndarray]:
             elem_zero[p, d] = zero
             elem_cond[p, d, : len(conds)] = conds
     return {
-        "format_version": np.asarray(FORMAT_VERSION, dtype=np.int64),
+        "format_version": np.asarray(SHAP_PATHS_FORMAT_VERSION, dtype=np.int64),
         "num_features": np.asarray(num_features, dtype=np.int64),
         "expected_value": np.asarray(expected_value, dtype=np.float64),
         "node_feature": np.asarray(nodes["feature"], dtype=np.int32),

@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contract.schema import ID_FIELD
 from scoring import capture as capture_mod
 from scoring import logs
 from scoring.config import (
@@ -51,7 +52,6 @@ from scoring.request import (
     parse_application,
     parse_batch,
 )
-from scoring.schema import ID_FIELD
 
 #: scope key where a route leaves facts for the request's log line.
 LOG_KEY = "scoring.log"

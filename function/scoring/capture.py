@@ -1,4 +1,4 @@
-"""Best-effort inference capture to S3, read by the drift job (format: scoring.capture_format).
+"""Best-effort inference capture to S3, read by the drift job (format: contract.capture_format).
 
 When CAPTURE_BUCKET is set, every scored request (one application or a whole batch) becomes
 one JSON Lines object under ``<CAPTURE_PREFIX>dt=YYYY-MM-DD/``. SK_ID_CURR is never stored:
@@ -26,9 +26,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 from typing import Any
 
+from contract.capture_format import capture_key, encode_capture
+from contract.schema import ID_FIELD
 from scoring import logs
-from scoring.capture_format import capture_key, encode_capture
-from scoring.schema import ID_FIELD
 
 #: Puts allowed in flight (queued or running) before new captures are dropped.
 MAX_PENDING = 4

@@ -30,7 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scoring.capture_format import DEFAULT_PREFIX
+from contract.capture_format import DEFAULT_PREFIX
+from contract.env import positive_float, positive_int
 
 #: The bundle packaged with the function: function/model next to the code.
 PACKAGED_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
@@ -58,19 +59,6 @@ class Settings:
         return bool(self.capture_bucket)
 
 
-def _positive(env: Mapping[str, str], name: str, default: float, cast: type) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = cast(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a positive {cast.__name__}, got {raw!r}") from exc
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive {cast.__name__}, got {raw!r}")
-    return value
-
-
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from ``env`` (default: os.environ); raises ValueError on a malformed value."""
     env = os.environ if env is None else env
@@ -81,8 +69,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         capture_bucket=env.get("CAPTURE_BUCKET") or None,
         capture_prefix=env.get("CAPTURE_PREFIX") or DEFAULT_PREFIX,
         capture_hash_key=hash_key.encode("utf-8") if hash_key else None,
-        capture_timeout_s=float(_positive(env, "CAPTURE_TIMEOUT_S", 1.0, float)),
-        max_body_bytes=int(_positive(env, "MAX_BODY_BYTES", 64 * 1024, int)),
-        max_batch_body_bytes=int(_positive(env, "MAX_BATCH_BODY_BYTES", 5 * 1024 * 1024, int)),
-        ort_threads=int(_positive(env, "ORT_INTRA_OP_THREADS", 1, int)),
+        capture_timeout_s=positive_float(env, "CAPTURE_TIMEOUT_S", 1.0),
+        max_body_bytes=positive_int(env, "MAX_BODY_BYTES", 64 * 1024),
+        max_batch_body_bytes=positive_int(env, "MAX_BATCH_BODY_BYTES", 5 * 1024 * 1024),
+        ort_threads=positive_int(env, "ORT_INTRA_OP_THREADS", 1),
     )

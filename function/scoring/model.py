@@ -20,17 +20,18 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from scoring import schema
+from contract import schema
+from contract.bundle import CARD_FILE, MODEL_FILE, REQUIRED_CARD_KEYS, SERVING_FILES, SHAP_FILE
+from contract.graph import (
+    CATEGORICAL_INPUT,
+    FEATURES_OUTPUT,
+    NUMERIC_INPUT,
+    OUTPUTS,
+    PROBABILITY_OUTPUT,
+)
 
-MODEL_FILE = "model.onnx"
-CARD_FILE = "model_card.json"
-SHAP_FILE = "shap_paths.npz"
-#: The files the function needs (reference.csv.gz is for the drift job only).
-SERVING_FILES = (MODEL_FILE, CARD_FILE, SHAP_FILE)
-OUTPUTS = ("features", "margin", "probability")
 #: |TreeSHAP row sum - graph margin| above this at load time means mismatched files.
 CONSISTENCY_TOLERANCE = 1e-6
-_CARD_KEYS = ("model_version", "threshold", "features", "onnx_sha256")
 
 
 class BundleError(Exception):
@@ -55,9 +56,9 @@ class Bundle:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """(probability [N], features [N, F] or None) for encoded applications."""
         if with_features:
-            features, probability = self.session.run(["features", "probability"], inputs)
+            features, probability = self.session.run([FEATURES_OUTPUT, PROBABILITY_OUTPUT], inputs)
             return probability, features
-        (probability,) = self.session.run(["probability"], inputs)
+        (probability,) = self.session.run([PROBABILITY_OUTPUT], inputs)
         return probability, None
 
     def explain(self, features: np.ndarray) -> np.ndarray:
@@ -90,7 +91,7 @@ def _read_card(directory: Path) -> tuple[dict[str, Any], bytes]:
         raise BundleError(f"{CARD_FILE} is unreadable: {exc}") from None
     if not isinstance(card, dict):
         raise BundleError(f"{CARD_FILE} is not a JSON object")
-    missing = [key for key in _CARD_KEYS if key not in card]
+    missing = [key for key in REQUIRED_CARD_KEYS if key not in card]
     if missing:
         raise BundleError(f"{CARD_FILE} lacks {missing}")
     threshold = card["threshold"]
@@ -127,8 +128,8 @@ def _session(data: bytes, threads: int, n_features: int) -> ort.InferenceSession
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
         raise BundleError(f"{MODEL_FILE} cannot be loaded: {_one_line(exc)}") from None
     inputs = {i.name: i for i in session.get_inputs()}
-    expected_inputs = {schema.NUMERIC_INPUT: len(schema.NUMERIC_FIELDS),
-                       schema.CATEGORICAL_INPUT: len(schema.CATEGORICAL_FIELDS)}
+    expected_inputs = {NUMERIC_INPUT: len(schema.NUMERIC_FIELDS),
+                       CATEGORICAL_INPUT: len(schema.CATEGORICAL_FIELDS)}
     if set(inputs) != set(expected_inputs):
         raise BundleError(f"{MODEL_FILE} inputs {sorted(inputs)} are not "
                           f"{sorted(expected_inputs)}")
@@ -140,7 +141,7 @@ def _session(data: bytes, threads: int, n_features: int) -> ort.InferenceSession
     outputs = {o.name: o for o in session.get_outputs()}
     if not set(OUTPUTS) <= set(outputs):
         raise BundleError(f"{MODEL_FILE} outputs {sorted(outputs)} lack {sorted(OUTPUTS)}")
-    width = outputs["features"].shape[-1]
+    width = outputs[FEATURES_OUTPUT].shape[-1]
     if isinstance(width, int) and width != n_features:
         raise BundleError(f"{MODEL_FILE} has {width} features, the card lists {n_features}")
     return session

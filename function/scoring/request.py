@@ -1,4 +1,4 @@
-"""Request and response models, generated once at import from scoring.schema, and the
+"""Request and response models, generated once at import from contract.schema, and the
 body parser that turns raw bytes into validated applications.
 
 Validation policy (one schema for training, serving and the docs):
@@ -33,7 +33,8 @@ from pydantic import (
     create_model,
 )
 
-from scoring import schema
+from contract import schema
+from contract.graph import CATEGORICAL_INPUT, NUMERIC_INPUT
 from scoring.config import MAX_BATCH_SIZE
 
 #: Errors listed in one response at most (a bad batch could otherwise list 100,000).
@@ -364,4 +365,4 @@ def encode(apps: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     numeric = np.array([_numeric_of(a) for a in apps], dtype=np.float64)
     categorical = np.array([_categorical_of(a) for a in apps], dtype=object)
     categorical[np.equal(categorical, None)] = schema.MISSING_CATEGORY
-    return {schema.NUMERIC_INPUT: numeric, schema.CATEGORICAL_INPUT: categorical}
+    return {NUMERIC_INPUT: numeric, CATEGORICAL_INPUT: categorical}

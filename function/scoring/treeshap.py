@@ -47,10 +47,9 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT_VERSION = 1
-#: LightGBM's kZeroThreshold (the float literal 1e-35f) as a double.
-ZERO_THRESHOLD = float(np.float32(1e-35))
-_MISSING_NONE, _MISSING_ZERO = 0, 1
+from contract.graph import MISSING_TYPES, SHAP_PATHS_FORMAT_VERSION, ZERO_THRESHOLD
+
+_MISSING_NONE, _MISSING_ZERO = MISSING_TYPES["None"], MISSING_TYPES["Zero"]
 #: Zero fractions are clamped here so logs stay finite (LightGBM children always hold rows;
 #: a zero-count child would change results by ~1e-300 relative).
 _MIN_ZERO_FRACTION = 1e-300
@@ -79,8 +78,8 @@ class TreeShap:
 
     def __init__(self, arrays: Mapping[str, np.ndarray]):
         version = int(arrays["format_version"])
-        if version != FORMAT_VERSION:
-            raise ValueError(f"shap_paths format {version} is not {FORMAT_VERSION}")
+        if version != SHAP_PATHS_FORMAT_VERSION:
+            raise ValueError(f"shap_paths format {version} is not {SHAP_PATHS_FORMAT_VERSION}")
         self.num_features = int(arrays["num_features"])
         self.expected_value = float(arrays["expected_value"])
 

@@ -1,4 +1,4 @@
-"""AWS Lambda entry point of the scoring function: ``Handler: app.handler``.
+"""AWS Lambda entry point of the scoring function: ``Handler: scoring.handler.handler``.
 
 ``handler`` is Mangum over the FastAPI app (API Gateway HTTP API v2 and REST v1 proxy
 events). Cold start loads the model bundle and runs one request's path end to end, so the

@@ -12,7 +12,8 @@ An application is ``SK_ID_CURR`` plus the 120 applicant fields of Home Credit's
 ``maximum`` are the physical bounds the API enforces (inclusive). The vocabularies are
 those of the full Kaggle data set, so a real application never meets an unknown value.
 
-Pure Python + numpy: this module is on the serving path.
+Pure Python + numpy: this module is on the serving path. Graph input names
+(``NUMERIC_INPUT``, ``CATEGORICAL_INPUT``) come from :mod:`contract.graph`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+
+from contract.graph import CATEGORICAL_INPUT, NUMERIC_INPUT
 
 Kind = Literal["integer", "number", "category"]
 
@@ -206,10 +209,6 @@ NUMERIC_FIELDS: tuple[str, ...] = tuple(f.name for f in FEATURE_FIELDS if f.kind
 CATEGORICAL_FIELDS: tuple[str, ...] = tuple(f.name for f in FEATURE_FIELDS if f.kind == "category")
 #: Columns of a training file: the request fields plus TARGET after the id.
 TRAINING_COLUMNS: tuple[str, ...] = (ID_FIELD, TARGET_FIELD, *(f.name for f in FEATURE_FIELDS))
-
-# Model graph input names (see training/features.py, which builds the graph).
-NUMERIC_INPUT = "numeric"
-CATEGORICAL_INPUT = "categorical"
 
 
 def encode_columns(columns: Mapping[str, Sequence[Any]] | Any) -> dict[str, np.ndarray]:

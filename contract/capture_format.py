@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from scoring.schema import FEATURE_FIELDS
+from contract.schema import FEATURE_FIELDS
 
 DEFAULT_PREFIX = "captures/"
 RECORD_KEYS = frozenset(

@@ -1,0 +1,51 @@
+"""The model bundle: the files training writes, serving loads and infra uploads.
+
+A bundle is one directory (or S3 prefix)::
+
+    model.onnx        request fields -> features, margin, probability (contract.graph)
+    shap_paths.npz    the trees as arrays for the TreeSHAP explainer (no pickles)
+    reference.csv.gz  reference rows, the 120 applicant fields (drift baseline)
+    model_card.json   the card below; written last, so a reader never meets a card whose
+                      files are not all in place
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, TypedDict
+
+MODEL_FILE: Final = "model.onnx"
+CARD_FILE: Final = "model_card.json"
+SHAP_FILE: Final = "shap_paths.npz"
+REFERENCE_FILE: Final = "reference.csv.gz"
+#: Every file of a bundle, in write order: the card last.
+BUNDLE_FILES: Final = (MODEL_FILE, SHAP_FILE, REFERENCE_FILE, CARD_FILE)
+#: What the scoring function loads (the reference is for the drift job only): the card last.
+SERVING_FILES: Final = (MODEL_FILE, SHAP_FILE, CARD_FILE)
+#: Card keys the scoring function cannot serve without.
+REQUIRED_CARD_KEYS: Final = ("model_version", "threshold", "features", "onnx_sha256")
+#: ``model_version`` of a card whose model has not been registered in MLflow.
+UNREGISTERED: Final = "unregistered"
+
+
+class ModelCard(TypedDict, total=False):
+    """``model_card.json``. Serving needs :data:`REQUIRED_CARD_KEYS`; the rest documents."""
+
+    model_version: str
+    created_at: str
+    model_type: str
+    registered_model: dict[str, Any]
+    data_fingerprint: dict[str, Any]
+    costs: dict[str, float]
+    threshold: float
+    decision: str
+    metrics: dict[str, Any]
+    candidates: dict[str, Any]
+    hyperparameters: dict[str, Any]
+    training: dict[str, Any]
+    #: The 121 request fields: schema facts, description and what training observed.
+    schema: list[dict[str, Any]]
+    #: The model's feature names, in the graph's ``features`` output order.
+    features: list[str]
+    onnx_sha256: str
+    parity: dict[str, Any]
+    probe: dict[str, Any]
