@@ -26,7 +26,7 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model bundle (model.onnx, card, shap paths, reference) trained on synthetic data."""
     import lightgbm
 
-    from scoring import schema
+    from contract import schema
     from training.bundle import write_bundle
     from training.costs import Costs
     from training.features import frame_features

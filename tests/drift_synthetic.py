@@ -1,4 +1,4 @@
-"""Synthetic applications for the drift tests and benchmark (valid under scoring.schema).
+"""Synthetic applications for the drift tests and benchmark (valid under contract.schema).
 
 Values are drawn per field from its kind, bounds and vocabulary: no real rows are involved.
 ``drifted=True`` shifts three fields by a wide margin (DRIFTED_FIELDS), so a report must flag
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring.capture_format import capture_key, encode_capture
-from scoring.schema import FEATURE_FIELDS, Field
+from contract.capture_format import capture_key, encode_capture
+from contract.schema import FEATURE_FIELDS, Field
 
 #: Fields that drifted=True moves: a numeric, a unit-interval and a categorical field.
 DRIFTED_FIELDS = ("AMT_INCOME_TOTAL", "EXT_SOURCE_2", "NAME_CONTRACT_TYPE")
@@ -76,7 +76,7 @@ def reference_csv_gz(n: int, seed: int = 1) -> bytes:
 def capture_records(
     apps: list[dict[str, Any]], when: datetime, model_version: str = "1"
 ) -> list[dict[str, Any]]:
-    """Capture records as the scoring function writes them (scoring.capture_format)."""
+    """Capture records as the scoring function writes them (contract.capture_format)."""
     return [
         {
             "captured_at": when.isoformat(),

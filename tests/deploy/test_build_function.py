@@ -74,7 +74,7 @@ def test_built_package_answers_predict_from_a_lambda_like_interpreter(tmp_path, 
             pytest.skip(f"no package index reachable for pip: {str(exc)[-200:]}")
         raise
     # Layout: code, bundle without the drift reference, no tests / f2py / console scripts.
-    assert (out / "app.py").is_file() and (out / "scoring" / "schema.py").is_file()
+    assert (out / "scoring" / "handler.py").is_file() and (out / "contract" / "schema.py").is_file()
     assert {p.name for p in (out / "model").iterdir()} >= {"model.onnx", "model_card.json",
                                                           "shap_paths.npz"}
     assert not (out / "model" / "reference.csv.gz").exists()
@@ -93,7 +93,7 @@ def test_built_package_answers_predict_from_a_lambda_like_interpreter(tmp_path, 
     (tmp_path / "event.json").write_text(json.dumps(event))
     child = (
         "import json, sys\n"
-        "import app\n"
+        "import scoring.handler as app\n"
         "event = json.load(open(sys.argv[1]))\n"
         "response = app.handler(event, None)\n"
         "loaded = [m.__file__ for m in list(sys.modules.values())\n"

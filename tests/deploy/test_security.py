@@ -14,7 +14,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TARGETS = ["function", "training", "drift", "infra"]
 BANDIT = Path(sys.executable).with_name("bandit")
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template.yaml"
 
 
@@ -238,7 +238,7 @@ def test_drift_role_reads_captures_and_reference_and_writes_reports_only(templat
 def test_scoring_function(template):
     props = template["Resources"]["ScoringFunction"]["Properties"]
     assert props["Runtime"] == "python3.12"
-    assert props["Handler"] == "app.handler"
+    assert props["Handler"] == "scoring.handler.handler"
     assert props["CodeUri"] == "function/"
     assert props["Architectures"] == ["x86_64"]  # onnxruntime wheels
     assert props.get("PackageType", "Zip") == "Zip"

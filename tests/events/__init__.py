@@ -134,7 +134,7 @@ def to_application(row: dict[str, Any], client_id: int | None = None) -> dict[st
     """A JSON-ready application from a CSV/DataFrame row (NaN/'' -> null, kinds per schema)."""
     import math
 
-    from scoring import schema
+    from contract import schema
 
     app: dict[str, Any] = {}
     for f in schema.FIELDS:

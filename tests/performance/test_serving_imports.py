@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = REPO / "function"
 FORBIDDEN = ("pandas", "sklearn", "lightgbm", "scipy", "shap", "mlflow", "matplotlib",
              "onnx", "onnxmltools", "skl2onnx", "evidently", "training", "drift")
@@ -19,7 +19,7 @@ LAZY = ("boto3", "botocore")
 
 _PROBE = r"""
 import json, sys
-import app
+import scoring.handler as app
 from tests.events import FakeLambdaContext, http_api_event, reference_applications
 application = reference_applications(sys.argv[1], 1)[0]
 response = app.handler(http_api_event("POST", "/predict", body=application),
@@ -36,7 +36,7 @@ def test_serving_path_imports_no_heavy_packages(trained_bundle):
     env["MODEL_DIR"] = str(trained_bundle)
     result = subprocess.run(
         [sys.executable, "-c", _PROBE, str(trained_bundle)],
-        cwd=FUNCTION_DIR, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])

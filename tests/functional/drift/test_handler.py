@@ -24,10 +24,10 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from contract.capture_format import capture_key, encode_capture
+from contract.schema import FEATURE_FIELDS
 from drift import handler as drift_handler
 from drift.captures import read_window
-from scoring.capture_format import capture_key, encode_capture
-from scoring.schema import FEATURE_FIELDS
 from tests.drift_synthetic import (
     DRIFTED_FIELDS,
     applications,
@@ -41,7 +41,7 @@ RANDOM_IDS = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
     r"|(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])"
 )
-EVENT_FILE = Path(__file__).parent / "events" / "scheduled_event.json"
+EVENT_FILE = Path(__file__).resolve().parents[2] / "events" / "scheduled_event.json"
 BUCKET = "credit-data"
 REFERENCE_KEY = "model/reference.csv.gz"
 EVENT_TIME = "2026-11-28T06:00:00Z"  # window 2026-11-21 .. 2026-11-27

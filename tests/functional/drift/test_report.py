@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from contract.schema import CATEGORICAL_FIELDS, NUMERIC_FIELDS
 from drift.__main__ import main
 from drift.report import FEATURE_NAMES, build_report, data_definition, prepare_frame
-from scoring.schema import CATEGORICAL_FIELDS, NUMERIC_FIELDS
 from tests.drift_synthetic import DRIFTED_FIELDS, applications, frame
 
 

@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 from fastapi.testclient import TestClient
 
-from scoring import schema
+from contract import schema
 from scoring.api import create_app
 from scoring.config import MAX_BATCH_SIZE, Settings
 from scoring.model import load_bundle

@@ -84,7 +84,7 @@ ROUTES = {"/predict": "POST", "/predict/batch": "POST", "/health": "GET", "/mode
 
 @pytest.fixture(scope="module")
 def handler(trained_bundle: Path):
-    from app import ScoringMangum
+    from scoring.handler import ScoringMangum
 
     return ScoringMangum(create_app(Settings(model_dir=trained_bundle)), lifespan="off")
 

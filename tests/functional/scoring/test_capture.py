@@ -18,9 +18,9 @@ import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError
 from fastapi.testclient import TestClient
 
+from contract.capture_format import day_prefix, decode_capture
 from scoring import capture, logs
 from scoring.api import create_app
-from scoring.capture_format import day_prefix, decode_capture
 from scoring.config import Settings
 from tests.events import FakeLambdaContext, http_api_event, reference_applications
 
@@ -102,7 +102,7 @@ def test_batch_writes_one_object_with_every_record(s3, trained_bundle, apps):
 
 
 def test_capture_through_the_lambda_handler(s3, trained_bundle, apps, log_lines):
-    from app import ScoringMangum
+    from scoring.handler import ScoringMangum
 
     handler = ScoringMangum(create_app(_settings(trained_bundle)), lifespan="off")
     response = handler(http_api_event("POST", "/predict", body=apps[1]), FakeLambdaContext())

@@ -50,7 +50,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from scoring import schema as input_schema
+from contract import schema as input_schema
 from scoring.api import create_app
 from scoring.config import Settings
 

@@ -33,7 +33,7 @@ def lambda_app(trained_bundle: Path):
         mp.setenv("MODEL_DIR", str(trained_bundle))
         mp.delenv("CAPTURE_BUCKET", raising=False)
         mp.delenv("MODEL_S3_URI", raising=False)
-        import app
+        import scoring.handler as app
 
         module = importlib.reload(app)
     return module
@@ -226,7 +226,7 @@ def test_snapstart_hooks_prime_before_the_snapshot(trained_bundle, monkeypatch):
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", fake)
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
     monkeypatch.setenv("MODEL_DIR", str(trained_bundle))
-    import app
+    import scoring.handler as app
 
     module = importlib.reload(app)
     try:
@@ -276,10 +276,9 @@ def test_logs_hold_no_applicant_values(lambda_app, apps):
 
 def test_an_unexpected_error_is_a_json_500_through_the_handler(trained_bundle):
     """Nothing a client sends reaches this, but a bug must still answer JSON, not crash."""
-    from app import ScoringMangum
-
     from scoring.api import create_app
     from scoring.config import Settings
+    from scoring.handler import ScoringMangum
 
     app = create_app(Settings(model_dir=trained_bundle))
 

@@ -109,7 +109,7 @@ def lambda_env(monkeypatch, trained_bundle: Path) -> Iterator[Any]:
 
 def _run_requests(applications: list[dict[str, Any]], level: int) -> tuple[str, list[Any]]:
     """Run the requests with every logger at ``level``; returns (all output, records)."""
-    from app import ScoringMangum
+    from scoring.handler import ScoringMangum
 
     collect = _Collect()
     stream = io.StringIO()

@@ -1,7 +1,7 @@
 """Hypothesis properties of the request schema, through the Lambda handler (Mangum, API Gateway
 HTTP API v2 events).
 
-Strategies are generated from scoring.schema (kinds, bounds, vocabularies, nullability), never
+Strategies are generated from contract.schema (kinds, bounds, vocabularies, nullability), never
 re-declared here:
 
 * every valid application scores: 200, probability in [0, 1], the decision is "decline" iff
@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from scoring import schema
+from contract import schema
 from scoring.api import create_app
 from scoring.config import MAX_REASONS, Settings
 from scoring.request import BatchResponse, ErrorResponse, Prediction
@@ -144,7 +144,7 @@ def _with_token(app: dict[str, Any], name: str, token: str | object) -> str:
 @pytest.fixture(scope="module")
 def handler(trained_bundle: Path):
     """The production handler class (app.ScoringMangum) over an app with the test bundle."""
-    from app import ScoringMangum
+    from scoring.handler import ScoringMangum
 
     return ScoringMangum(create_app(Settings(model_dir=trained_bundle)), lifespan="off")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scoring import schema
+from contract import schema
 from training.cli import main
 from training.costs import Costs, best_threshold
 from training.data import load_dataset
@@ -22,7 +22,7 @@ from training.models import MAX_DEPTH_CAP, SEED_GRID, fold_cost_se, lgbm_oof, se
 from training.pipeline import TrainConfig, train
 from training.synthetic import write_sample
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _run(*args: str, env_uri: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from scoring import schema
+from contract import schema
 from training import tracking
 from training.costs import Costs
 from training.pipeline import TrainConfig, TrainResult, train

@@ -110,7 +110,7 @@ def test_missing_directory(tmp_path):
 
 
 def test_broken_bundle_through_the_lambda_handler(trained_bundle, tmp_path):
-    from app import ScoringMangum
+    from scoring.handler import ScoringMangum
 
     directory = _copy(trained_bundle, tmp_path / "model")
     _flip_bytes(directory)

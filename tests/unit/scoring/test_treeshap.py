@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.schema import encode_columns
-from scoring.treeshap import ZERO_THRESHOLD, TreeShap
+from contract.graph import MISSING_TYPES, ZERO_THRESHOLD
+from contract.schema import encode_columns
+from scoring.treeshap import TreeShap
 from training.treeshap_export import (
-    MISSING_TYPES,
     UnsupportedModelError,
     export_paths,
     export_paths_from_dump,
@@ -412,4 +412,4 @@ def test_serving_module_imports_numpy_only():
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
-    assert imported <= {"__future__", "collections", "dataclasses", "pathlib", "numpy"}
+    assert imported <= {"__future__", "collections", "dataclasses", "pathlib", "numpy", "contract"}

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import schema
+from contract import schema
 from training.cli import EXIT_BAD_INPUT, main
 from training.data import (
     DataError,

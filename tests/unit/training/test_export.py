@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from onnx import TensorProto, numpy_helper
 
-from scoring import schema
+from contract import schema
+from contract.graph import ZERO_THRESHOLD
 from training import bundle, export, synthetic
 from training.features import FEATURE_NAMES, frame_features
 
@@ -211,9 +212,9 @@ def test_values_within_lightgbm_zero_threshold_read_as_zero() -> None:
     x = rng.choice([-1.0, 0.0, 1.0], size=(2000, N_FEATURES))
     y = ((x[:, 3] == 0) ^ (x[:, 4] > 0)).astype(int)
     booster = train(x, y, rounds=10)
-    assert any(abs(float(n["threshold"])) == export.K_ZERO_THRESHOLD for n in _splits(booster))
-    tiny = [0.0, -0.0, 1e-36, -1e-36, export.K_ZERO_THRESHOLD, -export.K_ZERO_THRESHOLD,
-            np.nextafter(export.K_ZERO_THRESHOLD, 1), -np.nextafter(export.K_ZERO_THRESHOLD, 1),
+    assert any(abs(float(n["threshold"])) == ZERO_THRESHOLD for n in _splits(booster))
+    tiny = [0.0, -0.0, 1e-36, -1e-36, ZERO_THRESHOLD, -ZERO_THRESHOLD,
+            np.nextafter(ZERO_THRESHOLD, 1), -np.nextafter(ZERO_THRESHOLD, 1),
             5e-324, np.nan]
     probe = x[:len(tiny) ** 2].copy()
     grid = np.array([(a, b) for a in tiny for b in tiny])

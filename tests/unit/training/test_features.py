@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from onnx import TensorProto
 
-from scoring import schema
+from contract import schema
 from training import features as fe
 from training.features import FEATURE_NAMES, compute_features, frame_features
 

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from scoring import schema
+from contract import schema
+from contract.graph import CATEGORICAL_INPUT, NUMERIC_INPUT
 from training import synthetic
 
 ROWS = 20_000
@@ -98,8 +99,8 @@ def test_values_respect_schema_bounds_and_nullability(frame: pd.DataFrame) -> No
 
 def test_target_and_every_field_are_usable_by_the_model_encoder(frame: pd.DataFrame) -> None:
     encoded = schema.encode_columns(frame.head(500))
-    assert encoded[schema.NUMERIC_INPUT].shape == (500, len(schema.NUMERIC_FIELDS))
-    assert encoded[schema.CATEGORICAL_INPUT].shape == (500, len(schema.CATEGORICAL_FIELDS))
+    assert encoded[NUMERIC_INPUT].shape == (500, len(schema.NUMERIC_FIELDS))
+    assert encoded[CATEGORICAL_INPUT].shape == (500, len(schema.CATEGORICAL_FIELDS))
 
 
 # ------------------------------------------------------------------ missingness

@@ -1,0 +1,81 @@
+"""The import graph: serving, training and drift share only the contract package.
+
+Every import in every module is read from the source (module level and inside functions
+alike), so a lazy import cannot slip a dependency past this test.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FIRST_PARTY = {"contract", "scoring", "training", "drift", "infra", "benchmarks", "tests"}
+PACKAGE_DIRS = {
+    "contract": REPO / "contract",
+    "scoring": REPO / "function" / "scoring",
+    "training": REPO / "training",
+    "drift": REPO / "drift",
+}
+#: What each package may import from the project (besides itself).
+ALLOWED = {
+    "contract": set(),
+    "scoring": {"contract"},
+    "training": {"contract"},
+    "drift": {"contract"},
+}
+
+
+def first_party_imports(directory: Path) -> dict[str, set[str]]:
+    """{module path: first-party top-level packages it imports}."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(directory.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        roots: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                roots.add(node.module.split(".")[0])
+        found[path.name if not path.is_relative_to(REPO) else str(path.relative_to(REPO))] = (
+            roots & FIRST_PARTY)
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGE_DIRS))
+def test_package_imports_only_the_contract(package: str) -> None:
+    imports = first_party_imports(PACKAGE_DIRS[package])
+    assert imports, f"no modules found for {package}"
+    allowed = ALLOWED[package] | {package}
+    offending = {module: sorted(roots - allowed)
+                 for module, roots in imports.items() if roots - allowed}
+    assert not offending, f"{package} imports outside {sorted(allowed)}: {offending}"
+
+
+def test_the_scan_sees_lazy_imports(tmp_path: Path) -> None:
+    """The scanner is not fooled by an import inside a function."""
+    (tmp_path / "m.py").write_text("def f():\n    from training import pipeline\n")
+    assert first_party_imports(tmp_path) == {"m.py": {"training"}}
+
+
+def test_contract_is_pure_python_and_numpy() -> None:
+    """The contract ships in the Lambda zip and the drift image: numpy is its only library."""
+    for path in sorted(PACKAGE_DIRS["contract"].rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                root = name.split(".")[0]
+                assert root in {"numpy", "contract", "__future__"} or root in _STDLIB, (
+                    f"{path.name} imports {name}")
+
+
+_STDLIB = {"collections", "dataclasses", "datetime", "json", "typing", "uuid", "math",
+           "hashlib", "hmac", "pathlib", "gzip", "io", "re", "os"}
