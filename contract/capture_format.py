@@ -17,14 +17,30 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from contract.schema import FEATURE_FIELDS
 
 DEFAULT_PREFIX = "captures/"
-RECORD_KEYS = frozenset(
-    {"captured_at", "model_version", "client_id_hash", "probability", "decision", "features"}
-)
+#: A scored application's decision (decline iff its probability reaches the threshold).
+Decision = Literal["approve", "decline"]
+
+
+class CaptureRecord(TypedDict):
+    """One line of a capture object: one scored application."""
+
+    #: When the request was scored: ISO 8601, UTC.
+    captured_at: str
+    model_version: str
+    #: HMAC-SHA256 hex of str(SK_ID_CURR); the id itself is never stored.
+    client_id_hash: str
+    probability: float
+    decision: Decision
+    #: The 120 applicant fields as validated (null = missing); no SK_ID_CURR.
+    features: dict[str, Any]
+
+
+RECORD_KEYS: frozenset[str] = CaptureRecord.__required_keys__
 _FEATURE_NAMES = frozenset(f.name for f in FEATURE_FIELDS)
 
 
@@ -39,12 +55,12 @@ def capture_key(now: datetime, prefix: str = DEFAULT_PREFIX) -> str:
 
 
 def encode_capture(records: Iterable[Mapping[str, Any]]) -> bytes:
-    """Serialise records (dicts with RECORD_KEYS) as JSON Lines."""
+    """Serialise records (CaptureRecord dicts) as JSON Lines."""
     lines = [json.dumps(record, separators=(",", ":"), allow_nan=False) for record in records]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def decode_capture(body: bytes) -> list[dict[str, Any]]:
+def decode_capture(body: bytes) -> list[CaptureRecord]:
     """Parse one capture object; raise ValueError if it is not a well-formed capture."""
     try:
         text = body.decode("utf-8")
@@ -57,4 +73,4 @@ def decode_capture(body: bytes) -> list[dict[str, Any]]:
         features = record["features"]
         if not isinstance(features, dict) or set(features) != _FEATURE_NAMES:
             raise ValueError(f"record {number} does not hold the 120 feature fields")
-    return records
+    return cast("list[CaptureRecord]", records)

@@ -243,5 +243,6 @@ def _numbers(values: Sequence[Any]) -> Any:
 
 def _strings(values: Sequence[Any]) -> Any:
     if hasattr(values, "to_numpy"):  # a pandas column: vectorised missing -> MISSING_CATEGORY
-        return values.where(values.notna(), MISSING_CATEGORY).to_numpy(dtype=object)
+        column: Any = values
+        return column.where(column.notna(), MISSING_CATEGORY).to_numpy(dtype=object)
     return [v if isinstance(v, str) else MISSING_CATEGORY for v in values]
