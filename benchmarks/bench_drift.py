@@ -4,7 +4,7 @@
 
 A moto S3 server runs in this process (so its stored objects do not count against the job's
 memory); the handler runs in a fresh subprocess, exactly as Lambda calls it
-(``drift.handler.handler(<scheduled event>, None)``), against that server through
+(``drift.handler.handler(<scheduled event>, <context>)``), against that server through
 AWS_ENDPOINT_URL_S3. The subprocess reports its wall and CPU time (from the imports on, as in
 a cold start), the handler's own read/report/publish split and its ru_maxrss.
 
@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-EVENT_FILE = REPO_ROOT / "tests" / "events" / "scheduled_event.json"
 EVENT_TIME = "2026-11-28T06:00:00Z"
 WINDOW = [date(2026, 11, 21) + timedelta(days=i) for i in range(7)]
 REFERENCE_KEY = "model/reference.csv.gz"
@@ -55,10 +54,10 @@ def _child(baseline: bool) -> None:
     started = time.perf_counter()
     cpu0 = time.process_time()
     from drift import handler  # cold start: the job imports Evidently on its first call
+    from infra.lambda_events import FakeLambdaContext, scheduled_event
 
-    event = json.loads(EVENT_FILE.read_text(encoding="utf-8"))
-    event["time"] = EVENT_TIME
-    result = handler.handler(event, None)
+    event = scheduled_event(EVENT_TIME)
+    result = handler.handler(event, FakeLambdaContext("credit-scoring-drift", 3008, 900))
     finished = time.perf_counter()
     out: dict[str, Any] = {
         "wall_s": round(finished - started, 2),
@@ -92,7 +91,7 @@ def _reference_bytes(real_data: Path | None) -> bytes:
     import pandas as pd
 
     from contract.schema import FEATURE_FIELDS
-    from tests.drift_synthetic import reference_csv_gz
+    from infra.synthetic_traffic import reference_csv_gz
 
     if real_data is None:
         return reference_csv_gz(REFERENCE_ROWS)
@@ -105,7 +104,7 @@ def _reference_bytes(real_data: Path | None) -> bytes:
 
 def _application_source(real_data: Path | None):
     """f(n, seed) -> n applications: synthetic (drifted), or resampled from the test sample."""
-    from tests.drift_synthetic import applications
+    from infra.synthetic_traffic import applications
 
     if real_data is None:
         return lambda n, seed: applications(n, seed=seed, drifted=True)
@@ -131,7 +130,7 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
 
 def _seed_captures(s3: Any, bucket: str, prefix: str, rows: int, objects: int, source: Any) -> None:
     from contract.capture_format import capture_key, encode_capture
-    from tests.drift_synthetic import capture_records
+    from infra.synthetic_traffic import capture_records
 
     per_object = rows // objects
 

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from infra import build_function
+from infra import build_function, lambda_events
 
 REPO = Path(__file__).resolve().parents[1]
 FUNCTION_DIR = REPO / "function"
@@ -46,21 +46,20 @@ TARGETS = {
 }
 
 # The child process of a cold-start run: read the event, import the handler, answer once.
+# The fake Lambda context comes from infra/lambda_events.py, loaded by its path (it imports
+# only the standard library) so that the child's sys.path holds nothing but what it measures.
 _CHILD = r"""
 import sys, time
-event_path, module = sys.argv[1], sys.argv[2]
-class Context:
-    function_name = "ScoringFunction"
-    memory_limit_in_mb = 1024
-    aws_request_id = "cold-start"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ScoringFunction"
-    def get_remaining_time_in_millis(self):
-        return 30000
-import json
+event_path, module, events_path = sys.argv[1], sys.argv[2], sys.argv[3]
+import importlib.util, json
+spec = importlib.util.spec_from_file_location("lambda_events", events_path)
+lambda_events = importlib.util.module_from_spec(spec)
+sys.modules["lambda_events"] = lambda_events
+spec.loader.exec_module(lambda_events)
 with open(event_path) as handle:
     event = json.load(handle)
 entry = __import__(module, fromlist=["handler"])
-response = entry.handler(event, Context())
+response = entry.handler(event, lambda_events.FakeLambdaContext(aws_request_id="cold-start"))
 sys.stdout.write(f"@@done {response['statusCode']} {time.process_time() * 1e3:.1f}\n")
 sys.stdout.flush()
 """
@@ -77,7 +76,8 @@ def _cold_start(event_path: Path, module: str, cwd: Path, env: dict[str, str],
     """(wall ms, CPU ms of the child) from spawning the interpreter to the first response."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, *python_args, "-c", _CHILD, str(event_path), module],
+        [sys.executable, *python_args, "-c", _CHILD, str(event_path), module,
+         lambda_events.__file__],
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert process.stdout is not None
@@ -161,7 +161,7 @@ def measure_cold(bundle: Path, event_path: Path, runs: int, workdir: Path,
 
 
 def _events(bundle: Path, n: int) -> list[dict[str, Any]]:
-    from tests.events import http_api_event, reference_applications
+    from infra.lambda_events import http_api_event, reference_applications
 
     return [http_api_event("POST", "/predict", body=app)
             for app in reference_applications(bundle, n)]
@@ -180,7 +180,7 @@ def _timed_request(handler: Any, event: dict[str, Any], context: Any,
 
 def measure_warm(handler: Any, events: list[dict[str, Any]], requests: int,
                  warmup: int = 200) -> dict[str, float]:
-    from tests.events import FakeLambdaContext
+    from infra.lambda_events import FakeLambdaContext
 
     context = FakeLambdaContext()
     for i in range(warmup):
@@ -194,7 +194,7 @@ def measure_warm(handler: Any, events: list[dict[str, Any]], requests: int,
 
 
 def measure_batch(handler: Any, bundle: Path, runs: int) -> dict[str, float]:
-    from tests.events import FakeLambdaContext, http_api_event, reference_applications
+    from infra.lambda_events import FakeLambdaContext, http_api_event, reference_applications
 
     apps = reference_applications(bundle, 1_000)
     event = http_api_event("POST", "/predict/batch", body={"applications": apps})

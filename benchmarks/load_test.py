@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     bundle = args.bundle.resolve()
     if not (bundle / "model_card.json").is_file():
         raise SystemExit(f"no model bundle at {bundle} (train one: make demo, or pass --bundle)")
-    from tests.events import reference_applications
+    from infra.lambda_events import reference_applications
 
     work = Path(tempfile.mkdtemp(prefix="load-test-"))
     payloads, timings = work / "payloads.json", work / "timings.json"

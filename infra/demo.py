@@ -13,16 +13,14 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from contract.schema import FIELDS, TARGET_FIELD
-from infra.invoke import REPO_ROOT, decode_response, invoke
-
-TEMPLATE_EVENT = REPO_ROOT / "infra" / "events" / "predict_valid.json"
+from contract.schema import TARGET_FIELD
+from infra.invoke import invoke
+from infra.lambda_events import decode_response, http_api_event, to_application
 
 
 def synthetic_applications(count: int, seed: int) -> list[dict[str, Any]]:
@@ -30,18 +28,13 @@ def synthetic_applications(count: int, seed: int) -> list[dict[str, Any]]:
     from training.synthetic import generate
 
     frame = generate(count, seed=seed).drop(columns=[TARGET_FIELD])
-    return [
-        {f.name: _json_value(row[f.name]) for f in FIELDS}
-        for row in frame.to_dict("records")
-    ]
+    return [to_application(row) for row in frame.to_dict("records")]
 
 
 def predict_event(application: dict[str, Any]) -> dict[str, Any]:
-    """The stored HTTP API /predict event with this application as its body."""
-    event = json.loads(TEMPLATE_EVENT.read_text(encoding="utf-8"))
-    event["body"] = json.dumps(application)
-    event["requestContext"]["requestId"] = f"demo-{application['SK_ID_CURR']}"
-    return event
+    """An HTTP API /predict event with this application as its body."""
+    return http_api_event("POST", "/predict", application, route_key="POST /predict",
+                          request_id=f"demo-{application['SK_ID_CURR']}")
 
 
 def describe(prediction: dict[str, Any]) -> str:
@@ -71,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logs.set_stream(sys.stderr if args.logs else io.StringIO())
 
-    print(f"Scoring {args.count} synthetic applications through app.handler "
+    print(f"Scoring {args.count} synthetic applications through scoring.handler.handler "
           f"(API Gateway HTTP API events, bundle {args.bundle}):\n")
     for application in synthetic_applications(args.count, args.seed):
         response = decode_response(invoke(predict_event(application), "Scoring"))
@@ -81,12 +74,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(describe(response["body"]) + "\n")
     return 0
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def _show(value: Any) -> str:

@@ -4,7 +4,7 @@
 
 The function is picked from the event's shape unless ``--function`` says: API Gateway
 events (REST payload 1.0 or HTTP API payload 2.0) go to the scoring function's
-``app.handler`` (function/app.py), EventBridge scheduled events to ``drift.handler.handler``.
+``scoring.handler.handler``, EventBridge scheduled events to ``drift.handler.handler``.
 The handler runs with a fake Lambda context and the current environment (MODEL_DIR,
 CAPTURE_BUCKET, REPORT_BUCKET, ...); the response is printed as pretty JSON with an API
 response's body decoded (base64 undone, JSON parsed) on stdout; what the handler itself
@@ -15,17 +15,15 @@ response can be piped (``| jq .body``). The exit status is 0 unless the handler 
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import importlib
 import json
 import sys
-import time
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from infra.lambda_events import FakeLambdaContext, decode_response
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,31 +31,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 HANDLERS = {"Scoring": "scoring.handler:handler", "Drift": "drift.handler:handler"}
 #: Memory (MB) and timeout (s) as deployed (template.yaml defaults).
 LIMITS = {"Scoring": (1024, 10), "Drift": (3008, 900)}
-
-
-@dataclass
-class FakeContext:
-    """The attributes of a Lambda context object that handlers and Mangum read."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    timeout_s: float
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_stream_name: str = "local/invoke"
-    _started: float = field(default_factory=time.monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:eu-west-1:123456789012:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        elapsed = time.monotonic() - self._started
-        return max(0, int((self.timeout_s - elapsed) * 1000))
 
 
 def detect_function(event: Mapping[str, Any]) -> str:
@@ -85,29 +58,8 @@ def invoke(event: dict[str, Any], function: str | None = None) -> Any:
     function = function or detect_function(event)
     handler = load_handler(function)
     memory, timeout = LIMITS[function]
-    context = FakeContext(f"credit-scoring-{function.lower()}", memory, timeout)
+    context = FakeLambdaContext(f"credit-scoring-{function.lower()}", memory, timeout)
     return handler(event, context)
-
-
-def decode_response(response: Any) -> Any:
-    """An API Gateway response with its body decoded; anything else unchanged."""
-    if not isinstance(response, Mapping) or "statusCode" not in response:
-        return response
-    decoded = dict(response)
-    body = decoded.get("body")
-    if isinstance(body, str):
-        if decoded.get("isBase64Encoded"):
-            raw = base64.b64decode(body)
-            try:
-                body = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                body = f"<{len(raw)} bytes of binary>"
-            decoded["isBase64Encoded"] = False
-        try:
-            decoded["body"] = json.loads(body)
-        except (json.JSONDecodeError, TypeError):
-            decoded["body"] = body
-    return decoded
 
 
 def main(argv: list[str] | None = None) -> int:

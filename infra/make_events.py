@@ -1,13 +1,14 @@
 """(Re)generate the local-invocation events in infra/events/ so they stay in sync with the
 input schema.
 
-Each event starts from the skeleton that ``sam local generate-event`` prints (HTTP API v2
-``apigateway http-api-proxy``, REST v1 ``apigateway aws-proxy``, ``cloudwatch
-scheduled-event``) and is then edited: route, method, a plain-text JSON body, no test
-cookies/claims. The applications are synthetic, built here from ``contract.schema`` (values
-inside its bounds, categories from its vocabularies): never rows of the real samples.
+Each event is built by infra/lambda_events.py from the ``sam local generate-event``
+templates (HTTP API v2 ``apigateway http-api-proxy``, REST v1 ``apigateway aws-proxy``,
+``cloudwatch scheduled-event``) and then edited: explicit route, method, a plain-text JSON
+body, the IAM caller instead of the test cookies/claims. The applications are synthetic,
+built here from ``contract.schema`` (values inside its bounds, categories from its
+vocabularies): never rows of the real samples.
 
-    python -m infra.make_events [--sam PATH] [--out infra/events]
+    python -m infra.make_events [--out infra/events] [--refresh-templates [--sam PATH]]
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from contract.schema import FEATURE_FIELDS, ID_FIELD, Field
+from infra import lambda_events
+from infra.lambda_events import ACCOUNT, REGION
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = REPO_ROOT / "infra" / "events"
-REGION = "eu-west-1"
-ACCOUNT = "123456789012"
+API_ID = "abcdef1234"
 #: A fixed schedule time (the window end the drift job derives from the event).
 SCHEDULE_TIME = "2026-11-28T06:00:00Z"
 
@@ -151,37 +153,24 @@ def batch_body() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- events
-def _sam_event(sam: str, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sam, "local", "generate-event", *args], check=True, capture_output=True, text=True
-    )
-    return json.loads(out.stdout)
-
-
-def http_api_event(
-    sam: str, method: str, path: str, body: Any = None, query: str = ""
-) -> dict[str, Any]:
-    """An HTTP API (payload 2.0) event for one of the template's explicit routes."""
-    event = _sam_event(
-        sam, "apigateway", "http-api-proxy", "--method", method, "--path", path.lstrip("/")
-    )
-    route = f"{method} {path}"
-    event["routeKey"] = route
-    event["rawPath"] = path
-    event["rawQueryString"] = query
-    for key in ("cookies", "pathParameters", "stageVariables", "queryStringParameters"):
+def _http_api(method: str, path: str, body: Any = None) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) event for one of the template's explicit routes, called by
+    an IAM-authenticated front end (the template's AWS_IAM authorizer)."""
+    request_id = f"{method.lower()}-{path.strip('/').replace('/', '-')}-example"
+    event = lambda_events.http_api_event(method, path, body, request_id=request_id,
+                                         route_key=f"{method} {path}")
+    for key in ("cookies", "pathParameters", "stageVariables"):
         event.pop(key, None)
-    if query:
-        event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&"))
+    host = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
     event["headers"] = {
         "accept": "application/json",
         "content-type": "application/json",
-        "host": f"abcdef1234.execute-api.{REGION}.amazonaws.com",
+        "host": host,
         "user-agent": "credit-origination/1.0",
     }
     context = event["requestContext"]
     context.pop("authentication", None)  # no mutual TLS
-    context["authorizer"] = {  # the template's AWS_IAM authorizer
+    context["authorizer"] = {
         "iam": {
             "accessKey": "ASIAEXAMPLEKEY",
             "accountId": ACCOUNT,
@@ -192,78 +181,69 @@ def http_api_event(
         }
     }
     context["accountId"] = ACCOUNT
-    context["apiId"] = "abcdef1234"
-    context["domainName"] = event["headers"]["host"]
-    context["domainPrefix"] = "abcdef1234"
-    context["routeKey"] = route
-    context["http"]["path"] = path
-    context["requestId"] = f"{method.lower()}-{path.strip('/').replace('/', '-')}-example"
-    if body is None:
-        event.pop("body", None)
-    else:
-        event["body"] = json.dumps(body)
-    event["isBase64Encoded"] = False
+    context["apiId"] = API_ID
+    context["domainName"] = host
+    context["domainPrefix"] = API_ID
     return event
 
 
-def rest_api_event(sam: str, method: str, path: str, body: Any, query: dict[str, str]) -> dict:
-    """A REST API (payload 1.0, aws-proxy) event."""
-    event = _sam_event(
-        sam, "apigateway", "aws-proxy", "--method", method, "--path", path.lstrip("/"),
-        "--resource", path, "--body", "{}", "--stage", "prod",
-    )
-    event["body"] = json.dumps(body)
-    event["isBase64Encoded"] = False
-    event["queryStringParameters"] = query
-    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
-    event["pathParameters"] = None
+def _rest_api(method: str, path: str, body: Any, query: dict[str, str]) -> dict[str, Any]:
+    """A REST API (payload 1.0, aws-proxy) event for the explicit ``path`` resource."""
+    event = lambda_events.rest_api_event(
+        method, path, body, query=query, headers={"Accept": "application/json"},
+        request_id=f"rest-{path.strip('/').replace('/', '-')}-example", resource=path)
     event["stageVariables"] = None
-    for headers, wrap in ((event["headers"], str), (event["multiValueHeaders"], lambda v: [v])):
-        headers["Accept"] = wrap("application/json")
-        headers["Content-Type"] = wrap("application/json")
-    event["requestContext"]["path"] = f"/prod{path}"
-    event["requestContext"]["requestId"] = "rest-predict-example"
     return event
 
 
-def scheduled_event(sam: str) -> dict[str, Any]:
-    event = _sam_event(
-        sam, "cloudwatch", "scheduled-event", "--region", REGION, "--account-id", ACCOUNT,
-        "--rule", "credit-scoring-DriftFunctionSchedule",
-    )
-    event["time"] = SCHEDULE_TIME
-    return event
-
-
-def build_events(sam: str) -> dict[str, dict[str, Any]]:
+def build_events() -> dict[str, dict[str, Any]]:
     """File name -> event."""
     return {
-        "health.json": http_api_event(sam, "GET", "/health"),
-        "model.json": http_api_event(sam, "GET", "/model"),
-        "predict_valid.json": http_api_event(sam, "POST", "/predict", synthetic_application()),
-        "predict_valid_rest.json": rest_api_event(
-            sam, "POST", "/predict", synthetic_application(), {"reasons": "3"}
+        "health.json": _http_api("GET", "/health"),
+        "model.json": _http_api("GET", "/model"),
+        "predict_valid.json": _http_api("POST", "/predict", synthetic_application()),
+        "predict_valid_rest.json": _rest_api(
+            "POST", "/predict", synthetic_application(), {"reasons": "3"}
         ),
-        "predict_invalid.json": http_api_event(sam, "POST", "/predict", invalid_application()),
-        "predict_batch.json": http_api_event(sam, "POST", "/predict/batch", batch_body()),
-        "drift_schedule.json": scheduled_event(sam),
+        "predict_invalid.json": _http_api("POST", "/predict", invalid_application()),
+        "predict_batch.json": _http_api("POST", "/predict/batch", batch_body()),
+        "drift_schedule.json": lambda_events.scheduled_event(
+            SCHEDULE_TIME, rule="credit-scoring-DriftFunctionSchedule", region=REGION),
     }
 
 
+# --------------------------------------------------------------------------- templates
 def default_sam() -> str | None:
     local = REPO_ROOT / ".venv-tools" / "bin" / "sam"
     return str(local) if local.exists() else shutil.which("sam")
 
 
+def refresh_templates(sam: str) -> list[Path]:
+    """Rewrite infra/event_templates/ from ``sam local generate-event`` (default options)."""
+    written = []
+    for name, args in lambda_events.TEMPLATES.items():
+        out = subprocess.run([sam, "local", "generate-event", *args], check=True,
+                             capture_output=True, text=True)  # nosec B603
+        path = lambda_events.TEMPLATES_DIR / name
+        path.write_text(out.stdout, encoding="utf-8")
+        written.append(path)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sam", default=default_sam(), help="the sam executable")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--out", type=Path, default=EVENTS_DIR)
+    parser.add_argument("--refresh-templates", action="store_true",
+                        help="first rewrite infra/event_templates/ with sam (needs `make tools`)")
+    parser.add_argument("--sam", default=default_sam(), help="the sam executable")
     args = parser.parse_args(argv)
-    if not args.sam:
-        parser.error("sam not found: run `make tools` or pass --sam")
+    if args.refresh_templates:
+        if not args.sam:
+            parser.error("sam not found: run `make tools` or pass --sam")
+        for path in refresh_templates(args.sam):
+            print(path)
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, event in build_events(args.sam).items():
+    for name, event in build_events().items():
         (args.out / name).write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
         print(args.out / name)
     return 0

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from infra import build_function
-from tests.events import http_api_event, reference_applications
+from infra.lambda_events import http_api_event, reference_applications
 
 #: pip failures that mean "no package index reachable", not a broken build.
 _OFFLINE_MARKERS = ("NewConnectionError", "Temporary failure in name resolution",

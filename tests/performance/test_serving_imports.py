@@ -20,7 +20,7 @@ LAZY = ("boto3", "botocore")
 _PROBE = r"""
 import json, sys
 import scoring.handler as app
-from tests.events import FakeLambdaContext, http_api_event, reference_applications
+from infra.lambda_events import FakeLambdaContext, http_api_event, reference_applications
 application = reference_applications(sys.argv[1], 1)[0]
 response = app.handler(http_api_event("POST", "/predict", body=application),
                        FakeLambdaContext())
@@ -42,7 +42,7 @@ def test_serving_path_imports_no_heavy_packages(trained_bundle):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["status"] == [200, 200]
     roots = {name.split(".")[0] for name in report["modules"]}
-    # tests.events (the probe's event builder) imports nothing heavy either.
+    # infra.lambda_events (the probe's event builder) imports nothing heavy either.
     assert not roots & set(FORBIDDEN), sorted(roots & set(FORBIDDEN))
     assert not roots & set(LAZY), "boto3 must be imported only when capture is on"
     assert "onnxruntime" in roots and "fastapi" in roots

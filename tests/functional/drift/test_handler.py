@@ -14,7 +14,6 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -28,7 +27,8 @@ from contract.capture_format import capture_key, encode_capture
 from contract.schema import FEATURE_FIELDS
 from drift import handler as drift_handler
 from drift.captures import read_window
-from tests.drift_synthetic import (
+from infra import lambda_events
+from infra.synthetic_traffic import (
     DRIFTED_FIELDS,
     applications,
     capture_records,
@@ -41,7 +41,6 @@ RANDOM_IDS = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
     r"|(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])"
 )
-EVENT_FILE = Path(__file__).resolve().parents[2] / "events" / "scheduled_event.json"
 BUCKET = "credit-data"
 REFERENCE_KEY = "model/reference.csv.gz"
 EVENT_TIME = "2026-11-28T06:00:00Z"  # window 2026-11-21 .. 2026-11-27
@@ -64,10 +63,7 @@ ENV = {
 
 def scheduled_event(time: str | None = EVENT_TIME) -> dict[str, Any]:
     """The payload `sam local generate-event cloudwatch scheduled-event` makes, at ``time``."""
-    event = json.loads(EVENT_FILE.read_text(encoding="utf-8"))
-    if time is not None:
-        event["time"] = time
-    return event
+    return lambda_events.scheduled_event(time)
 
 
 def at(day: date, hour: int = 12) -> datetime:

@@ -14,7 +14,7 @@ import pytest
 from contract.schema import CATEGORICAL_FIELDS, NUMERIC_FIELDS
 from drift.__main__ import main
 from drift.report import FEATURE_NAMES, build_report, data_definition, prepare_frame
-from tests.drift_synthetic import DRIFTED_FIELDS, applications, frame
+from infra.synthetic_traffic import DRIFTED_FIELDS, applications, frame
 
 
 def test_telemetry_is_off_before_evidently_is_imported() -> None:

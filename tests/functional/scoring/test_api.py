@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from contract import schema
+from infra.lambda_events import reference_applications, to_application
 from scoring.api import create_app
 from scoring.config import MAX_BATCH_SIZE, Settings
 from scoring.model import load_bundle
@@ -28,7 +29,6 @@ from scoring.request import (
     parse_application,
 )
 from scoring.treeshap import TreeShap
-from tests.events import reference_applications, to_application
 
 
 @pytest.fixture(scope="module")

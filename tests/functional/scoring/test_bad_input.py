@@ -68,16 +68,16 @@ from typing import Any
 
 import pytest
 
-from scoring.api import create_app
-from scoring.config import MAX_BATCH_SIZE, Settings
-from scoring.request import MAX_ECHOED_KEY, MAX_LISTED_ERRORS, ErrorResponse
-from tests.events import (
+from infra.lambda_events import (
     FakeLambdaContext,
     http_api_event,
     reference_applications,
     response_json,
     rest_api_event,
 )
+from scoring.api import create_app
+from scoring.config import MAX_BATCH_SIZE, Settings
+from scoring.request import MAX_ECHOED_KEY, MAX_LISTED_ERRORS, ErrorResponse
 
 ROUTES = {"/predict": "POST", "/predict/batch": "POST", "/health": "GET", "/model": "GET"}
 

@@ -19,10 +19,10 @@ from botocore.exceptions import ClientError, ConnectTimeoutError
 from fastapi.testclient import TestClient
 
 from contract.capture_format import day_prefix, decode_capture
+from infra.lambda_events import FakeLambdaContext, http_api_event, reference_applications
 from scoring import capture, logs
 from scoring.api import create_app
 from scoring.config import Settings
-from tests.events import FakeLambdaContext, http_api_event, reference_applications
 
 BUCKET = "captures-test"
 KEY = b"test-hmac-key"

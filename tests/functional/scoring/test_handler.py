@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from scoring import logs
-from scoring.config import MAX_BATCH_SIZE
-from scoring.request import BatchResponse, ErrorResponse, Health, Prediction
-from tests.events import (
+from infra.lambda_events import (
     FakeLambdaContext,
     http_api_event,
     reference_applications,
     response_json,
     rest_api_event,
 )
+from scoring import logs
+from scoring.config import MAX_BATCH_SIZE
+from scoring.request import BatchResponse, ErrorResponse, Health, Prediction
 
 EVENTS = {"v2": http_api_event, "v1": rest_api_event}
 

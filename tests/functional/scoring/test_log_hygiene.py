@@ -33,9 +33,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.lambda_events import FakeLambdaContext, http_api_event, reference_applications
 from scoring import capture, logs
 from scoring.api import create_app
-from tests.events import FakeLambdaContext, http_api_event, reference_applications
 
 BUCKET = "log-hygiene-captures"
 SECRETS = {

@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from contract import schema
+from infra.lambda_events import FakeLambdaContext, http_api_event, response_json
 from scoring.api import create_app
 from scoring.config import MAX_REASONS, Settings
 from scoring.request import BatchResponse, ErrorResponse, Prediction
-from tests.events import FakeLambdaContext, http_api_event, response_json
 
 SETTINGS = settings(
     derandomize=True,
@@ -260,7 +260,7 @@ def _fixed_invalid_tokens(field: schema.Field) -> list[tuple[str, str | object]]
 
 def test_every_field_rejects_every_kind_of_invalid_value(handler, trained_bundle):
     """The exhaustive companion of the property: every field x every invalid kind."""
-    from tests.events import reference_applications
+    from infra.lambda_events import reference_applications
 
     (base,) = reference_applications(trained_bundle, 1)
     tried = 0

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from infra.lambda_events import FakeLambdaContext, http_api_event, reference_applications
 from scoring import api
 from scoring.api import create_app
 from scoring.config import Settings
 from scoring.model import SERVING_FILES, BundleError, load_bundle
-from tests.events import FakeLambdaContext, http_api_event, reference_applications
 
 
 def _copy(bundle: Path, target: Path) -> Path:

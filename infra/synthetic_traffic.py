@@ -1,4 +1,6 @@
-"""Synthetic applications for the drift tests and benchmark (valid under contract.schema).
+"""Synthetic scoring traffic for the drift tests and benchmark: applications valid under
+contract.schema, the capture records the scoring function would write for them, and a
+reference sample.
 
 Values are drawn per field from its kind, bounds and vocabulary: no real rows are involved.
 ``drifted=True`` shifts three fields by a wide margin (DRIFTED_FIELDS), so a report must flag
