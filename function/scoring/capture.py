@@ -24,47 +24,52 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.capture_format import capture_key, encode_capture
 from contract.schema import ID_FIELD
 from scoring import logs
 
+if TYPE_CHECKING:
+    from contract.aws import S3Client
+    from contract.capture_format import CaptureRecord, Decision
+    from scoring.shapes import CaptureCounts, CaptureOutcome
+
 #: Puts allowed in flight (queued or running) before new captures are dropped.
 MAX_PENDING = 4
 _WORKERS = 2
 
-STATS: dict[str, int] = {"written": 0, "failed": 0, "timed_out": 0, "dropped": 0}
+STATS: CaptureCounts = {"written": 0, "failed": 0, "timed_out": 0, "dropped": 0}
 _stats_lock = threading.Lock()
 
 
-def _count(outcome: str) -> None:
+def _count(outcome: CaptureOutcome) -> None:
     with _stats_lock:
         STATS[outcome] += 1
 
 
-def stats() -> dict[str, int]:
+def stats() -> CaptureCounts:
     with _stats_lock:
-        return dict(STATS)
+        return STATS.copy()
 
 
 def reset_stats() -> None:
     with _stats_lock:
-        for key in STATS:
-            STATS[key] = 0
+        STATS.update({"written": 0, "failed": 0, "timed_out": 0, "dropped": 0})
 
 
-def make_s3_client(timeout_s: float) -> Any:
+def make_s3_client(timeout_s: float) -> S3Client:
     """An S3 client that gives up quickly: one attempt, connect/read timeouts < timeout_s."""
     logs.quiet_aws_sdk_loggers()
     import boto3  # lazily: only when capture is on (importing boto3 is slow)
     from botocore.config import Config
 
     per_call = max(0.1, timeout_s * 0.8)
-    return boto3.client("s3", config=Config(
+    client: S3Client = boto3.client("s3", config=Config(
         connect_timeout=per_call, read_timeout=per_call,
         retries={"total_max_attempts": 1, "mode": "standard"},
     ))
+    return client
 
 
 class CaptureWriter:
@@ -76,7 +81,7 @@ class CaptureWriter:
         prefix: str,
         hash_key: bytes | None,
         timeout_s: float,
-        client_factory: Callable[[], Any] | None = None,
+        client_factory: Callable[[], S3Client] | None = None,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix
@@ -84,14 +89,14 @@ class CaptureWriter:
         self.random_key = hash_key is None
         self._key = hash_key if hash_key is not None else secrets.token_bytes(32)
         self._client_factory = client_factory or (lambda: make_s3_client(timeout_s))
-        self._client: Any = None
+        self._client: S3Client | None = None
         self._client_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="capture")
         self._pending = 0
         self._pending_lock = threading.Lock()
 
     # -- set-up ------------------------------------------------------------------------------
-    def client(self) -> Any:
+    def client(self) -> S3Client:
         with self._client_lock:
             if self._client is None:
                 self._client = self._client_factory()
@@ -117,9 +122,9 @@ class CaptureWriter:
         self,
         apps: Sequence[Mapping[str, Any]],
         probabilities: Sequence[float],
-        decisions: Sequence[str],
+        decisions: Sequence[Decision],
         model_version: str,
-    ) -> list[dict[str, Any]]:
+    ) -> list[CaptureRecord]:
         now = datetime.now(UTC).isoformat()
         return [
             {
@@ -138,9 +143,9 @@ class CaptureWriter:
         self,
         apps: Sequence[Mapping[str, Any]],
         probabilities: Sequence[float],
-        decisions: Sequence[str],
+        decisions: Sequence[Decision],
         model_version: str,
-    ) -> str:
+    ) -> CaptureOutcome:
         """Write one request's records; never raises. Returns the outcome (for the log)."""
         try:
             body = encode_capture(self.records(apps, probabilities, decisions, model_version))
@@ -165,7 +170,7 @@ class CaptureWriter:
                       records=len(apps), waited_s=self.timeout_s)
             return "timed_out"
 
-    def _put(self, key: str, body: bytes, n_records: int) -> str:
+    def _put(self, key: str, body: bytes, n_records: int) -> CaptureOutcome:
         try:
             self.client().put_object(
                 Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson"

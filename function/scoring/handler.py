@@ -9,7 +9,7 @@ first real request finds a warm onnxruntime session and warm code:
 * otherwise at import, during the Lambda init phase.
 
 A bundle that cannot be loaded never crashes the import: /health and /predict answer 503
-with the reason (and the load is retried on demand every 30 s).
+with the reason (and the load is retried on demand, see scoring.service.RETRY_AFTER_S).
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import gc
 import json
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 # One request at a time per execution environment: BLAS threads would only cost cold start
-# (OpenBLAS sizes its thread pool when numpy loads: ~40 ms measured). Set before numpy loads.
+# (OpenBLAS sizes its thread pool when numpy loads). Set before numpy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # Start-up builds many long-lived objects (Pydantic/FastAPI models, the ONNX session): no
-# garbage-collector passes until the function is primed (~50 ms of cold start measured).
+# garbage-collector passes until the function is primed (docs/decisions.md, "Serving").
 gc.disable()
 
 from mangum import Mangum  # noqa: E402
@@ -33,7 +33,14 @@ from mangum import Mangum  # noqa: E402
 from scoring import logs  # noqa: E402
 from scoring.api import create_app  # noqa: E402
 
+if TYPE_CHECKING:
+    from mangum.types import LambdaContext as MangumContext
+
+    from contract.aws import LambdaContext
+    from scoring.service import Service
+
 app = create_app()
+service: Service = app.state.service
 
 
 class ScoringMangum(Mangum):
@@ -43,9 +50,9 @@ class ScoringMangum(Mangum):
     base64 or an event it cannot recognise; Lambda would turn that into a 502.)
     """
 
-    def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+    def __call__(self, event: Any, context: LambdaContext) -> dict[str, Any]:
         try:
-            return super().__call__(event, context)
+            return super().__call__(event, cast("MangumContext", context))
         except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError, AttributeError,
                 RuntimeError) as exc:
             logs.emit("bad_event", logging.WARNING, exception=type(exc).__name__,
@@ -74,23 +81,23 @@ handler = ScoringMangum(app, lifespan="off")
 def _register_snapstart_hooks() -> bool:
     """Register the SnapStart hooks when running in the Lambda runtime; True if registered."""
     try:
-        from snapshot_restore_py import (  # type: ignore[import-not-found]
+        from snapshot_restore_py import (
             register_after_restore,
             register_before_snapshot,
         )
     except ImportError:  # not in the Lambda runtime (tests, uvicorn, benchmarks)
         return False
-    register_before_snapshot(app.state.service.prime)
-    register_after_restore(app.state.service.after_restore)
+    register_before_snapshot(service.prime)
+    register_after_restore(service.after_restore)
     return True
 
 
 try:
     _hooks = _register_snapstart_hooks()
     if not (_hooks and os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"):
-        app.state.service.prime()
+        service.prime()
 finally:
     gc.freeze()  # what start-up built lives as long as the process: keep it out of GC scans
     gc.enable()
 
-__all__ = ["app", "handler"]
+__all__ = ["app", "handler", "service"]

@@ -16,14 +16,14 @@ from typing import Any, TextIO
 LOGGER_NAME = "scoring"
 
 
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StdoutHandler(logging.StreamHandler[TextIO]):
     """A stream handler that writes to the *current* sys.stdout (or a stream set by tests)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.target: TextIO | None = None
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return self.target if self.target is not None else sys.stdout
 

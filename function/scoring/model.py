@@ -15,13 +15,20 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import onnxruntime as ort
 
 from contract import schema
-from contract.bundle import CARD_FILE, MODEL_FILE, REQUIRED_CARD_KEYS, SERVING_FILES, SHAP_FILE
+from contract.bundle import (
+    CARD_FILE,
+    MODEL_FILE,
+    REQUIRED_CARD_KEYS,
+    SERVING_FILES,
+    SHAP_FILE,
+    ModelCard,
+)
 from contract.graph import (
     CATEGORICAL_INPUT,
     FEATURES_OUTPUT,
@@ -29,6 +36,10 @@ from contract.graph import (
     OUTPUTS,
     PROBABILITY_OUTPUT,
 )
+
+if TYPE_CHECKING:
+    from contract.aws import S3Client
+    from scoring.treeshap import TreeShap
 
 #: |TreeSHAP row sum - graph margin| above this at load time means mismatched files.
 CONSISTENCY_TOLERANCE = 1e-6
@@ -41,7 +52,7 @@ class BundleError(Exception):
 @dataclass(frozen=True)
 class Bundle:
     directory: Path
-    card: dict[str, Any]
+    card: ModelCard
     card_json: bytes = field(repr=False)
     version: str
     threshold: float
@@ -49,7 +60,7 @@ class Bundle:
     #: For each model feature, the request field it shows (None: engineered feature).
     raw_fields: tuple[str | None, ...]
     session: ort.InferenceSession = field(repr=False)
-    explainer: Any = field(repr=False)  # scoring.treeshap.TreeShap
+    explainer: TreeShap = field(repr=False)
 
     def predict(
         self, inputs: dict[str, np.ndarray], with_features: bool
@@ -72,7 +83,7 @@ def session_options(threads: int) -> ort.SessionOptions:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     # The graph is Gather/Where/LabelEncoder/TreeEnsemble nodes: graph rewrites gain nothing
-    # at run time and cost ~20 ms of session creation at every cold start.
+    # at run time and only lengthen session creation at every cold start.
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.log_severity_level = 3
     # No busy-waiting worker threads between requests (they would burn the Lambda's CPU).
@@ -80,11 +91,11 @@ def session_options(threads: int) -> ort.SessionOptions:
     return options
 
 
-def _read_card(directory: Path) -> tuple[dict[str, Any], bytes]:
+def _read_card(directory: Path) -> tuple[ModelCard, bytes]:
     path = directory / CARD_FILE
     try:
         raw = path.read_bytes()
-        card = json.loads(raw)
+        card: object = json.loads(raw)
     except FileNotFoundError:
         raise BundleError(f"{CARD_FILE} not found in {directory}") from None
     except (OSError, ValueError) as exc:
@@ -100,7 +111,7 @@ def _read_card(directory: Path) -> tuple[dict[str, Any], bytes]:
     names = card["features"]
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise BundleError(f"{CARD_FILE} features is not a list of names")
-    return card, raw
+    return cast("ModelCard", card), raw
 
 
 def _read_model(directory: Path, expected_sha256: object) -> bytes:
@@ -147,7 +158,7 @@ def _session(data: bytes, threads: int, n_features: int) -> ort.InferenceSession
     return session
 
 
-def _explainer(directory: Path, n_features: int) -> Any:
+def _explainer(directory: Path, n_features: int) -> TreeShap:
     from scoring.treeshap import TreeShap
 
     path = directory / SHAP_FILE
@@ -238,7 +249,7 @@ def download_bundle(uri: str, target_root: str | None = None) -> Path:
     import boto3  # lazily: only when the bundle comes from S3
     from botocore.config import Config
 
-    client = boto3.client(
+    client: S3Client = boto3.client(
         "s3", config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 3})
     )
     target = Path(tempfile.mkdtemp(prefix="model-", dir=target_root or tempfile.gettempdir()))

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-INCREASES = "increases_risk"
-DECREASES = "decreases_risk"
+if TYPE_CHECKING:
+    from scoring.shapes import ReasonBody
+
+INCREASES: Final = "increases_risk"
+DECREASES: Final = "decreases_risk"
 
 
 def top_indices(contributions: np.ndarray, k: int) -> np.ndarray:
@@ -43,7 +46,7 @@ def reasons_for_rows(
     feature_names: Sequence[str],
     raw_fields: Sequence[str | None],
     k: int,
-) -> list[list[dict[str, Any]]]:
+) -> list[list[ReasonBody]]:
     """Reasons for each row. ``contributions`` is [N, F+1] (TreeSHAP, last column expected
     value), ``features`` the [N, F] feature matrix, ``apps`` the validated applications."""
     if k <= 0:
@@ -52,9 +55,9 @@ def reasons_for_rows(
     index = top_indices(phi, k)
     values = np.take_along_axis(phi, index, axis=1).tolist()
     engineered = np.take_along_axis(features, index, axis=1).tolist()
-    out: list[list[dict[str, Any]]] = []
+    out: list[list[ReasonBody]] = []
     for row, app in enumerate(apps):
-        reasons = []
+        reasons: list[ReasonBody] = []
         for j, contribution, computed in zip(index[row].tolist(), values[row], engineered[row],
                                              strict=True):
             if contribution == 0.0:

@@ -40,22 +40,18 @@ from scoring.config import MAX_BATCH_SIZE
 #: Errors listed in one response at most (a bad batch could otherwise list 100,000).
 MAX_LISTED_ERRORS = 50
 #: Longest unknown key echoed in an error (and so in the log line): a client-chosen key can be
-#: megabytes long, and was echoed 4 times in the response (loc, field, msg, fields).
+#: megabytes long, and an error names it four times (loc, field, msg, fields).
 MAX_ECHOED_KEY = 64
 
 
 # --------------------------------------------------------------------------- request models
 def _field_type(field: schema.Field) -> Any:
-    bounds: dict[str, float] = {}
-    if field.minimum is not None:
-        bounds["ge"] = field.minimum
-    if field.maximum is not None:
-        bounds["le"] = field.maximum
+    """The Pydantic type of a field; a bound of None is no constraint."""
     if field.kind == "category":
-        return Literal[field.categories]  # type: ignore[valid-type]
+        return Literal[field.categories]
     if field.kind == "integer":
-        return Annotated[StrictInt, Field(**bounds)]
-    return Annotated[StrictFloat, Field(allow_inf_nan=False, **bounds)]
+        return Annotated[StrictInt, Field(ge=field.minimum, le=field.maximum)]
+    return Annotated[StrictFloat, Field(allow_inf_nan=False, ge=field.minimum, le=field.maximum)]
 
 
 def _application_model() -> type[BaseModel]:
@@ -186,7 +182,8 @@ def openapi_schemas(ref_template: str = "#/components/schemas/{model}") -> dict[
          *((model, "serialization") for model in RESPONSE_MODELS)],
         ref_template=ref_template,
     )
-    return top["$defs"]
+    schemas: dict[str, Any] = top["$defs"]
+    return schemas
 
 
 # ------------------------------------------------------------------------------- parsing
@@ -297,7 +294,7 @@ _CATEGORY_COLONS: dict[str, dict[str, int]] = {
 
 
 def _value_colons(apps: list[dict[str, Any]]) -> int:
-    return sum(colons.get(app[name], 0)  # type: ignore[arg-type]
+    return sum(colons.get(app[name], 0)
                for name, colons in _CATEGORY_COLONS.items() for app in apps)
 
 
@@ -336,7 +333,7 @@ def _validate(model_class: Any, body: bytes) -> Any:
 def parse_application(body: bytes) -> dict[str, Any]:
     """Validate one application; returns its fields (all 121 keys, None = missing)."""
     model = _validate(Application, body)
-    fields = model.__dict__
+    fields: dict[str, Any] = model.__dict__
     _check_duplicates(body, len(model.model_fields_set), [fields], batch=False)
     return fields
 
@@ -364,5 +361,6 @@ def encode(apps: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     """
     numeric = np.array([_numeric_of(a) for a in apps], dtype=np.float64)
     categorical = np.array([_categorical_of(a) for a in apps], dtype=object)
-    categorical[np.equal(categorical, None)] = schema.MISSING_CATEGORY
+    # numpy's stubs reject None as an operand; an object array compares element-wise to it.
+    categorical[np.equal(categorical, None)] = schema.MISSING_CATEGORY  # type: ignore[call-overload]
     return {NUMERIC_INPUT: numeric, CATEGORICAL_INPUT: categorical}

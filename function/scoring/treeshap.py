@@ -183,7 +183,7 @@ class TreeShap:
             left[self._zero_nodes] = np.where(
                 value[self._zero_nodes] == 0.0, self._zero_left, left[self._zero_nodes]
             )
-        hot = left[self._elem_node] != self._elem_right
+        hot: np.ndarray = left[self._elem_node] != self._elem_right
         if self._extra_pos.size:
             hot[self._extra_pos[left[self._extra_node] == self._extra_right]] = False
         return hot
@@ -217,7 +217,7 @@ def _group_paths(length: np.ndarray) -> list[tuple[np.ndarray, int]]:
 
     def cost(i: int, j: int) -> float:  # group holding lengths[i:j]
         depth = int(lengths[j - 1])
-        paths = cumulative[j] - cumulative[i]
+        paths = int(cumulative[j] - cumulative[i])
         return paths * depth * ((depth + 1) // 2 + _ELEMENT_PASSES) + _GROUP_OVERHEAD
 
     best = [0.0] + [np.inf] * len(lengths)

@@ -186,9 +186,9 @@ def test_the_scan_has_teeth(lambda_env, applications, monkeypatch, capfd):
     the scan must find each."""
     import sys
 
-    from scoring import api
+    from scoring import routes
 
-    real_score = api.score
+    real_score = routes.score
 
     def leaky_score(bundle: Any, apps: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
         logs.emit("planted", client=apps[0]["SK_ID_CURR"])
@@ -196,7 +196,7 @@ def test_the_scan_has_teeth(lambda_env, applications, monkeypatch, capfd):
         print(f"key={SECRETS['CAPTURE_HASH_KEY']}", file=sys.stderr)
         return real_score(bundle, apps, k)
 
-    monkeypatch.setattr(api, "score", leaky_score)
+    monkeypatch.setattr(routes, "score", leaky_score)
     text, _ = _run_requests(applications, logging.INFO)
     out, err = capfd.readouterr()
     assert set(_leaks(text + out + err).values()) == {

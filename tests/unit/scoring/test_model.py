@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infra.lambda_events import FakeLambdaContext, http_api_event, reference_applications
-from scoring import api
+from scoring import service
 from scoring.api import create_app
 from scoring.config import Settings
 from scoring.model import SERVING_FILES, BundleError, load_bundle
@@ -130,7 +130,7 @@ def test_a_repaired_bundle_is_picked_up_on_retry(trained_bundle, tmp_path, monke
     assert client.get("/health").status_code == 503
     shutil.copy(trained_bundle / "model_card.json", directory / "model_card.json")
     assert client.get("/health").status_code == 503  # not retried within RETRY_AFTER_S
-    monkeypatch.setattr(api, "RETRY_AFTER_S", 0.0)
+    monkeypatch.setattr(service, "RETRY_AFTER_S", 0.0)
     assert client.get("/health").status_code == 200
 
 
@@ -183,7 +183,7 @@ def test_a_bundle_failing_the_probe_is_a_503_not_a_crash(trained_bundle, monkeyp
         raise FloatingPointError("probe")
 
     app = create_app(Settings(model_dir=trained_bundle))
-    monkeypatch.setattr(api, "score", broken_score)
+    monkeypatch.setattr(service, "score", broken_score)
     app.state.service.prime()
     health = TestClient(app).get("/health")
     assert health.status_code == 503

@@ -1,0 +1,70 @@
+"""The JSON bodies the scoring API returns, as TypedDicts for the type checker.
+
+The Pydantic models of the same names in :mod:`scoring.request` (``Prediction``, ``Reason``,
+``BatchResponse``, ``Health``) document these bodies in the OpenAPI spec; these TypedDicts
+type the plain dicts the request path builds and ``json.dumps`` serialises (a unit test
+checks both describe the same keys). Import this module under ``TYPE_CHECKING`` only: the
+request path never needs it at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+from contract.capture_format import Decision
+
+Direction = Literal["increases_risk", "decreases_risk"]
+
+
+class ReasonBody(TypedDict):
+    """One reason code (scoring.reasons)."""
+
+    feature: str
+    value: float | int | str | None
+    contribution: float
+    direction: Direction
+
+
+class PredictionBody(TypedDict):
+    """The /predict response body; one item of a /predict/batch response."""
+
+    client_id: int
+    probability_default: float
+    decision: Decision
+    threshold: float
+    model_version: str
+    reasons: list[ReasonBody]
+
+
+class BatchResponseBody(TypedDict):
+    """The /predict/batch response body."""
+
+    predictions: list[PredictionBody]
+
+
+#: What became of one request's capture (scoring.capture).
+CaptureOutcome = Literal["written", "failed", "timed_out", "dropped"]
+
+
+class CaptureCounts(TypedDict):
+    """Capture outcomes counted since the process started."""
+
+    written: int
+    failed: int
+    timed_out: int
+    dropped: int
+
+
+class CaptureHealth(CaptureCounts):
+    """Inference capture in /health: on or off, and its outcome counts."""
+
+    enabled: bool
+
+
+class HealthBody(TypedDict):
+    """The /health response body."""
+
+    status: Literal["ok", "unavailable"]
+    model_version: str | None
+    reason: str | None
+    capture: CaptureHealth
