@@ -17,8 +17,8 @@ import numpy as np
 
 DEFAULT_COST_FN: float = 10.0
 DEFAULT_COST_FP: float = 1.0
-#: The seed recipe's threshold grid: 100 steps from 0.01 to 0.99.
-SEED_THRESHOLD_GRID: np.ndarray = np.linspace(0.01, 0.99, 100)
+#: The one-hot grid recipe's threshold grid: 100 steps from 0.01 to 0.99.
+ONEHOT_GRID_THRESHOLDS: np.ndarray = np.linspace(0.01, 0.99, 100)
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def best_threshold(
 
     ``candidates=None`` searches exactly over every distinct decision set
     (:func:`candidate_thresholds`); otherwise over the given grid (e.g.
-    :data:`SEED_THRESHOLD_GRID`). Ties go to the highest threshold: at equal cost,
+    :data:`ONEHOT_GRID_THRESHOLDS`). Ties go to the highest threshold: at equal cost,
     decline fewer applicants.
     """
     yb, p = _check(y, p)

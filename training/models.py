@@ -3,11 +3,11 @@
 * ``dummy``: DummyClassifier(strategy="prior"), the floor;
 * ``logistic_regression``: impute + scale (numeric and engineered features, with missing
   indicators) and one-hot (categories), C x class_weight grid;
-* ``seed_recipe``: the seed's reference, pandas.get_dummies of the 120 raw fields +
-  LGBMClassifier(class_weight="balanced") on an 8-point grid picked by CV AUC, threshold
-  on the 100-step grid 0.01..0.99;
-* ``champion``: LightGBM on ``training.features`` (the served feature graph), a seeded
-  random search scored by out-of-fold business cost at the OOF-optimal threshold.
+* ``onehot_grid``: the one-hot grid recipe (the reference project's), pandas.get_dummies
+  of the 120 raw fields + LGBMClassifier(class_weight="balanced") on an 8-point grid picked
+  by CV AUC, threshold on the 100-step grid 0.01..0.99;
+* ``champion``: LightGBM on ``training.features`` (the served feature graph), a
+  random search (seeded) scored by out-of-fold business cost at the OOF-optimal threshold.
 
 Every candidate is scored on the same folds by out-of-fold (OOF) predictions.
 """
@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from contract import schema
 from training.costs import (
-    SEED_THRESHOLD_GRID,
+    ONEHOT_GRID_THRESHOLDS,
     Costs,
     ThresholdChoice,
     best_threshold,
@@ -55,8 +55,10 @@ LGBM_FIXED: dict[str, Any] = {
     "deterministic": True,
 }
 
-#: The seed recipe's grid (n_estimators x learning_rate x num_leaves).
-SEED_GRID: dict[str, tuple[Any, ...]] = {
+#: Candidate name of the one-hot grid recipe (card, MLflow child run, summary).
+ONEHOT_GRID_NAME = "onehot_grid"
+#: The one-hot grid recipe's grid (n_estimators x learning_rate x num_leaves).
+ONEHOT_GRID: dict[str, tuple[Any, ...]] = {
     "n_estimators": (100, 200),
     "learning_rate": (0.05, 0.1),
     "num_leaves": (20, 31),
@@ -120,8 +122,8 @@ def lgbm(params: dict[str, Any], seed: int, n_jobs: int) -> lgb.LGBMClassifier:
     """An LGBMClassifier with the shared fixed settings.
 
     Histogram layout is fixed (LightGBM otherwise picks one by timing, which is not
-    reproducible): row-wise for one thread, column-wise for several (measured faster:
-    16.5 s vs 12.8 s for 200k rows on 2 threads).
+    reproducible): row-wise for one thread, column-wise for several (the faster one there;
+    see docs/decisions.md).
     """
     layout = {"force_col_wise": True} if n_jobs > 1 else {"force_row_wise": True}
     return lgb.LGBMClassifier(**{**LGBM_FIXED, **layout, **params}, random_state=seed,
@@ -157,12 +159,10 @@ def lgbm_oof(X: np.ndarray | pd.DataFrame, y: np.ndarray, folds: Sequence[Fold],
 def sample_champion_params(rng: np.random.Generator) -> dict[str, Any]:
     """One draw of the champion's random search.
 
-    The ranges favour small, strongly regularised, smoothed trees. Measured on the real
-    5,000-row sample (3 hold-out splits, 20 trials each): the seed's 20-31-leaf trees reach
-    a CV AUC of 0.70-0.73; a wider space (depth 2-6, up to 32 leaves, lighter
-    regularisation) gave the champion 0.74-0.75 with trials spread over 0.746-0.767; this
-    one gives 0.73-0.76 with trials packed in 0.757-0.767, i.e. less dependent on search
-    luck. Depth <= 4 also keeps the function's per-request TreeSHAP cheap.
+    The ranges favour small, strongly regularised, smoothed trees: their trials score
+    close together, so the result depends less on search luck (the comparison with wider
+    spaces is in docs/decisions.md). Depth <= 4 also keeps the function's per-request
+    TreeSHAP cheap.
     """
     return _clean({
         "num_leaves": int(rng.integers(4, 17)),
@@ -193,10 +193,7 @@ def select_trial(rows: Sequence[dict[str, Any]], rule: str = "one_se") -> int:
     ``"min_cost"``: the lowest OOF cost (ties: higher AUC). ``"one_se"`` (default): among
     the trials whose OOF cost is within one fold standard error of the lowest, the one
     with the highest AUC. Cost differences smaller than their own fold-to-fold noise do
-    not tell trials apart; the ranking quality (AUC) then decides. Measured on the real
-    5,000-row sample over 3 hold-out splits: re-evaluated on fresh folds, the min-cost
-    trial beat the seed recipe's AUC by 0.018-0.034 (cost 0.512-0.534), the one-SE trial
-    by 0.031-0.038 (cost 0.504-0.534).
+    not tell trials apart; the ranking quality (AUC) then decides (see docs/decisions.md).
     """
     best = min(range(len(rows)), key=lambda i: (rows[i]["cv_cost_per_applicant"],
                                                  -rows[i]["cv_auc"]))
@@ -248,11 +245,11 @@ def search_champion(
     return best
 
 
-# --------------------------------------------------------------------------- seed recipe
+# --------------------------------------------------------------------------- one-hot grid
 
 
-def seed_design_matrix(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """The seed's encoding: pandas.get_dummies of the 120 raw fields (float32).
+def onehot_design_matrix(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The one-hot grid recipe's encoding: pandas.get_dummies of the 120 raw fields (float32).
 
     ``columns`` (the training matrix's columns) aligns another frame to it: dummies of
     categories unseen in training are dropped, absent ones are zero.
@@ -265,38 +262,39 @@ def seed_design_matrix(frame: pd.DataFrame, columns: Sequence[str] | None = None
     return matrix
 
 
-def run_seed_recipe(
+def run_onehot_grid(
     frame: pd.DataFrame, y: np.ndarray, folds: Sequence[Fold], costs: Costs,
     seed: int = 0, n_jobs: int = 1, progress: bool = False,
     matrix: pd.DataFrame | None = None,
 ) -> CandidateResult:
-    """The seed's grid, chosen by CV AUC; threshold on the 100-step grid by OOF cost."""
+    """The one-hot grid recipe: its grid, chosen by CV AUC; threshold on the 100-step grid
+    by OOF cost."""
     started = time.perf_counter()
-    X = seed_design_matrix(frame) if matrix is None else matrix
+    X = onehot_design_matrix(frame) if matrix is None else matrix
     X = X.to_numpy(dtype=np.float32)
     best: CandidateResult | None = None
     rows: list[dict[str, Any]] = []
-    grid = list(product(*SEED_GRID.values()))
-    for i, values in enumerate(_bar(grid, "seed recipe grid", progress)):
-        params = {**dict(zip(SEED_GRID, values, strict=True)), "class_weight": "balanced"}
+    grid = list(product(*ONEHOT_GRID.values()))
+    for i, values in enumerate(_bar(grid, "one-hot grid recipe", progress)):
+        params = {**dict(zip(ONEHOT_GRID, values, strict=True)), "class_weight": "balanced"}
         oof = lgbm_oof(X, y, folds, params, seed, n_jobs, progress, f"grid {i + 1} folds")
         score = auc(y, oof)
-        choice = best_threshold(y, oof, costs, SEED_THRESHOLD_GRID)
+        choice = best_threshold(y, oof, costs, ONEHOT_GRID_THRESHOLDS)
         rows.append({"trial": i, **params, "cv_auc": score,
                      "cv_cost_per_applicant": choice.cost_per_applicant,
                      "threshold": choice.threshold})
         if best is None or score > best.auc:
-            best = CandidateResult("seed_recipe", params, oof, score, choice)
+            best = CandidateResult(ONEHOT_GRID_NAME, params, oof, score, choice)
     assert best is not None
     best.trials = rows
     best.seconds = time.perf_counter() - started
     return best
 
 
-def fit_seed(frame: pd.DataFrame, y: np.ndarray, params: dict[str, Any], seed: int,
+def fit_onehot_grid(frame: pd.DataFrame, y: np.ndarray, params: dict[str, Any], seed: int,
              n_jobs: int) -> tuple[lgb.LGBMClassifier, list[str]]:
-    """Refit the seed recipe's chosen configuration; returns (model, dummy columns)."""
-    X = seed_design_matrix(frame)
+    """Refit the one-hot grid recipe's chosen configuration; returns (model, dummy columns)."""
+    X = onehot_design_matrix(frame)
     model = lgbm(params, seed, n_jobs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -304,9 +302,9 @@ def fit_seed(frame: pd.DataFrame, y: np.ndarray, params: dict[str, Any], seed: i
     return model, list(X.columns)
 
 
-def predict_seed(model: lgb.LGBMClassifier, columns: Sequence[str],
+def predict_onehot_grid(model: lgb.LGBMClassifier, columns: Sequence[str],
                  frame: pd.DataFrame) -> np.ndarray:
-    X = seed_design_matrix(frame, columns).to_numpy(dtype=np.float32)
+    X = onehot_design_matrix(frame, columns).to_numpy(dtype=np.float32)
     return model.predict_proba(X)[:, 1]
 
 

@@ -4,15 +4,18 @@
 2. Hold out a stratified test split. Everything that chooses (model comparison,
    hyper-parameter search, threshold) uses stratified k-fold out-of-fold predictions on the
    training part only.
-3. Compare Dummy, LogisticRegression, the seed recipe and the LightGBM champion search on
-   the same folds ("comparison folds"; on big data a stratified subsample of the training
-   part, see ``search_rows``).
-4. Re-evaluate the chosen champion (and the seed recipe) with fresh folds over the whole
-   training part ("evaluation folds"): the champion's threshold is the cost-optimal one on
-   these OOF predictions. Refit on the training part; report test metrics with bootstrap CIs.
+3. Compare Dummy, LogisticRegression, the one-hot grid recipe and the LightGBM champion
+   search on the same folds ("comparison folds"; on big data a stratified subsample of the
+   training part, see ``search_rows``).
+4. Re-evaluate the chosen champion (and the one-hot grid recipe) with fresh folds over the
+   whole training part ("evaluation folds"): the champion's threshold is the cost-optimal
+   one on these OOF predictions. Refit on the training part; report test metrics with
+   bootstrap CIs.
 5. Export the bundle (parity gate + probe) to a staging folder, register the ONNX model in
    MLflow with alias ``champion``, stamp the registry version into the card, log plots and
    artifacts, and only then move the bundle into ``output``.
+
+Each step is one function below returning a small frozen result; ``_train`` runs them.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from contract import schema
+from contract.bundle import CARD_FILE, MODEL_FILE, ModelCard
 from training import card as card_mod
 from training import plots
-from training.costs import SEED_THRESHOLD_GRID, Costs, best_threshold
+from training.costs import ONEHOT_GRID_THRESHOLDS, Costs, best_threshold
 from training.data import (
     DEFAULT_SYNTHETIC_ROWS,
     Dataset,
@@ -42,20 +47,31 @@ from training.data import (
     load_descriptions,
     validate,
 )
-from training.evaluate import auc, bootstrap_metrics, make_folds, metrics_at, split_holdout
+from training.evaluate import (
+    Fold,
+    auc,
+    bootstrap_metrics,
+    make_folds,
+    metrics_at,
+    split_holdout,
+)
 from training.models import (
+    ONEHOT_GRID_NAME,
     CandidateResult,
     fit_champion,
-    fit_seed,
+    fit_onehot_grid,
     lgbm_oof,
-    predict_seed,
+    onehot_design_matrix,
+    predict_onehot_grid,
     run_dummy,
     run_logistic,
-    run_seed_recipe,
+    run_onehot_grid,
     search_champion,
-    seed_design_matrix,
 )
 from training.tracking import EXPERIMENT, REGISTERED_MODEL, Tracker
+
+#: Below this many rows a LightGBM fit runs on one thread, above on every core (up to 8).
+SINGLE_THREAD_ROWS = 20_000
 
 
 @dataclass
@@ -99,12 +115,113 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     output: Path
-    card: dict[str, Any]
+    card: ModelCard
     run_id: str
     model_version: int
     comparison: dict[str, dict[str, Any]]
     seconds: float
 
+
+# --------------------------------------------------------------------------- stage results
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The validated data, its labels and the column descriptions for the card."""
+
+    dataset: Dataset
+    y: np.ndarray
+    descriptions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """The stratified train/test split, frames, labels and feature matrices."""
+
+    train_frame: pd.DataFrame
+    test_frame: pd.DataFrame
+    y_train: np.ndarray
+    y_test: np.ndarray
+    X_train: np.ndarray
+    X_test: np.ndarray
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """Where the candidates are compared, and the folds and threads of every fit.
+
+    ``rows`` are positions in the training part: all of them, or a stratified subsample
+    when the training part has more than ``search_rows`` rows.
+    """
+
+    rows: np.ndarray
+    subsampled: bool
+    frame: pd.DataFrame
+    y: np.ndarray
+    X: np.ndarray
+    folds: list[Fold]
+    eval_folds: list[Fold]
+    small_jobs: int
+    big_jobs: int
+
+    @property
+    def k(self) -> int:
+        return len(self.folds)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The four candidates on the comparison folds."""
+
+    dummy: CandidateResult
+    logistic: CandidateResult
+    onehot_grid: CandidateResult
+    champion_search: CandidateResult
+
+    @property
+    def results(self) -> tuple[CandidateResult, ...]:
+        return (self.dummy, self.logistic, self.onehot_grid, self.champion_search)
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        return {r.name: r.summary() for r in self.results}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The champion on the evaluation folds, and the one-hot grid recipe as reported.
+
+    ``onehot_grid_y`` are the labels its OOF predictions belong to; ``onehot_grid_scope``
+    says which folds those were (folds, rows, scope).
+    """
+
+    champion: CandidateResult
+    onehot_grid: CandidateResult
+    onehot_grid_y: np.ndarray
+    onehot_grid_scope: dict[str, Any]
+
+    @property
+    def threshold(self) -> float:
+        return self.champion.threshold
+
+
+@dataclass(frozen=True)
+class TestScores:
+    """The refit champion and the one-hot grid recipe scored on the test rows."""
+
+    booster: Any
+    p_test: np.ndarray
+    p_onehot_grid_test: np.ndarray
+
+
+@dataclass(frozen=True)
+class Registered:
+    """The bundle's final card and the MLflow registry version of its model."""
+
+    card: ModelCard
+    version: int
+
+
+# --------------------------------------------------------------------------- helpers
 
 _T0 = [time.perf_counter()]
 
@@ -116,13 +233,11 @@ def _say(config: TrainConfig, message: str) -> None:
 
 
 def _jobs(config: TrainConfig, rows: int) -> int:
-    """LightGBM threads per fit. Below 20k rows one thread is fastest (measured on 2
-    cores: 3,200 rows 0.76 s vs 1.38 s on 2 threads; 12,800 rows 1.9 s vs 2.3 s; 26,700
-    rows 3.4 s vs 2.7 s). Fitting the folds in 2 processes instead did not help either
-    (real sample: 97 s vs 101 s end to end, the search slower)."""
+    """LightGBM threads per fit: one for small fits, every core (up to 8) for big ones
+    (the crossover is measured in docs/decisions.md)."""
     if config.n_jobs:
         return config.n_jobs
-    return 1 if rows < 20_000 else max(1, min(os.cpu_count() or 1, 8))
+    return 1 if rows < SINGLE_THREAD_ROWS else max(1, min(os.cpu_count() or 1, 8))
 
 
 def load_data(config: TrainConfig) -> Dataset:
@@ -171,7 +286,11 @@ def _shap_importance(booster: Any, X: np.ndarray, rows: int, seed: int) -> np.nd
     take = rng.choice(len(X), size=min(rows, len(X)), replace=False) if len(X) > rows else None
     sample = X if take is None else X[np.sort(take)]
     contrib = booster.predict(sample, pred_contrib=True)
-    return np.abs(contrib[:, :-1]).mean(axis=0)
+    importance: np.ndarray = np.abs(contrib[:, :-1]).mean(axis=0)
+    return importance
+
+
+# --------------------------------------------------------------------------- the run
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -179,231 +298,297 @@ def train(config: TrainConfig) -> TrainResult:
     when the data or the arguments are invalid."""
     from threadpoolctl import threadpool_limits
 
-    # One BLAS thread: the logistic regression is small, and multi-threaded BLAS on a
-    # shared 2-core machine was measured 15-50x slower than one thread.
+    # One BLAS thread: the logistic regression is small, and a multi-threaded BLAS on a
+    # shared machine is far slower (docs/decisions.md).
     with threadpool_limits(limits=1, user_api="blas"):
         return _train(config)
 
 
 def _train(config: TrainConfig) -> TrainResult:
     started = _T0[0] = time.perf_counter()
-    config.check()
-    costs = config.costs
-    dataset = load_data(config)
-    frame = dataset.frame
-    y_all = frame[schema.TARGET_FIELD].to_numpy(dtype=np.int64)
-    check_trainable(y_all, config.folds, config.test_size)
-    descriptions_path = config.descriptions or find_descriptions(config.data)
-    descriptions = load_descriptions(descriptions_path)
-    _say(config, f"data ok: {len(frame):,} rows, {int(y_all.sum()):,} defaults "
-                 f"({y_all.mean():.2%}), sha256 {dataset.fingerprint['sha256'][:12]}")
-
-    # ------------------------------------------------------------------ split + features
-    train_idx, test_idx = split_holdout(y_all, config.test_size, config.seed)
-    train_frame = frame.iloc[train_idx].reset_index(drop=True)
-    test_frame = frame.iloc[test_idx].reset_index(drop=True)
-    y_train, y_test = y_all[train_idx], y_all[test_idx]
-    from training.features import FEATURE_NAMES, frame_features
-
-    _say(config, "computing features with the ONNX feature graph")
-    X_all = frame_features(frame)
-    X_train, X_test = X_all[train_idx], X_all[test_idx]
-    del X_all
-
-    search_pos = _subsample(y_train, config.search_rows, config.seed)
-    subsampled = len(search_pos) < len(y_train)
-    search_k = min(config.folds, config.search_folds) if subsampled else config.folds
-    y_search = y_train[search_pos]
-    X_search = X_train[search_pos]
-    search_frame = train_frame.iloc[search_pos].reset_index(drop=True)
-    search_folds = make_folds(y_search, search_k, config.seed)
-    eval_folds = make_folds(y_train, config.folds, config.seed + 1)
-    small_jobs = _jobs(config, len(search_pos))
-    big_jobs = _jobs(config, len(y_train))
-    _say(config, f"train {len(y_train):,} / test {len(y_test):,} rows; comparison on "
-                 f"{len(search_pos):,} rows x {search_k} folds")
-
+    prepared = _prepare(config)
+    holdout = _split(config, prepared)
+    plan = _plan_search(config, holdout)
     tracker = Tracker(config.tracking_uri, config.experiment, config.registered_model)
     with tracker.parent_run("train", tags={"entry": "python -m training train"}) as run_id:
-        tracker.log_params({
-            "seed": config.seed, "folds": config.folds, "trials": config.trials,
-            "cost_fn": costs.fn, "cost_fp": costs.fp, "test_size": config.test_size,
-            "search_rows": len(search_pos), "search_folds": search_k,
-            "rows_train": len(y_train), "rows_test": len(y_test),
-            "source": dataset.source,
-        })
-        tracker.log_dataset(dataset.fingerprint, dataset.source)
-
-        # -------------------------------------------------------------- comparison
-        _say(config, "comparing candidates on the same folds")
-        dummy = run_dummy(y_search, search_folds, costs)
-        logistic = run_logistic(X_search, y_search, search_folds, costs, config.seed,
-                                progress=config.progress)
-        seed_recipe = run_seed_recipe(search_frame, y_search, search_folds, costs, config.seed,
-                                      small_jobs, progress=config.progress)
-        champion_search = search_champion(X_search, y_search, search_folds, costs,
-                                          config.trials, config.seed, small_jobs,
-                                          progress=config.progress)
-        comparison = {r.name: r.summary() for r in (dummy, logistic, seed_recipe,
-                                                    champion_search)}
-        for r in (dummy, logistic, seed_recipe, champion_search):
-            tracker.log_child(
-                r.name, r.params,
-                {"cv_auc": r.auc, "cv_cost_per_applicant": r.cost_per_applicant,
-                 "threshold": r.threshold, "seconds": r.seconds},
-                tags={"folds": "comparison"}, tables={f"{r.name}_trials.csv": r.trials})
-            tracker.log_metrics({f"compare_{r.name}_cv_auc": r.auc,
-                                 f"compare_{r.name}_cv_cost_per_applicant":
-                                     r.cost_per_applicant})
-            _say(config, f"  {r.name:<20} CV AUC {r.auc:.4f}  cost/applicant "
-                         f"{r.cost_per_applicant:.4f}  threshold {r.threshold:.4f}")
-        tracker.log_table(champion_search.trials, "champion_search_trials.csv")
-
-        # -------------------------------------------------------------- evaluation folds
-        params = champion_search.params
-        _say(config, f"evaluating the champion on {config.folds} fresh folds over "
-                     f"{len(y_train):,} rows")
-        champion_oof = lgbm_oof(X_train, y_train, eval_folds, params, config.seed, big_jobs,
-                                 config.progress, "champion folds")
-        choice = best_threshold(y_train, champion_oof, costs)
-        champion = CandidateResult("champion", params, champion_oof, auc(y_train, champion_oof),
-                                   choice)
-        if subsampled:
-            # Big data: the seed recipe is judged on the comparison folds (the subsample) and
-            # on the test rows; re-running its CV over every training row would cost more
-            # than its reference value is worth in the 10-minute budget.
-            seed_eval, seed_y = seed_recipe, y_search
-            seed_scope = {"folds": search_k, "rows": len(y_search), "scope": "comparison"}
-        else:
-            seed_matrix = seed_design_matrix(train_frame).to_numpy(dtype=np.float32)
-            seed_eval_oof = lgbm_oof(
-                seed_matrix, y_train, eval_folds, seed_recipe.params, config.seed, big_jobs,
-                config.progress, "seed recipe folds")
-            del seed_matrix
-            seed_eval = CandidateResult(
-                "seed_recipe", seed_recipe.params, seed_eval_oof, auc(y_train, seed_eval_oof),
-                best_threshold(y_train, seed_eval_oof, costs, SEED_THRESHOLD_GRID))
-            seed_y = y_train
-            seed_scope = {"folds": config.folds, "rows": len(y_train), "scope": "evaluation"}
-        threshold = champion.threshold
-
-        # -------------------------------------------------------------- final fits + test
-        _say(config, "refitting the champion and the seed recipe on the training part")
-        model = fit_champion(X_train, y_train, params, config.seed, big_jobs)
-        booster = model.booster_
-        p_test = booster.predict(X_test)
-        seed_model, seed_columns = fit_seed(train_frame, y_train, seed_recipe.params,
-                                            config.seed, big_jobs)
-        p_seed_test = predict_seed(seed_model, seed_columns, test_frame)
-        del seed_model
-        _say(config, f"bootstrapping test metrics ({config.bootstrap} resamples)")
-        test_boot = bootstrap_metrics(y_test, p_test, threshold, costs, config.bootstrap,
-                                      config.seed)
-        seed_boot = bootstrap_metrics(y_test, p_seed_test, seed_eval.threshold, costs,
-                                      config.bootstrap, config.seed)
-        cv = {**_cv_metrics(y_train, champion, costs), "folds": config.folds,
-              "rows": len(y_train), "scope": "evaluation"}
-        seed_cv = {**_cv_metrics(seed_y, seed_eval, costs), **seed_scope}
-        metrics = {
-            "cv": cv,
-            "test": {**test_boot, "rows": len(y_test), "bootstrap_resamples": config.bootstrap,
-                     "confusion": {k: v for k, v in metrics_at(y_test, p_test, threshold,
-                                                              costs).items()
-                                   if k in ("tn", "fp", "fn", "tp")}},
-            "seed_recipe": {"cv": seed_cv, "test": seed_boot,
-                            "threshold": seed_eval.threshold, "params": seed_recipe.params},
-            "comparison": {
-                "rows": len(search_pos), "folds": search_k,
-                **{name: {k: v for k, v in s.items() if k in ("cv_auc", "cv_cost_per_applicant",
-                                                               "threshold")}
-                   for name, s in comparison.items()},
-            },
-        }
-        tracker.log_metrics({f"cv_{k}": v for k, v in cv.items()})
-        tracker.log_metrics({f"test_{k}": v for k, v in _flat_ci(test_boot).items()})
-        tracker.log_metrics({f"seed_cv_{k}": v for k, v in seed_cv.items()})
-        tracker.log_metrics({f"seed_test_{k}": v for k, v in _flat_ci(seed_boot).items()})
-        tracker.log_metrics({"threshold": threshold, "seed_threshold": seed_eval.threshold})
-        tracker.log_params({f"champion.{k}": v for k, v in params.items()})
-        _say(config, f"champion: CV AUC {cv['auc']:.4f} cost {cv['cost_per_applicant']:.4f} "
-                     f"| seed recipe: CV AUC {seed_cv['auc']:.4f} cost "
-                     f"{seed_cv['cost_per_applicant']:.4f} ({seed_cv['scope']} folds)")
-        _say(config, f"test: AUC {test_boot['auc']['value']:.4f} "
-                     f"[{test_boot['auc']['ci_low']:.4f}, {test_boot['auc']['ci_high']:.4f}], "
-                     f"cost/applicant {test_boot['cost_per_applicant']['value']:.4f}, "
-                     f"threshold {threshold:.4f}")
-
-        # -------------------------------------------------------------- card + bundle
-        rng = np.random.default_rng(config.seed)
-        ref_pos = np.sort(rng.choice(len(train_frame), min(config.reference_rows,
-                                                           len(train_frame)), replace=False))
-        reference = train_frame.iloc[ref_pos].reset_index(drop=True)
-        the_card = card_mod.build_card(
-            fingerprint={k: dataset.fingerprint[k] for k in ("sha256", "rows", "columns")}
-            | {k: v for k, v in dataset.fingerprint.items() if k not in ("sha256", "rows",
-                                                                            "columns")},
-            costs=costs.to_dict(), threshold=threshold, metrics=metrics,
-            candidates=comparison, hyperparameters=params,
-            training={
-                "seed": config.seed, "folds": config.folds, "trials": config.trials,
-                "test_size": config.test_size, "rows_train": len(y_train),
-                "rows_test": len(y_test), "comparison_rows": len(search_pos),
-                "comparison_folds": search_k, "reference_rows": len(reference),
-                "champion_selection": "random search scored by OOF cost at each trial's "
-                                      "OOF-optimal threshold; among trials within one fold "
-                                      "standard error of the lowest cost, the highest AUC",
-                "threshold_rule": "exact minimum of c_fn*FN + c_fp*FP over OOF predictions "
-                                  "(evaluation folds), midpoint of the best interval",
-                "mlflow_run_id": run_id,
-            },
-            field_entries=card_mod.field_schema(frame, descriptions),
-            registered_model=config.registered_model,
-        )
-        staging_root = Path(tempfile.mkdtemp(prefix=f".{config.output.name}-train-",
-                                             dir=_existing_parent(config.output)))
-        try:
-            from training.bundle import (
-                CARD_FILE,
-                MODEL_FILE,
-                move_into_place,
-                write_bundle,
-                write_card,
-            )
-
-            _say(config, "exporting the bundle (parity gate + split-boundary probe)")
-            staged = staging_root / "bundle"
-            final_card = write_bundle(staged, booster, the_card, test_frame, reference,
-                                      threshold, seed=config.seed)
-            tracker.log_metrics({
-                "parity_max_abs_diff_probability":
-                    final_card["parity"]["max_abs_diff_probability"],
-                "probe_flips": final_card["probe"]["flips"]})
-            _say(config, "registering the model in MLflow")
-            version = tracker.register_onnx(staged / MODEL_FILE, tags={
-                "onnx_sha256": final_card["onnx_sha256"], "threshold": threshold,
-                "data_sha256": dataset.fingerprint["sha256"], "run_id": run_id})
-            final_card["model_version"] = str(version)
-            final_card["registered_model"]["version"] = version
-            write_card(staged / CARD_FILE, final_card)
-            tracker.set_tags({"model_version": version, "onnx_sha256":
-                              final_card["onnx_sha256"]})
-
-            plot_dir = staging_root / "plots"
-            plot_dir.mkdir()
-            _plots(plot_dir, y_train, champion.oof, threshold, costs, y_test, p_test,
-                   p_seed_test, booster, X_test, list(FEATURE_NAMES), config.seed)
-            tracker.log_artifacts(plot_dir, "plots")
-            tracker.log_artifacts(staged, "bundle")
-            tracker.log_dict({"comparison": comparison, "metrics": metrics,
-                              "config": _config_dict(config)}, "summary.json")
-            move_into_place(staged, config.output)
-        finally:
-            shutil.rmtree(staging_root, ignore_errors=True)
-
+        _log_run(tracker, config, prepared.dataset, holdout, plan)
+        comparison = _compare(config, plan, tracker)
+        evaluation = _evaluate(config, holdout, plan, comparison)
+        scores = _score_test(config, holdout, plan, evaluation)
+        metrics = _test_metrics(config, holdout, plan, comparison, evaluation, scores, tracker)
+        card = _card(config, prepared, holdout, plan, comparison, evaluation, metrics, run_id)
+        summary = {"comparison": comparison.summary(), "metrics": metrics,
+                   "config": _config_dict(config)}
+        registered = _export_and_register(config, tracker, prepared.dataset, holdout,
+                                          evaluation, scores, card, run_id, summary)
     seconds = time.perf_counter() - started
-    _say(config, f"done in {seconds:.0f} s: bundle {config.output}, model version {version}")
-    return TrainResult(output=config.output, card=final_card, run_id=run_id,
-                       model_version=version, comparison=comparison, seconds=seconds)
+    _say(config, f"done in {seconds:.0f} s: bundle {config.output}, "
+                 f"model version {registered.version}")
+    return TrainResult(output=config.output, card=registered.card, run_id=run_id,
+                       model_version=registered.version, comparison=comparison.summary(),
+                       seconds=seconds)
+
+
+def _prepare(config: TrainConfig) -> Prepared:
+    """Check the arguments, read and validate the data, find the column descriptions."""
+    config.check()
+    dataset = load_data(config)
+    y = dataset.frame[schema.TARGET_FIELD].to_numpy(dtype=np.int64)
+    check_trainable(y, config.folds, config.test_size)
+    descriptions = load_descriptions(config.descriptions or find_descriptions(config.data))
+    _say(config, f"data ok: {len(y):,} rows, {int(y.sum()):,} defaults "
+                 f"({y.mean():.2%}), sha256 {dataset.fingerprint['sha256'][:12]}")
+    return Prepared(dataset=dataset, y=y, descriptions=descriptions)
+
+
+def _split(config: TrainConfig, prepared: Prepared) -> Holdout:
+    """Hold out the stratified test rows; compute every row's features once."""
+    from training.features import frame_features
+
+    frame, y = prepared.dataset.frame, prepared.y
+    train_idx, test_idx = split_holdout(y, config.test_size, config.seed)
+    _say(config, "computing features with the ONNX feature graph")
+    X_all = frame_features(frame)
+    return Holdout(
+        train_frame=frame.iloc[train_idx].reset_index(drop=True),
+        test_frame=frame.iloc[test_idx].reset_index(drop=True),
+        y_train=y[train_idx], y_test=y[test_idx],
+        X_train=X_all[train_idx], X_test=X_all[test_idx],
+    )
+
+
+def _plan_search(config: TrainConfig, holdout: Holdout) -> SearchPlan:
+    """The comparison rows and folds, the evaluation folds and the threads per fit."""
+    y_train = holdout.y_train
+    rows = _subsample(y_train, config.search_rows, config.seed)
+    subsampled = len(rows) < len(y_train)
+    k = min(config.folds, config.search_folds) if subsampled else config.folds
+    y = y_train[rows]
+    plan = SearchPlan(
+        rows=rows, subsampled=subsampled,
+        frame=holdout.train_frame.iloc[rows].reset_index(drop=True),
+        y=y, X=holdout.X_train[rows],
+        folds=make_folds(y, k, config.seed),
+        eval_folds=make_folds(y_train, config.folds, config.seed + 1),
+        small_jobs=_jobs(config, len(rows)), big_jobs=_jobs(config, len(y_train)),
+    )
+    _say(config, f"train {len(y_train):,} / test {len(holdout.y_test):,} rows; comparison on "
+                 f"{len(rows):,} rows x {k} folds")
+    return plan
+
+
+def _log_run(tracker: Tracker, config: TrainConfig, dataset: Dataset, holdout: Holdout,
+             plan: SearchPlan) -> None:
+    costs = config.costs
+    tracker.log_params({
+        "seed": config.seed, "folds": config.folds, "trials": config.trials,
+        "cost_fn": costs.fn, "cost_fp": costs.fp, "test_size": config.test_size,
+        "search_rows": len(plan.rows), "search_folds": plan.k,
+        "rows_train": len(holdout.y_train), "rows_test": len(holdout.y_test),
+        "source": dataset.source,
+    })
+    tracker.log_dataset(dataset.fingerprint, dataset.source)
+
+
+def _compare(config: TrainConfig, plan: SearchPlan, tracker: Tracker) -> Comparison:
+    """Every candidate on the same comparison folds; one MLflow child run each."""
+    costs, seed, progress = config.costs, config.seed, config.progress
+    _say(config, "comparing candidates on the same folds")
+    comparison = Comparison(
+        dummy=run_dummy(plan.y, plan.folds, costs),
+        logistic=run_logistic(plan.X, plan.y, plan.folds, costs, seed, progress=progress),
+        onehot_grid=run_onehot_grid(plan.frame, plan.y, plan.folds, costs, seed,
+                                    plan.small_jobs, progress=progress),
+        champion_search=search_champion(plan.X, plan.y, plan.folds, costs, config.trials,
+                                        seed, plan.small_jobs, progress=progress),
+    )
+    for r in comparison.results:
+        tracker.log_child(
+            r.name, r.params,
+            {"cv_auc": r.auc, "cv_cost_per_applicant": r.cost_per_applicant,
+             "threshold": r.threshold, "seconds": r.seconds},
+            tags={"folds": "comparison"}, tables={f"{r.name}_trials.csv": r.trials})
+        tracker.log_metrics({f"compare_{r.name}_cv_auc": r.auc,
+                             f"compare_{r.name}_cv_cost_per_applicant": r.cost_per_applicant})
+        _say(config, f"  {r.name:<20} CV AUC {r.auc:.4f}  cost/applicant "
+                     f"{r.cost_per_applicant:.4f}  threshold {r.threshold:.4f}")
+    tracker.log_table(comparison.champion_search.trials, "champion_search_trials.csv")
+    return comparison
+
+
+def _evaluate(config: TrainConfig, holdout: Holdout, plan: SearchPlan,
+              comparison: Comparison) -> Evaluation:
+    """The champion's params on fresh folds over the whole training part: its OOF
+    predictions and cost-optimal threshold. The one-hot grid recipe gets the same folds,
+    except on subsampled (big) data, where its comparison-fold result stands: its CV over
+    every training row would cost more than a reference is worth (docs/decisions.md)."""
+    y_train, costs = holdout.y_train, config.costs
+    params, onehot_grid = comparison.champion_search.params, comparison.onehot_grid
+    _say(config, f"evaluating the champion on {config.folds} fresh folds over "
+                 f"{len(y_train):,} rows")
+    oof = lgbm_oof(holdout.X_train, y_train, plan.eval_folds, params, config.seed,
+                   plan.big_jobs, config.progress, "champion folds")
+    champion = CandidateResult("champion", params, oof, auc(y_train, oof),
+                               best_threshold(y_train, oof, costs))
+    if plan.subsampled:
+        scope = {"folds": plan.k, "rows": len(plan.y), "scope": "comparison"}
+        return Evaluation(champion, onehot_grid, plan.y, scope)
+    matrix = onehot_design_matrix(holdout.train_frame).to_numpy(dtype=np.float32)
+    onehot_oof = lgbm_oof(matrix, y_train, plan.eval_folds, onehot_grid.params, config.seed,
+                          plan.big_jobs, config.progress, "one-hot grid recipe folds")
+    del matrix
+    evaluated = CandidateResult(
+        ONEHOT_GRID_NAME, onehot_grid.params, onehot_oof, auc(y_train, onehot_oof),
+        best_threshold(y_train, onehot_oof, costs, ONEHOT_GRID_THRESHOLDS))
+    scope = {"folds": config.folds, "rows": len(y_train), "scope": "evaluation"}
+    return Evaluation(champion, evaluated, y_train, scope)
+
+
+def _score_test(config: TrainConfig, holdout: Holdout, plan: SearchPlan,
+                evaluation: Evaluation) -> TestScores:
+    """Refit the champion and the one-hot grid recipe on the training part; score the test."""
+    _say(config, "refitting the champion and the one-hot grid recipe on the training part")
+    model = fit_champion(holdout.X_train, holdout.y_train, evaluation.champion.params,
+                         config.seed, plan.big_jobs)
+    booster = model.booster_
+    p_test = np.asarray(booster.predict(holdout.X_test))
+    onehot_model, columns = fit_onehot_grid(holdout.train_frame, holdout.y_train,
+                                            evaluation.onehot_grid.params, config.seed,
+                                            plan.big_jobs)
+    p_onehot = predict_onehot_grid(onehot_model, columns, holdout.test_frame)
+    return TestScores(booster=booster, p_test=p_test, p_onehot_grid_test=p_onehot)
+
+
+def _test_metrics(config: TrainConfig, holdout: Holdout, plan: SearchPlan,
+                  comparison: Comparison, evaluation: Evaluation, scores: TestScores,
+                  tracker: Tracker) -> dict[str, Any]:
+    """The card's ``metrics``: CV, test with bootstrap CIs, the one-hot grid recipe's and
+    the comparison's; logged to MLflow as well."""
+    costs, y_test, threshold = config.costs, holdout.y_test, evaluation.threshold
+    onehot = evaluation.onehot_grid
+    _say(config, f"bootstrapping test metrics ({config.bootstrap} resamples)")
+    test_boot = bootstrap_metrics(y_test, scores.p_test, threshold, costs, config.bootstrap,
+                                  config.seed)
+    onehot_boot = bootstrap_metrics(y_test, scores.p_onehot_grid_test, onehot.threshold, costs,
+                                    config.bootstrap, config.seed)
+    cv = {**_cv_metrics(holdout.y_train, evaluation.champion, costs), "folds": config.folds,
+          "rows": len(holdout.y_train), "scope": "evaluation"}
+    onehot_cv = {**_cv_metrics(evaluation.onehot_grid_y, onehot, costs),
+                 **evaluation.onehot_grid_scope}
+    confusion = metrics_at(y_test, scores.p_test, threshold, costs)
+    compared = ("cv_auc", "cv_cost_per_applicant", "threshold")
+    metrics = {
+        "cv": cv,
+        "test": {**test_boot, "rows": len(y_test), "bootstrap_resamples": config.bootstrap,
+                 "confusion": {k: v for k, v in confusion.items()
+                               if k in ("tn", "fp", "fn", "tp")}},
+        ONEHOT_GRID_NAME: {"cv": onehot_cv, "test": onehot_boot,
+                           "threshold": onehot.threshold, "params": onehot.params},
+        "comparison": {
+            "rows": len(plan.rows), "folds": plan.k,
+            **{name: {k: v for k, v in s.items() if k in compared}
+               for name, s in comparison.summary().items()},
+        },
+    }
+    _log_metrics(tracker, config, cv, test_boot, onehot_cv, onehot_boot, evaluation)
+    return metrics
+
+
+def _log_metrics(tracker: Tracker, config: TrainConfig, cv: dict[str, Any],
+                 test_boot: dict[str, dict[str, float]], onehot_cv: dict[str, Any],
+                 onehot_boot: dict[str, dict[str, float]], evaluation: Evaluation) -> None:
+    threshold, prefix = evaluation.threshold, ONEHOT_GRID_NAME
+    tracker.log_metrics({f"cv_{k}": v for k, v in cv.items()})
+    tracker.log_metrics({f"test_{k}": v for k, v in _flat_ci(test_boot).items()})
+    tracker.log_metrics({f"{prefix}_cv_{k}": v for k, v in onehot_cv.items()})
+    tracker.log_metrics({f"{prefix}_test_{k}": v for k, v in _flat_ci(onehot_boot).items()})
+    tracker.log_metrics({"threshold": threshold,
+                         f"{prefix}_threshold": evaluation.onehot_grid.threshold})
+    tracker.log_params({f"champion.{k}": v for k, v in evaluation.champion.params.items()})
+    _say(config, f"champion: CV AUC {cv['auc']:.4f} cost {cv['cost_per_applicant']:.4f} "
+                 f"| one-hot grid recipe: CV AUC {onehot_cv['auc']:.4f} cost "
+                 f"{onehot_cv['cost_per_applicant']:.4f} ({onehot_cv['scope']} folds)")
+    _say(config, f"test: AUC {test_boot['auc']['value']:.4f} "
+                 f"[{test_boot['auc']['ci_low']:.4f}, {test_boot['auc']['ci_high']:.4f}], "
+                 f"cost/applicant {test_boot['cost_per_applicant']['value']:.4f}, "
+                 f"threshold {threshold:.4f}")
+
+
+def _reference_rows(config: TrainConfig, train_frame: pd.DataFrame) -> pd.DataFrame:
+    """The drift baseline: up to ``reference_rows`` training rows, drawn with the seed."""
+    rng = np.random.default_rng(config.seed)
+    size = min(config.reference_rows, len(train_frame))
+    positions = np.sort(rng.choice(len(train_frame), size, replace=False))
+    return train_frame.iloc[positions].reset_index(drop=True)
+
+
+def _card(config: TrainConfig, prepared: Prepared, holdout: Holdout, plan: SearchPlan,
+          comparison: Comparison, evaluation: Evaluation, metrics: dict[str, Any],
+          run_id: str) -> ModelCard:
+    """The model card as known before export and registration."""
+    dataset, first = prepared.dataset, ("sha256", "rows", "columns")
+    fingerprint_entry = ({k: dataset.fingerprint[k] for k in first}
+                         | {k: v for k, v in dataset.fingerprint.items() if k not in first})
+    return card_mod.build_card(
+        fingerprint=fingerprint_entry, costs=config.costs.to_dict(),
+        threshold=evaluation.threshold, metrics=metrics, candidates=comparison.summary(),
+        hyperparameters=evaluation.champion.params,
+        training={
+            "seed": config.seed, "folds": config.folds, "trials": config.trials,
+            "test_size": config.test_size, "rows_train": len(holdout.y_train),
+            "rows_test": len(holdout.y_test), "comparison_rows": len(plan.rows),
+            "comparison_folds": plan.k,
+            "reference_rows": min(config.reference_rows, len(holdout.train_frame)),
+            "champion_selection": "random search scored by OOF cost at each trial's "
+                                  "OOF-optimal threshold; among trials within one fold "
+                                  "standard error of the lowest cost, the highest AUC",
+            "threshold_rule": "exact minimum of c_fn*FN + c_fp*FP over OOF predictions "
+                              "(evaluation folds), midpoint of the best interval",
+            "mlflow_run_id": run_id,
+        },
+        field_entries=card_mod.field_schema(prepared.dataset.frame, prepared.descriptions),
+        registered_model=config.registered_model,
+    )
+
+
+def _export_and_register(config: TrainConfig, tracker: Tracker, dataset: Dataset,
+                         holdout: Holdout, evaluation: Evaluation, scores: TestScores,
+                         card: ModelCard, run_id: str, summary: dict[str, Any]) -> Registered:
+    """Export the bundle to a staging folder (parity gate + probe), register its ONNX model,
+    stamp the version into the card, log plots, the bundle and ``summary``, then move the
+    bundle into place."""
+    from training.bundle import move_into_place, write_bundle, write_card
+
+    threshold = evaluation.threshold
+    staging_root = Path(tempfile.mkdtemp(prefix=f".{config.output.name}-train-",
+                                         dir=_existing_parent(config.output)))
+    try:
+        _say(config, "exporting the bundle (parity gate + split-boundary probe)")
+        staged = staging_root / "bundle"
+        final_card = write_bundle(staged, scores.booster, card, holdout.test_frame,
+                                  _reference_rows(config, holdout.train_frame), threshold,
+                                  seed=config.seed)
+        tracker.log_metrics({
+            "parity_max_abs_diff_probability": final_card["parity"]["max_abs_diff_probability"],
+            "probe_flips": final_card["probe"]["flips"]})
+        _say(config, "registering the model in MLflow")
+        version = tracker.register_onnx(staged / MODEL_FILE, tags={
+            "onnx_sha256": final_card["onnx_sha256"], "threshold": threshold,
+            "data_sha256": dataset.fingerprint["sha256"], "run_id": run_id})
+        final_card["model_version"] = str(version)
+        final_card["registered_model"]["version"] = version
+        write_card(staged / CARD_FILE, final_card)
+        tracker.set_tags({"model_version": version, "onnx_sha256": final_card["onnx_sha256"]})
+        plot_dir = staging_root / "plots"
+        plot_dir.mkdir()
+        _plots(plot_dir, config, holdout, evaluation, scores)
+        tracker.log_artifacts(plot_dir, "plots")
+        tracker.log_artifacts(staged, "bundle")
+        tracker.log_dict(summary, "summary.json")
+        move_into_place(staged, config.output)
+    finally:
+        shutil.rmtree(staging_root, ignore_errors=True)
+    return Registered(card=final_card, version=version)
 
 
 def _existing_parent(path: Path) -> Path:
@@ -417,12 +602,16 @@ def _config_dict(config: TrainConfig) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in out.items()}
 
 
-def _plots(directory: Path, y_train: np.ndarray, oof: np.ndarray, threshold: float,
-           costs: Costs, y_test: np.ndarray, p_test: np.ndarray, p_seed_test: np.ndarray,
-           booster: Any, X_test: np.ndarray, names: list[str], seed: int) -> None:
-    plots.cost_vs_threshold(y_train, oof, threshold, costs, directory / "cost_vs_threshold.png")
-    plots.roc({"champion": (y_test, p_test), "seed recipe": (y_test, p_seed_test)},
+def _plots(directory: Path, config: TrainConfig, holdout: Holdout, evaluation: Evaluation,
+           scores: TestScores) -> None:
+    from training.features import FEATURE_NAMES
+
+    y_test, threshold, costs = holdout.y_test, evaluation.threshold, config.costs
+    plots.cost_vs_threshold(holdout.y_train, evaluation.champion.oof, threshold, costs,
+                            directory / "cost_vs_threshold.png")
+    plots.roc({"champion": (y_test, scores.p_test),
+               "one-hot grid recipe": (y_test, scores.p_onehot_grid_test)},
               directory / "roc.png")
-    plots.confusion(y_test, p_test, threshold, directory / "confusion_matrix.png")
-    importance = _shap_importance(booster, X_test, 5_000, seed)
-    plots.shap_importance(names, importance, directory / "shap_importance.png")
+    plots.confusion(y_test, scores.p_test, threshold, directory / "confusion_matrix.png")
+    importance = _shap_importance(scores.booster, holdout.X_test, 5_000, config.seed)
+    plots.shap_importance(list(FEATURE_NAMES), importance, directory / "shap_importance.png")

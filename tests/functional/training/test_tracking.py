@@ -85,9 +85,10 @@ def test_run_params_metrics_and_dataset(first: tuple[Path, TrainResult]) -> None
     m = run.data.metrics
     for key in ("cv_auc", "cv_cost_per_applicant", "test_auc", "test_auc_ci_low",
                 "test_auc_ci_high", "test_cost_per_applicant", "test_cost_vs_accept_all",
-                "test_recall", "test_precision", "seed_cv_auc", "seed_test_auc", "threshold",
+                "test_recall", "test_precision", "onehot_grid_cv_auc", "onehot_grid_test_auc",
+                "threshold", "onehot_grid_threshold",
                 "compare_dummy_cv_auc", "compare_logistic_regression_cv_auc",
-                "compare_seed_recipe_cv_auc", "compare_champion_cv_auc"):
+                "compare_onehot_grid_cv_auc", "compare_champion_cv_auc"):
         assert key in m, key
     assert m["test_auc_ci_low"] <= m["test_auc"] <= m["test_auc_ci_high"]
     assert m["cv_auc"] == pytest.approx(result.card["metrics"]["cv"]["auc"])
@@ -103,7 +104,7 @@ def test_child_runs_per_candidate(first: tuple[Path, TrainResult]) -> None:
     children = client.search_runs(
         [run.info.experiment_id], f"tags.mlflow.parentRunId = '{result.run_id}'")
     names = {c.data.tags["candidate"] for c in children}
-    assert names == {"dummy", "logistic_regression", "seed_recipe", "champion"}
+    assert names == {"dummy", "logistic_regression", "onehot_grid", "champion"}
     for child in children:
         assert "cv_auc" in child.data.metrics and "cv_cost_per_applicant" in child.data.metrics
 

@@ -8,7 +8,7 @@ import pytest
 from training.costs import (
     DEFAULT_COST_FN,
     DEFAULT_COST_FP,
-    SEED_THRESHOLD_GRID,
+    ONEHOT_GRID_THRESHOLDS,
     Confusion,
     Costs,
     accept_all_cost,
@@ -102,14 +102,14 @@ def test_all_negative_accepts_everybody() -> None:
     assert choice.confusion.tn == 2
 
 
-def test_seed_grid() -> None:
-    assert SEED_THRESHOLD_GRID.size == 100
-    assert SEED_THRESHOLD_GRID[0] == pytest.approx(0.01)
-    assert SEED_THRESHOLD_GRID[-1] == pytest.approx(0.99)
-    np.testing.assert_allclose(np.diff(SEED_THRESHOLD_GRID), 0.98 / 99)
+def test_onehot_grid_thresholds() -> None:
+    assert ONEHOT_GRID_THRESHOLDS.size == 100
+    assert ONEHOT_GRID_THRESHOLDS[0] == pytest.approx(0.01)
+    assert ONEHOT_GRID_THRESHOLDS[-1] == pytest.approx(0.99)
+    np.testing.assert_allclose(np.diff(ONEHOT_GRID_THRESHOLDS), 0.98 / 99)
     # On the grid, every point in (0.10, 0.20] declines {.2 .35 .4 .7 .8} at cost 2; the
     # highest such grid point is 0.01 + 19 * 0.98/99.
-    choice = best_threshold(Y6, P6, candidates=SEED_THRESHOLD_GRID)
+    choice = best_threshold(Y6, P6, candidates=ONEHOT_GRID_THRESHOLDS)
     assert choice.cost == 2
     assert choice.threshold == pytest.approx(0.01 + 19 * 0.98 / 99)
 
@@ -119,7 +119,7 @@ def test_exact_search_never_loses_to_a_grid() -> None:
     y = (rng.random(500) < 0.1).astype(int)
     p = np.clip(rng.normal(0.1 + 0.15 * y, 0.08), 0, 1)
     exact = best_threshold(y, p)
-    grid = best_threshold(y, p, candidates=SEED_THRESHOLD_GRID)
+    grid = best_threshold(y, p, candidates=ONEHOT_GRID_THRESHOLDS)
     assert exact.cost <= grid.cost
     brute = min(business_cost(y, p, t) for t in np.concatenate([p, [2.0]]))
     assert exact.cost == brute
