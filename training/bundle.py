@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 
 from contract import schema
-from contract.bundle import BUNDLE_FILES, CARD_FILE, MODEL_FILE, REFERENCE_FILE, SHAP_FILE
+from contract.bundle import (
+    BUNDLE_FILES,
+    CARD_FILE,
+    MODEL_FILE,
+    REFERENCE_FILE,
+    SHAP_FILE,
+    ModelCard,
+)
 from training import export
 from training.features import FEATURE_NAMES, compute_features
 
@@ -35,9 +42,9 @@ from training.features import FEATURE_NAMES, compute_features
 PROBE_ROWS = 2000
 
 
-def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: dict[str, Any],
+def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelCard,
                  holdout: pd.DataFrame, reference: pd.DataFrame, threshold: float,
-                 probe_rows: int = PROBE_ROWS, seed: int = 0) -> dict[str, Any]:
+                 probe_rows: int = PROBE_ROWS, seed: int = 0) -> ModelCard:
     """Export, gate and write the bundle; return the final model card.
 
     Raises export.ParityError (and writes nothing) when the ONNX graph disagrees with
@@ -55,7 +62,7 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: dict[s
         raise export.ParityError("ONNX graph routes split-boundary probes differently", probe)
 
     model_bytes = model.SerializeToString()
-    final_card = {
+    final_card: ModelCard = {
         **card,
         "features": list(FEATURE_NAMES),
         "onnx_sha256": hashlib.sha256(model_bytes).hexdigest(),
@@ -83,7 +90,7 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: dict[s
     return final_card
 
 
-def write_card(path: Path, card: dict[str, Any]) -> None:
+def write_card(path: Path, card: ModelCard) -> None:
     """Write a model card as indented JSON (numpy scalars and arrays converted)."""
     path.write_text(json.dumps(card, indent=2, sort_keys=False, default=_json_default) + "\n")
 

@@ -1,7 +1,8 @@
 """Model card assembly (the bundle's model_card.json, before the bundle adds its part).
 
-``training.bundle.write_bundle`` adds features, onnx_sha256, parity, probe and threshold;
-the pipeline sets ``model_version`` to the MLflow registry version after registration.
+The card's shape is ``contract.bundle.ModelCard``. ``training.bundle.write_bundle`` adds
+features, onnx_sha256, parity, probe and threshold; the pipeline sets ``model_version`` to
+the MLflow registry version after registration.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from contract import schema
+from contract.bundle import UNREGISTERED, ModelCard
 
-UNREGISTERED = "unregistered"
+__all__ = ["UNREGISTERED", "build_card", "field_schema"]
 
 
 def _number(value: Any) -> float | int | None:
@@ -61,7 +63,7 @@ def build_card(
     training: Mapping[str, Any],
     field_entries: list[dict[str, Any]],
     registered_model: str,
-) -> dict[str, Any]:
+) -> ModelCard:
     """The card as the pipeline knows it before export and registration."""
     return {
         "model_version": UNREGISTERED,
