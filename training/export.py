@@ -41,6 +41,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from contract.graph import FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT, ZERO_THRESHOLD
 from training import features as fe
+from training.treeshap_export import split_threshold
 
 #: ParityError unless max |dP| <= this (and no decision differs at the threshold).
 PARITY_TOLERANCE = 1e-5
@@ -100,19 +101,6 @@ def _check_booster(dump: dict[str, Any], num_features: int) -> float:
     return sigmoid
 
 
-def split_threshold(node: dict[str, Any]) -> float:
-    """The float64 threshold of a '<=' node as LightGBM compares it.
-
-    dump_model() writes thresholds with 17 significant digits (exact) but clamps +-inf to
-    +-1e300 (LightGBM's AvoidInf); an infinite threshold (e.g. "all non-missing values go
-    left") is restored here, so values beyond 1e300 (and inf) route as in LightGBM.
-    """
-    threshold = float(node["threshold"])
-    if abs(threshold) >= 1e300:
-        return math.copysign(math.inf, threshold)
-    return threshold
-
-
 def _numerical_missing(node: dict[str, Any]) -> int:
     """nodes_missing_value_tracks_true for a LightGBM '<=' node (true branch = left)."""
     threshold = split_threshold(node)
@@ -145,7 +133,8 @@ def _converted_trees(booster: lightgbm.Booster) -> onnx.NodeProto:
         exported, initial_types=[("input", FloatTensorType([None, len(fe.FEATURE_NAMES)]))],
         zipmap=False, target_opset=15)
     (trees,) = [n for n in converted.graph.node if n.op_type.startswith("TreeEnsemble")]
-    return trees
+    node: onnx.NodeProto = trees
+    return node
 
 
 def _ensemble(dump: dict[str, Any], converted: onnx.NodeProto) -> _Ensemble:
@@ -154,40 +143,78 @@ def _ensemble(dump: dict[str, Any], converted: onnx.NodeProto) -> _Ensemble:
     Every converter node is checked against the booster's node it stands for (mode, feature,
     float32 of the exact threshold / category / leaf value), so the two cannot drift apart.
     """
-    c = {a.name: helper.get_attribute_value(a) for a in converted.attribute}
-    at = {key: i for i, key in enumerate(zip(c["nodes_treeids"], c["nodes_nodeids"],
-                                             strict=True))}
-    weights = dict(zip(zip(c["class_treeids"], c["class_nodeids"], strict=True),
-                       c["class_weights"], strict=True))
-    matched: set[int] = set()
-    if len(set(c["nodes_treeids"])) != len(dump["tree_info"]):
-        raise ValueError("onnxmltools converted a different number of trees than the booster")
-    e = _Ensemble([], [], [], [], [], [], [], [], [], [], [])
+    return _EnsembleBuilder(dump, converted).build()
 
-    def check(t: int, node_id: int, mode: str, feature: int = 0, value: float = 0.0) -> int:
+
+class _EnsembleBuilder:
+    """Walks the booster's trees in pre-order next to the converter's node table."""
+
+    def __init__(self, dump: dict[str, Any], converted: onnx.NodeProto) -> None:
+        c = {a.name: helper.get_attribute_value(a) for a in converted.attribute}
+        self.c = c
+        self.at = {key: i for i, key in enumerate(zip(c["nodes_treeids"], c["nodes_nodeids"],
+                                                      strict=True))}
+        self.weights = dict(zip(zip(c["class_treeids"], c["class_nodeids"], strict=True),
+                                c["class_weights"], strict=True))
+        self.matched: set[int] = set()
+        self.dump = dump
+        if len(set(c["nodes_treeids"])) != len(dump["tree_info"]):
+            raise ValueError("onnxmltools converted a different number of trees than the booster")
+        self.e = _Ensemble([], [], [], [], [], [], [], [], [], [], [])
+
+    def build(self) -> _Ensemble:
+        e = self.e
+        for t, tree in enumerate(self.dump["tree_info"]):
+            structure = tree["tree_structure"]
+            if "leaf_value" in structure:
+                e.tree_roots.append(self.one_leaf_tree(t, structure["leaf_value"]))
+            else:
+                e.tree_roots.append(self.visit(t, structure, 0)[0])
+        if len(self.matched) != len(self.at):
+            unmatched = len(self.at) - len(self.matched)
+            raise ValueError(f"{unmatched} onnxmltools nodes match no booster node")
+        return e
+
+    def check(self, t: int, node_id: int, mode: str, feature: int = 0, value: float = 0.0) -> int:
         """Index of converter node (t, node_id), asserted to match the booster's node."""
-        i = at[(t, node_id)]
-        matched.add(i)
+        c, i = self.c, self.at[(t, node_id)]
+        self.matched.add(i)
         found = (c["nodes_modes"][i].decode(), c["nodes_featureids"][i],
                  np.float32(c["nodes_values"][i]))
         if mode == "LEAF":
-            found, value = (found[0], 0, np.float32(weights[(t, node_id)])), float(value)
+            found, value = (found[0], 0, np.float32(self.weights[(t, node_id)])), float(value)
         if found != (mode, feature, np.float32(value)):
             raise ValueError(f"onnxmltools' tree {t} node {node_id} {found} does not match "
                              f"the booster's {(mode, feature, value)}")
         return i
 
-    def leaf(t: int, node_id: int, value: float) -> int:
-        check(t, node_id, "LEAF", value=value)
-        e.leaf_weights.append(float(value))
-        return len(e.leaf_weights) - 1
+    def leaf(self, t: int, node_id: int, value: float) -> int:
+        self.check(t, node_id, "LEAF", value=value)
+        self.e.leaf_weights.append(float(value))
+        return len(self.e.leaf_weights) - 1
 
-    def visit(t: int, node: dict[str, Any], node_id: int) -> tuple[int, int]:
+    def one_leaf_tree(self, t: int, value: float) -> int:
+        """A one-leaf tree: one node whose both branches lead to the leaf; returns the node."""
+        e = self.e
+        i = len(e.featureids)
+        target = self.leaf(t, 0, value)
+        e.featureids.append(0)
+        e.splits.append(0.0)
+        e.modes.append(_LEQ)
+        e.truenodeids.append(target)
+        e.falsenodeids.append(target)
+        e.trueleafs.append(1)
+        e.falseleafs.append(1)
+        e.missing_tracks_true.append(0)
+        return i
+
+    def visit(self, t: int, node: dict[str, Any], node_id: int) -> tuple[int, int]:
         """Append node (pre-order); return (index, is_leaf) of its nodes_/leaf_ entry."""
         if "leaf_value" in node:
             if "leaf_coeff" in node:
                 raise ValueError("linear-tree boosters (linear_tree=True) are not supported")
-            return leaf(t, node_id, node["leaf_value"]), 1
+            return self.leaf(t, node_id, node["leaf_value"]), 1
+        e = self.e
         feature = int(node["split_feature"])
         i = len(e.featureids)
         e.featureids.append(feature)
@@ -195,54 +222,45 @@ def _ensemble(dump: dict[str, Any], converted: onnx.NodeProto) -> _Ensemble:
                      e.falseleafs, e.missing_tracks_true):
             attr.append(0)
         if node["decision_type"] == "<=":
-            j = check(t, node_id, "BRANCH_LEQ", feature, split_threshold(node))
-            true_id, false_id = c["nodes_truenodeids"][j], c["nodes_falsenodeids"][j]
-            e.modes[i] = _LEQ
-            e.splits[i] = split_threshold(node)
-            e.missing_tracks_true[i] = _numerical_missing(node)  # not the converter's guess
+            true_id, false_id = self.numerical(t, node, node_id, feature, i)
         elif node["decision_type"] == "==":
-            # onnxmltools unfolds "a||b||c" into a chain of BRANCH_EQ nodes that share the
-            # true branch; it is folded back into one exact BRANCH_MEMBER node.
-            categories = [float(v) for v in str(node["threshold"]).split("||")]
-            true_ids, false_id = set(), node_id
-            for category in categories:
-                j = check(t, false_id, "BRANCH_EQ", feature, category)
-                true_ids.add(c["nodes_truenodeids"][j])
-                false_id = c["nodes_falsenodeids"][j]
-            if len(true_ids) != 1:
-                raise ValueError(f"onnxmltools' tree {t} category chain at {node_id} forks")
-            (true_id,) = true_ids
-            e.modes[i] = _MEMBER
-            e.splits[i] = math.nan
-            if e.membership:
-                e.membership.append(math.nan)
-            e.membership.extend(sorted(categories))
-            e.missing_tracks_true[i] = 0  # LightGBM: NaN (and negatives) go right
+            true_id, false_id = self.categorical(t, node, node_id, feature, i)
         else:
             raise ValueError(f"unsupported decision_type {node['decision_type']!r}")
-        e.truenodeids[i], e.trueleafs[i] = visit(t, node["left_child"], true_id)
-        e.falsenodeids[i], e.falseleafs[i] = visit(t, node["right_child"], false_id)
+        e.truenodeids[i], e.trueleafs[i] = self.visit(t, node["left_child"], true_id)
+        e.falsenodeids[i], e.falseleafs[i] = self.visit(t, node["right_child"], false_id)
         return i, 0
 
-    for t, tree in enumerate(dump["tree_info"]):
-        structure = tree["tree_structure"]
-        if "leaf_value" in structure:  # a one-leaf tree: one node, both branches -> the leaf
-            i = len(e.featureids)
-            target = leaf(t, 0, structure["leaf_value"])
-            e.featureids.append(0)
-            e.splits.append(0.0)
-            e.modes.append(_LEQ)
-            e.truenodeids.append(target)
-            e.falsenodeids.append(target)
-            e.trueleafs.append(1)
-            e.falseleafs.append(1)
-            e.missing_tracks_true.append(0)
-            e.tree_roots.append(i)
-        else:
-            e.tree_roots.append(visit(t, structure, 0)[0])
-    if len(matched) != len(at):
-        raise ValueError(f"{len(at) - len(matched)} onnxmltools nodes match no booster node")
-    return e
+    def numerical(self, t: int, node: dict[str, Any], node_id: int, feature: int,
+                  i: int) -> tuple[int, int]:
+        """A '<=' split as BRANCH_LEQ with LightGBM's missing-value routing."""
+        j = self.check(t, node_id, "BRANCH_LEQ", feature, split_threshold(node))
+        self.e.modes[i] = _LEQ
+        self.e.splits[i] = split_threshold(node)
+        self.e.missing_tracks_true[i] = _numerical_missing(node)  # not the converter's guess
+        return self.c["nodes_truenodeids"][j], self.c["nodes_falsenodeids"][j]
+
+    def categorical(self, t: int, node: dict[str, Any], node_id: int, feature: int,
+                    i: int) -> tuple[int, int]:
+        """An '==' split: onnxmltools unfolds "a||b||c" into a chain of BRANCH_EQ nodes that
+        share the true branch; it is folded back into one exact BRANCH_MEMBER node."""
+        e, c = self.e, self.c
+        categories = [float(v) for v in str(node["threshold"]).split("||")]
+        true_ids, false_id = set(), node_id
+        for category in categories:
+            j = self.check(t, false_id, "BRANCH_EQ", feature, category)
+            true_ids.add(c["nodes_truenodeids"][j])
+            false_id = c["nodes_falsenodeids"][j]
+        if len(true_ids) != 1:
+            raise ValueError(f"onnxmltools' tree {t} category chain at {node_id} forks")
+        (true_id,) = true_ids
+        e.modes[i] = _MEMBER
+        e.splits[i] = math.nan
+        if e.membership:
+            e.membership.append(math.nan)
+        e.membership.extend(sorted(categories))
+        e.missing_tracks_true[i] = 0  # LightGBM: NaN (and negatives) go right
+        return true_id, false_id
 
 
 def add_tree_nodes(g: fe._GraphBuilder, booster: lightgbm.Booster, features: str,
@@ -424,7 +442,8 @@ def _tree_paths(dump: dict[str, Any]) -> list[dict[int, list[tuple[int, float]]]
     paths: list[dict[int, list[tuple[int, float]]]] = []
     for tree in dump["tree_info"]:
         leaves: dict[int, list[tuple[int, float]]] = {}
-        stack = [(tree["tree_structure"], ())]
+        stack: list[tuple[dict[str, Any], tuple[tuple[int, float], ...]]] = [
+            (tree["tree_structure"], ())]
         while stack:
             node, path = stack.pop()
             if "leaf_value" in node:
@@ -530,11 +549,35 @@ def probe_split_boundaries(model: onnx.ModelProto, booster: lightgbm.Booster,
     * ``max_abs_diff_margin`` / ``_probability`` and, given a threshold,
       ``decisions_differing`` (P >= threshold).
     """
+    dump = booster.dump_model()
+    variants = _boundary_probes(booster, dump, features_matrix, rows, seed)
+    runner = _ProbeRunner.of(model, booster, dump)
+    report: dict[str, Any] = {"rows": len(variants["at_threshold"]), "seed": seed}
+    for variant, probes in variants.items():
+        if not probes:
+            report[variant] = {"probes": 0, "flips": 0}
+        else:
+            report[variant] = runner.compare(np.vstack(probes), threshold)
+    parts = [report[v] for v in variants]
+    report["probes"] = sum(p["probes"] for p in parts)
+    report["flips"] = sum(p["flips"] for p in parts)
+    report["max_abs_diff_margin"] = max(p.get("max_abs_diff_margin", 0.0) for p in parts)
+    report["max_abs_diff_probability"] = max(
+        p.get("max_abs_diff_probability", 0.0) for p in parts)
+    if threshold is not None:
+        report["threshold"] = float(threshold)
+        report["decisions_differing"] = sum(p.get("decisions_differing", 0) for p in parts)
+    return report
+
+
+def _boundary_probes(booster: lightgbm.Booster, dump: dict[str, Any],
+                     features_matrix: np.ndarray, rows: int,
+                     seed: int) -> dict[str, list[np.ndarray]]:
+    """The three probes of each sampled row (see probe_split_boundaries), by variant."""
     x = np.asarray(features_matrix, dtype=np.float64)
     rng = np.random.default_rng(seed)
     sample = rng.choice(len(x), size=min(rows, len(x)), replace=False)
     base = x[sample]
-    dump = booster.dump_model()
     leaves = np.asarray(booster.predict(base, pred_leaf=True), dtype=np.int64).reshape(
         len(base), -1)
     paths = _tree_paths(dump)
@@ -553,25 +596,37 @@ def probe_split_boundaries(model: onnx.ModelProto, booster: lightgbm.Booster,
             probe = row.copy()
             probe[feature] = value
             variants[variant].append(probe)
+    return variants
 
-    trees_sess = session(tree_model(model))
-    routing = per_tree_model(model)
-    float32_graph = any(n.op_type == "Cast" and helper.get_attribute_value(n.attribute[0])
-                        == TensorProto.FLOAT for n in routing.graph.node)
-    routing_sess = session(routing)
-    tables = _leaf_values(dump)
-    report: dict[str, Any] = {"rows": len(variants["at_threshold"]), "seed": seed}
-    for variant, probes in variants.items():
-        if not probes:
-            report[variant] = {"probes": 0, "flips": 0}
-            continue
-        matrix = np.vstack(probes)
-        onnx_margin, onnx_p = trees_sess.run([MARGIN_OUTPUT, PROBABILITY_OUTPUT],
+
+@dataclass(frozen=True)
+class _ProbeRunner:
+    """The graph's trees (sums and per-tree leaves) and the booster, side by side."""
+
+    trees: ort.InferenceSession
+    routing: ort.InferenceSession
+    booster: lightgbm.Booster
+    leaf_values: np.ndarray
+    float32_graph: bool
+
+    @classmethod
+    def of(cls, model: onnx.ModelProto, booster: lightgbm.Booster,
+           dump: dict[str, Any]) -> _ProbeRunner:
+        routing = per_tree_model(model)
+        float32_graph = any(n.op_type == "Cast" and helper.get_attribute_value(n.attribute[0])
+                            == TensorProto.FLOAT for n in routing.graph.node)
+        return cls(trees=session(tree_model(model)), routing=session(routing), booster=booster,
+                   leaf_values=_leaf_values(dump), float32_graph=float32_graph)
+
+    def compare(self, matrix: np.ndarray, threshold: float | None) -> dict[str, Any]:
+        """Leaf flips, margin and probability differences (and decisions) on ``matrix``."""
+        booster, tables = self.booster, self.leaf_values
+        onnx_margin, onnx_p = self.trees.run([MARGIN_OUTPUT, PROBABILITY_OUTPUT],
                                              {FEATURES_OUTPUT: matrix})
-        (onnx_leaf,) = routing_sess.run([PER_TREE_OUTPUT], {FEATURES_OUTPUT: matrix})
+        (onnx_leaf,) = self.routing.run([PER_TREE_OUTPUT], {FEATURES_OUTPUT: matrix})
         lgb_leaves = np.asarray(booster.predict(matrix, pred_leaf=True), dtype=np.int64)
         lgb_leaf = tables[np.arange(tables.shape[0]), lgb_leaves.reshape(len(matrix), -1)]
-        if float32_graph:
+        if self.float32_graph:
             lgb_leaf = lgb_leaf.astype(np.float32).astype(np.float64)
         lgb_margin = np.asarray(booster.predict(matrix, raw_score=True), dtype=np.float64)
         lgb_p = np.asarray(booster.predict(matrix), dtype=np.float64)
@@ -584,14 +639,4 @@ def probe_split_boundaries(model: onnx.ModelProto, booster: lightgbm.Booster,
         if threshold is not None:
             entry["decisions_differing"] = int(
                 np.sum((onnx_p >= threshold) != (lgb_p >= threshold)))
-        report[variant] = entry
-    parts = [report[v] for v in variants]
-    report["probes"] = sum(p["probes"] for p in parts)
-    report["flips"] = sum(p["flips"] for p in parts)
-    report["max_abs_diff_margin"] = max(p.get("max_abs_diff_margin", 0.0) for p in parts)
-    report["max_abs_diff_probability"] = max(
-        p.get("max_abs_diff_probability", 0.0) for p in parts)
-    if threshold is not None:
-        report["threshold"] = float(threshold)
-        report["decisions_differing"] = sum(p.get("decisions_differing", 0) for p in parts)
-    return report
+        return entry

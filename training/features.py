@@ -24,6 +24,7 @@ the application, so negative) must be < 0.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import onnx
@@ -88,12 +89,17 @@ class _GraphBuilder:
         return name
 
     def op(self, op_type: str, inputs: list[str], hint: str | None = None,
-           domain: str = "", **attrs: object) -> str:
+           domain: str = "", **attrs: Any) -> str:
         out = self.name(hint or op_type.lower())
         self.nodes.append(
             helper.make_node(op_type, inputs, [out], name=out, domain=domain, **attrs)
         )
         return out
+
+
+def _gather(g: _GraphBuilder, matrix: str, indices: list[int], hint: str) -> str:
+    idx = g.const(np.array(indices, dtype=np.int64), f"idx_{hint}")
+    return g.op("Gather", [matrix, idx], hint, axis=1)
 
 
 def add_feature_nodes(
@@ -106,34 +112,50 @@ def add_feature_nodes(
     nan = g.const(np.array(np.nan, dtype=np.float64), "nan")
     zero = g.const(np.array(0.0, dtype=np.float64), "zero")
     axis1 = g.const(np.array([1], dtype=np.int64), "axis1")
-    n_numeric = len(schema.NUMERIC_FIELDS)
-    k = _NUM["DAYS_EMPLOYED"]
+    is_sentinel, days_employed = _days_employed(g, numeric, nan)
+    numeric_parts = _numeric_columns(g, numeric, days_employed, axis1)
+    codes = _category_codes(g, categorical)
+    engineered = [
+        g.op("Cast", [is_sentinel], "anomaly", to=TensorProto.DOUBLE),
+        *_ratios(g, numeric, days_employed, zero, nan),
+        *_ext_source_summary(g, numeric, zero, nan, axis1),
+    ]
+    g.nodes.append(helper.make_node(
+        "Concat", [*numeric_parts, codes, *engineered], [output], name=g.name("features"),
+        axis=1,
+    ))
 
-    def gather(matrix: str, indices: list[int], hint: str) -> str:
-        idx = g.const(np.array(indices, dtype=np.int64), f"idx_{hint}")
-        return g.op("Gather", [matrix, idx], hint, axis=1)
+
+def _days_employed(g: _GraphBuilder, numeric: str, nan: str) -> tuple[str, str]:
+    """(is the 365243 sentinel, DAYS_EMPLOYED with the sentinel as NaN) of that one column."""
+    days_employed = _gather(g, numeric, [_NUM["DAYS_EMPLOYED"]], "days_employed_raw")
+    is_sentinel = g.op("Equal", [days_employed, g.const(
+        np.array(schema.DAYS_EMPLOYED_SENTINEL, dtype=np.float64), "sentinel")], "is_sentinel")
+    return is_sentinel, g.op("Where", [is_sentinel, nan, days_employed], "days_employed")
+
+
+def _numeric_columns(g: _GraphBuilder, numeric: str, days_employed: str,
+                     axis1: str) -> list[str]:
+    """The numeric columns with the cleaned DAYS_EMPLOYED in its place. The others are
+    copied once, by the final Concat (a Where over the whole matrix is much slower)."""
+    k, n_numeric = _NUM["DAYS_EMPLOYED"], len(schema.NUMERIC_FIELDS)
 
     def columns(start: int, stop: int) -> str:
         bounds = [g.const(np.array([v], dtype=np.int64)) for v in (start, stop)]
         return g.op("Slice", [numeric, *bounds, axis1], f"numeric_{start}_{stop}")
 
-    # DAYS_EMPLOYED sentinel -> NaN on that one column; the other numeric columns are
-    # copied once, in the final Concat (a Where over the whole matrix is 10x slower).
-    days_employed = gather(numeric, [k], "days_employed_raw")
-    is_sentinel = g.op("Equal", [days_employed, g.const(
-        np.array(schema.DAYS_EMPLOYED_SENTINEL, dtype=np.float64), "sentinel")], "is_sentinel")
-    days_employed_clean = g.op("Where", [is_sentinel, nan, days_employed], "days_employed")
-    numeric_parts = [columns(0, k), days_employed_clean, columns(k + 1, n_numeric)]
+    before = columns(0, k)
+    return [before, days_employed, columns(k + 1, n_numeric)]
 
-    def column(field: str) -> str:
-        if field == "DAYS_EMPLOYED":
-            return days_employed_clean
-        return gather(numeric, [_NUM[field]], f"col_{field}")
 
-    # Categorical codes. One LabelEncoder over the whole string matrix maps each string to
-    # its id in the union of the vocabularies ("" and unknown strings -> a last "none" id),
-    # then a per-column lookup table turns (column, id) into the code in that column's
-    # vocabulary (NaN where the string is not in it: "XNA", "N", "Y" occur in several).
+def _category_codes(g: _GraphBuilder, categorical: str) -> str:
+    """Categorical codes [N, 16]: each string's index in its field's vocabulary, else NaN.
+
+    One LabelEncoder over the whole string matrix maps each string to its id in the union of
+    the vocabularies ("" and unknown strings -> a last "none" id), then a per-column lookup
+    table turns (column, id) into the code in that column's vocabulary (NaN where the string
+    is not in it: "XNA", "N", "Y" occur in several).
+    """
     vocabularies = [schema.FIELDS_BY_NAME[f].categories for f in schema.CATEGORICAL_FIELDS]
     union = sorted({v for vocabulary in vocabularies for v in vocabulary})
     uid = {v: i for i, v in enumerate(union)}
@@ -147,16 +169,30 @@ def add_feature_nodes(
                default_int64=len(union))
     offsets = np.arange(len(vocabularies), dtype=np.int64)[None, :] * width
     flat = g.op("Add", [ids, g.const(offsets, "column_offsets")], "category_slot")
-    codes = [g.op("Gather", [g.const(table, "code_table"), flat], "codes", axis=0)]
+    return g.op("Gather", [g.const(table, "code_table"), flat], "codes", axis=0)
 
-    engineered: list[str] = []
-    engineered.append(g.op("Cast", [is_sentinel], "anomaly", to=TensorProto.DOUBLE))
+
+def _ratios(g: _GraphBuilder, numeric: str, days_employed: str, zero: str,
+            nan: str) -> list[str]:
+    """The ratio features, NaN unless the denominator is strictly on its valid side of 0."""
+
+    def column(field: str) -> str:
+        if field == "DAYS_EMPLOYED":
+            return days_employed
+        return _gather(g, numeric, [_NUM[field]], f"col_{field}")
+
+    out = []
     for name, num_field, den_field, sign in _RATIOS:
         num, den = column(num_field), column(den_field)
         valid = g.op("Greater" if sign > 0 else "Less", [den, zero], f"valid_{name}")
-        engineered.append(g.op("Where", [valid, g.op("Div", [num, den]), nan], name))
+        out.append(g.op("Where", [valid, g.op("Div", [num, den]), nan], name))
+    return out
 
-    ext = gather(numeric, [_NUM[f] for f in _EXT_SOURCES], "ext")
+
+def _ext_source_summary(g: _GraphBuilder, numeric: str, zero: str, nan: str,
+                        axis1: str) -> list[str]:
+    """NaN-aware mean, min and max of the EXT_SOURCE scores (NaN if none), and their count."""
+    ext = _gather(g, numeric, [_NUM[f] for f in _EXT_SOURCES], "ext")
     ext_missing = g.op("IsNaN", [ext], "ext_missing")
     present = g.op("Cast", [g.op("Not", [ext_missing])], "ext_present", to=TensorProto.DOUBLE)
     count = g.op("ReduceSum", [present, axis1], "ext_count", keepdims=1)
@@ -167,15 +203,11 @@ def add_feature_nodes(
         return g.op(op, [filled, axis1], keepdims=1)
 
     mean = g.op("Div", [reduce("ReduceSum", 0.0), count], "ext_mean_raw")
-    for op_name, value in (("mean", mean), ("min", reduce("ReduceMin", np.inf)),
-                           ("max", reduce("ReduceMax", -np.inf))):
-        engineered.append(g.op("Where", [any_present, value, nan], f"ext_{op_name}"))
-    engineered.append(count)
-
-    g.nodes.append(helper.make_node(
-        "Concat", [*numeric_parts, *codes, *engineered], [output], name=g.name("features"),
-        axis=1,
-    ))
+    summaries = (("mean", mean), ("min", reduce("ReduceMin", np.inf)),
+                 ("max", reduce("ReduceMax", -np.inf)))
+    out = [g.op("Where", [any_present, value, nan], f"ext_{op_name}")
+           for op_name, value in summaries]
+    return [*out, count]
 
 
 def feature_inputs() -> list[onnx.ValueInfoProto]:
@@ -251,7 +283,8 @@ def compute_features(inputs: dict[str, np.ndarray]) -> np.ndarray:
     feeds = validate_inputs(inputs)
     if feeds[NUMERIC_INPUT].shape[0] == 0:
         return np.empty((0, len(FEATURE_NAMES)), dtype=np.float64)
-    return _feature_session().run([FEATURES_OUTPUT], feeds)[0]
+    features: np.ndarray = _feature_session().run([FEATURES_OUTPUT], feeds)[0]
+    return features
 
 
 def frame_features(df: object) -> np.ndarray:

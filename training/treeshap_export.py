@@ -58,72 +58,21 @@ def export_paths(booster: Any) -> dict[str, np.ndarray]:
     return export_paths_from_dump(booster.dump_model())
 
 
+#: One root-to-leaf path: (tree, leaf value, merged elements (feature, zero fraction, conds)).
+_Path = tuple[int, float, list[tuple[int, float, list[int]]]]
+
+
 def export_paths_from_dump(model: dict[str, Any]) -> dict[str, np.ndarray]:
     """``export_paths`` for an already-dumped model (``booster.dump_model()``)."""
-    if model.get("num_tree_per_iteration", 1) != 1 or model.get("num_class", 1) != 1:
-        raise UnsupportedModelError(
-            "only single-output models (binary, regression) are supported, got "
-            f"num_class={model.get('num_class')}"
-        )
-    if model.get("average_output"):
-        raise UnsupportedModelError("averaged-output models (boosting='rf') are not supported")
-    num_features = int(model["max_feature_idx"]) + 1
-
+    _check_model(model)
     nodes: dict[str, list[Any]] = {"feature": [], "threshold": [], "missing": [], "left": []}
-    paths: list[tuple[int, float, list[tuple[int, float, list[int]]]]] = []
+    paths: list[_Path] = []
     expected_value = 0.0
     for tree in model["tree_info"]:
-        root = tree["tree_structure"]
-        if "leaf_value" in root:  # a single-leaf tree: a constant, no attribution
-            expected_value += float(root["leaf_value"])
-            continue
-        total = float(root["internal_count"])
-        if total <= 0:
-            raise UnsupportedModelError(f"tree {tree['tree_index']} has no training rows")
-        tree_index = int(tree["tree_index"])
-        # Iterative depth-first walk: (node, path so far as [(feature, ratio, cond)]).
-        stack: list[tuple[dict[str, Any], list[tuple[int, float, int]]]] = [(root, [])]
-        while stack:
-            node, path = stack.pop()
-            if "leaf_value" in node:
-                if "leaf_coeff" in node:
-                    raise UnsupportedModelError("linear trees (linear_tree=True) are not supported")
-                value = float(node["leaf_value"])
-                expected_value += value * float(node["leaf_count"]) / total
-                paths.append((tree_index, value, _merge(path)))
-                continue
-            if node.get("decision_type") != "<=":
-                raise UnsupportedModelError(
-                    f"tree {tree_index} has a {node.get('decision_type')!r} split on feature "
-                    f"{node['split_feature']}: only numerical '<=' splits are supported "
-                    "(encode categories as numeric codes)"
-                )
-            index = len(nodes["feature"])
-            nodes["feature"].append(int(node["split_feature"]))
-            nodes["threshold"].append(split_threshold(node))
-            nodes["missing"].append(MISSING_TYPES[node["missing_type"]])
-            nodes["left"].append(bool(node["default_left"]))
-            count = float(node["internal_count"])
-            for side, child in ((0, node["left_child"]), (1, node["right_child"])):
-                ratio = _count(child) / count if count > 0 else 0.0
-                stack.append(
-                    (child, [*path, (int(node["split_feature"]), ratio, 2 * index + side)])
-                )
-
-    depth = max((len(p[2]) for p in paths), default=1)
-    width = max((len(e[2]) for p in paths for e in p[2]), default=1)
-    n_paths = len(paths)
-    elem_feature = np.full((n_paths, depth), -1, dtype=np.int32)
-    elem_zero = np.ones((n_paths, depth), dtype=np.float64)
-    elem_cond = np.full((n_paths, depth, width), -1, dtype=np.int32)
-    for p, (_, _, elements) in enumerate(paths):
-        for d, (feature, zero, conds) in enumerate(elements):
-            elem_feature[p, d] = feature
-            elem_zero[p, d] = zero
-            elem_cond[p, d, : len(conds)] = conds
+        expected_value = _walk_tree(tree, nodes, paths, expected_value)
     return {
         "format_version": np.asarray(SHAP_PATHS_FORMAT_VERSION, dtype=np.int64),
-        "num_features": np.asarray(num_features, dtype=np.int64),
+        "num_features": np.asarray(int(model["max_feature_idx"]) + 1, dtype=np.int64),
         "expected_value": np.asarray(expected_value, dtype=np.float64),
         "node_feature": np.asarray(nodes["feature"], dtype=np.int32),
         "node_threshold": np.asarray(nodes["threshold"], dtype=np.float64),
@@ -132,18 +81,83 @@ def export_paths_from_dump(model: dict[str, Any]) -> dict[str, np.ndarray]:
         "path_value": np.asarray([p[1] for p in paths], dtype=np.float64),
         "path_tree": np.asarray([p[0] for p in paths], dtype=np.int32),
         "path_length": np.asarray([len(p[2]) for p in paths], dtype=np.int32),
-        "elem_feature": elem_feature,
-        "elem_zero_fraction": elem_zero,
-        "elem_condition": elem_cond,
+        **_element_arrays(paths),
     }
 
 
-def split_threshold(node: dict[str, Any]) -> float:
-    """The split's exact double threshold.
+def _check_model(model: dict[str, Any]) -> None:
+    if model.get("num_tree_per_iteration", 1) != 1 or model.get("num_class", 1) != 1:
+        raise UnsupportedModelError(
+            "only single-output models (binary, regression) are supported, got "
+            f"num_class={model.get('num_class')}"
+        )
+    if model.get("average_output"):
+        raise UnsupportedModelError("averaged-output models (boosting='rf') are not supported")
 
-    dump_model writes thresholds through ``Common::AvoidInf``, which turns +-inf (LightGBM
-    uses +inf, e.g. for "NaN vs. everything else" splits) into +-1e300; map them back, or
-    a row holding +inf would go right where LightGBM sends it left.
+
+def _walk_tree(tree: dict[str, Any], nodes: dict[str, list[Any]], paths: list[_Path],
+               expected: float) -> float:
+    """Append the tree's internal nodes to ``nodes`` and its paths to ``paths``; return
+    ``expected`` plus the tree's cover-weighted mean leaf value (added leaf by leaf)."""
+    root = tree["tree_structure"]
+    if "leaf_value" in root:  # a single-leaf tree: a constant, no attribution
+        return expected + float(root["leaf_value"])
+    total = float(root["internal_count"])
+    if total <= 0:
+        raise UnsupportedModelError(f"tree {tree['tree_index']} has no training rows")
+    tree_index = int(tree["tree_index"])
+    # Iterative depth-first walk: (node, path so far as [(feature, ratio, cond)]).
+    stack: list[tuple[dict[str, Any], list[tuple[int, float, int]]]] = [(root, [])]
+    while stack:
+        node, path = stack.pop()
+        if "leaf_value" in node:
+            if "leaf_coeff" in node:
+                raise UnsupportedModelError("linear trees (linear_tree=True) are not supported")
+            value = float(node["leaf_value"])
+            expected += value * float(node["leaf_count"]) / total
+            paths.append((tree_index, value, _merge(path)))
+            continue
+        if node.get("decision_type") != "<=":
+            raise UnsupportedModelError(
+                f"tree {tree_index} has a {node.get('decision_type')!r} split on feature "
+                f"{node['split_feature']}: only numerical '<=' splits are supported "
+                "(encode categories as numeric codes)"
+            )
+        index = len(nodes["feature"])
+        nodes["feature"].append(int(node["split_feature"]))
+        nodes["threshold"].append(split_threshold(node))
+        nodes["missing"].append(MISSING_TYPES[node["missing_type"]])
+        nodes["left"].append(bool(node["default_left"]))
+        count = float(node["internal_count"])
+        for side, child in ((0, node["left_child"]), (1, node["right_child"])):
+            ratio = _count(child) / count if count > 0 else 0.0
+            stack.append((child, [*path, (int(node["split_feature"]), ratio, 2 * index + side)]))
+    return expected
+
+
+def _element_arrays(paths: list[_Path]) -> dict[str, np.ndarray]:
+    """elem_feature, elem_zero_fraction and elem_condition, padded to the longest path."""
+    depth = max((len(p[2]) for p in paths), default=1)
+    width = max((len(e[2]) for p in paths for e in p[2]), default=1)
+    elem_feature = np.full((len(paths), depth), -1, dtype=np.int32)
+    elem_zero = np.ones((len(paths), depth), dtype=np.float64)
+    elem_cond = np.full((len(paths), depth, width), -1, dtype=np.int32)
+    for p, (_, _, elements) in enumerate(paths):
+        for d, (feature, zero, conds) in enumerate(elements):
+            elem_feature[p, d] = feature
+            elem_zero[p, d] = zero
+            elem_cond[p, d, : len(conds)] = conds
+    return {"elem_feature": elem_feature, "elem_zero_fraction": elem_zero,
+            "elem_condition": elem_cond}
+
+
+def split_threshold(node: dict[str, Any]) -> float:
+    """The exact float64 threshold of a '<=' node, as LightGBM compares it.
+
+    dump_model() writes thresholds with 17 significant digits (exact) but through
+    ``Common::AvoidInf``, which turns +-inf (LightGBM uses +inf, e.g. for "NaN vs. everything
+    else" splits) into +-1e300; they are mapped back, or a value beyond 1e300 (or +inf)
+    would go right where LightGBM sends it left. The ONNX export uses it too.
     """
     threshold = float(node["threshold"])
     if abs(threshold) >= _AVOID_INF:
