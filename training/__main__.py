@@ -3,7 +3,7 @@
 import os
 
 # LightGBM's OpenMP threads busy-wait by default, which collapses throughput when the
-# machine is shared (measured 10-30x slower on 2 busy cores); passive waiting does not.
+# machine is shared (docs/decisions.md); passive waiting does not.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from training.cli import main

@@ -79,7 +79,8 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
         (staging / MODEL_FILE).write_bytes(model_bytes)
-        np.savez(staging / SHAP_FILE, **export_paths(booster))
+        shap_arrays: dict[str, Any] = export_paths(booster)
+        np.savez(staging / SHAP_FILE, **shap_arrays)
         reference.loc[:, [f.name for f in schema.FEATURE_FIELDS]].to_csv(
             staging / REFERENCE_FILE, index=False,
             compression={"method": "gzip", "mtime": 0})

@@ -137,7 +137,7 @@ def candidate_thresholds(p: np.ndarray) -> np.ndarray:
     u = np.unique(np.asarray(p, dtype=np.float64))
     lower = np.concatenate(([min(0.0, u[0])], u))
     upper = np.concatenate((u, [max(1.0, u[-1])]))
-    mid = lower + (upper - lower) / 2
+    mid: np.ndarray = lower + (upper - lower) / 2
     # The last interval is open at u_m: its threshold must lie strictly above it.
     if mid[-1] <= u[-1]:
         mid[-1] = np.nextafter(u[-1], np.inf)

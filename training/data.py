@@ -115,7 +115,7 @@ def load_table(path: str | Path, progress: bool = True) -> pd.DataFrame:
 
 
 def _examples(values: Iterable[Any]) -> str:
-    shown = []
+    shown: list[str] = []
     for v in values:
         if len(shown) == _EXAMPLES:
             shown.append("...")

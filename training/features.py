@@ -137,7 +137,7 @@ def _days_employed(g: _GraphBuilder, numeric: str, nan: str) -> tuple[str, str]:
 def _numeric_columns(g: _GraphBuilder, numeric: str, days_employed: str,
                      axis1: str) -> list[str]:
     """The numeric columns with the cleaned DAYS_EMPLOYED in its place. The others are
-    copied once, by the final Concat (a Where over the whole matrix is much slower)."""
+    copied once, by the final Concat (cheaper than a Where over the whole matrix)."""
     k, n_numeric = _NUM["DAYS_EMPLOYED"], len(schema.NUMERIC_FIELDS)
 
     def columns(start: int, stop: int) -> str:

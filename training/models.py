@@ -110,6 +110,13 @@ def _bar(iterable: Any, desc: str, progress: bool, total: int | None = None) -> 
                 disable=not progress)
 
 
+def p_default(model: Any, X: np.ndarray | pd.DataFrame) -> np.ndarray:
+    """P(default): the positive-class column of a fitted classifier's predict_proba."""
+    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+    positive: np.ndarray = proba[:, 1]
+    return positive
+
+
 def _clean(params: dict[str, Any]) -> dict[str, Any]:
     """JSON/MLflow-friendly params (numpy scalars -> Python)."""
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
@@ -144,14 +151,16 @@ def lgbm_oof(X: np.ndarray | pd.DataFrame, y: np.ndarray, folds: Sequence[Fold],
               params: dict[str, Any], seed: int, n_jobs: int, progress: bool,
               desc: str) -> np.ndarray:
     """Out-of-fold P(default) of an LGBMClassifier(params) on X (array or frame)."""
-    rows = (lambda idx: X.iloc[idx]) if isinstance(X, pd.DataFrame) else (lambda idx: X[idx])
+
+    def rows(idx: np.ndarray) -> np.ndarray | pd.DataFrame:
+        return X.iloc[idx] if isinstance(X, pd.DataFrame) else X[idx]
 
     def fit_predict(train_idx: np.ndarray, val_idx: np.ndarray) -> np.ndarray:
         model = lgbm(params, seed, n_jobs)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             model.fit(rows(train_idx), y[train_idx])
-            return model.predict_proba(rows(val_idx))[:, 1]
+            return p_default(model, rows(val_idx))
 
     return oof_predict(fit_predict, folds, len(y), desc=desc, progress=progress)
 
@@ -305,7 +314,7 @@ def fit_onehot_grid(frame: pd.DataFrame, y: np.ndarray, params: dict[str, Any], 
 def predict_onehot_grid(model: lgb.LGBMClassifier, columns: Sequence[str],
                  frame: pd.DataFrame) -> np.ndarray:
     X = onehot_design_matrix(frame, columns).to_numpy(dtype=np.float32)
-    return model.predict_proba(X)[:, 1]
+    return p_default(model, X)
 
 
 # --------------------------------------------------------------------------- baselines
@@ -318,7 +327,7 @@ def run_dummy(y: np.ndarray, folds: Sequence[Fold], costs: Costs) -> CandidateRe
 
     def fit_predict(train_idx: np.ndarray, val_idx: np.ndarray) -> np.ndarray:
         model = DummyClassifier(strategy="prior").fit(X0[train_idx], y[train_idx])
-        return model.predict_proba(X0[val_idx])[:, 1]
+        return p_default(model, X0[val_idx])
 
     oof = oof_predict(fit_predict, folds, len(y))
     result = CandidateResult("dummy", {"strategy": "prior"}, oof, auc(y, oof),
@@ -362,7 +371,7 @@ def run_logistic(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model.fit(X[train_idx], y[train_idx])
-            return model.predict_proba(X[val_idx])[:, 1]
+            return p_default(model, X[val_idx])
 
         oof = oof_predict(fit_predict, folds, len(y), desc=f"grid {i + 1} folds",
                           progress=progress)

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from training.costs import Costs, confusion_at, cost_curve
@@ -17,7 +18,7 @@ from training.costs import Costs, confusion_at, cost_curve
 _DPI = 110
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=_DPI)
     plt.close(fig)
