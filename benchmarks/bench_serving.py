@@ -1,8 +1,8 @@
-"""Serving benchmark (issue 3's speed table), with the seed-style baseline measured in the
+"""Serving benchmark (issue 3's speed table), with the pandas-stack baseline measured in the
 same run:
 
 * cold start: a new process -> first /predict response through the Lambda handler
-  (median of --cold-runs fresh interpreters, ours and the seed-style handler interleaved);
+  (median of --cold-runs fresh interpreters, ours and the pandas-stack handler interleaved);
 * warm /predict with reasons through the handler with API Gateway v2 events (p50/p99);
 * a batch of 1,000 applications without reasons through the handler;
 * the package: the deployed build (infra/build_function.py, what ``sam build
@@ -14,7 +14,7 @@ same run:
     .venv/bin/python -m benchmarks.bench_serving --bundle function/model
 
 Timings are wall-clock on this machine; other processes running at the same time inflate
-them (the ratio to the seed-style handler, measured alongside, is more stable).
+them (the ratio to the pandas-stack handler, measured alongside, is more stable).
 """
 
 from __future__ import annotations
@@ -103,34 +103,34 @@ def _trees(bundle: Path) -> int:
 
 def measure_cold(bundle: Path, event_path: Path, runs: int, workdir: Path,
                  package_dir: Path | None, built_dir: Path | None) -> dict[str, Any]:
-    from benchmarks.seed_style_handler import build_pipeline
+    from benchmarks.pandas_stack_handler import build_pipeline
 
     pickle_path = build_pipeline(bundle, workdir, n_estimators=_trees(bundle))
     # PYTHONDONTWRITEBYTECODE dropped: the untimed first runs write the .pyc files of
-    # function/ and of the seed-style module, as the venv's packages already have theirs.
+    # function/ and of the pandas-stack module, as the venv's packages already have theirs.
     base_env = {k: v for k, v in os.environ.items()
                 if k not in ("CAPTURE_BUCKET", "MODEL_S3_URI", "PYTHONPATH",
                              "PYTHONDONTWRITEBYTECODE")}
     ours_env = {**base_env, "MODEL_DIR": str(bundle)}
-    seed_env = {**base_env, "SEED_PIPELINE": str(pickle_path)}
+    stack_env = {**base_env, "PANDAS_STACK_PIPELINE": str(pickle_path)}
     # Lambda-like runs: no site-packages (-S), only the package dir (deps + function code +
     # model, MODEL_DIR unset so the packaged bundle is used) on sys.path, never writing .pyc
     # files (/var/task is read-only): the deployed build, and sam's default layout (no .pyc:
     # every module is compiled at each cold start).
     lambda_env = {**ours_env, "MODEL_DIR": "", "PYTHONDONTWRITEBYTECODE": "1"}
     ours: list[tuple[float, float]] = []
-    seed: list[tuple[float, float]] = []
+    stack: list[tuple[float, float]] = []
     packaged: list[tuple[float, float]] = []
     no_pyc: list[tuple[float, float]] = []
     kinds: list[tuple[str, Path, dict[str, str], tuple[str, ...], list[Any]]] = [
         ("scoring.handler", REPO, ours_env, (), ours),
-        ("benchmarks.seed_style_handler", REPO, seed_env, (), seed),
+        ("benchmarks.pandas_stack_handler", REPO, stack_env, (), stack),
     ]
     for directory, runs_list in ((built_dir, packaged), (package_dir, no_pyc)):
         if directory is not None:
             env = {**lambda_env, "PYTHONPATH": str(directory)}
             kinds.append(("scoring.handler", directory, env, ("-S",), runs_list))
-    # One untimed run each (writes the dev-venv .pyc files of function/ and of the seed-style
+    # One untimed run each (writes the dev-venv .pyc files of function/ and of the pandas-stack
     # module, warms the OS file cache), then the timed runs interleaved so that background
     # load hits every kind alike.
     for module, cwd, env, python_args, _ in kinds:
@@ -140,14 +140,14 @@ def measure_cold(bundle: Path, event_path: Path, runs: int, workdir: Path,
             runs_list.append(_cold_start(event_path, module, cwd, env, python_args))
     result: dict[str, Any] = {
         "ours_ms": statistics.median(w for w, _ in ours),
-        "seed_ms": statistics.median(w for w, _ in seed),
+        "stack_ms": statistics.median(w for w, _ in stack),
         "ours_cpu_ms": statistics.median(c for _, c in ours),
-        "seed_cpu_ms": statistics.median(c for _, c in seed),
+        "stack_cpu_ms": statistics.median(c for _, c in stack),
         "ours_runs": [w for w, _ in ours],
-        "seed_runs": [w for w, _ in seed],
+        "stack_runs": [w for w, _ in stack],
     }
-    result["ratio"] = result["seed_ms"] / result["ours_ms"]
-    result["cpu_ratio"] = result["seed_cpu_ms"] / result["ours_cpu_ms"]
+    result["ratio"] = result["stack_ms"] / result["ours_ms"]
+    result["cpu_ratio"] = result["stack_cpu_ms"] / result["ours_cpu_ms"]
     if no_pyc:
         result["package_no_pyc_ms"] = statistics.median(w for w, _ in no_pyc)
         result["package_no_pyc_cpu_ms"] = statistics.median(c for _, c in no_pyc)
@@ -155,8 +155,8 @@ def measure_cold(bundle: Path, event_path: Path, runs: int, workdir: Path,
         result["package_ms"] = statistics.median(w for w, _ in packaged)
         result["package_cpu_ms"] = statistics.median(c for _, c in packaged)
         result["package_runs"] = [w for w, _ in packaged]
-        result["package_ratio"] = result["seed_ms"] / result["package_ms"]
-        result["package_cpu_ratio"] = result["seed_cpu_ms"] / result["package_cpu_ms"]
+        result["package_ratio"] = result["stack_ms"] / result["package_ms"]
+        result["package_cpu_ratio"] = result["stack_cpu_ms"] / result["package_cpu_ms"]
     return result
 
 
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-runs", type=int, default=7)
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--batch-runs", type=int, default=20)
-    parser.add_argument("--seed-requests", type=int, default=200)
+    parser.add_argument("--stack-requests", type=int, default=200)
     parser.add_argument("--skip-package", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -285,12 +285,12 @@ def main(argv: list[str] | None = None) -> int:
         figures["warm"] = measure_warm(app.handler, events, args.requests)
         figures["batch"] = measure_batch(app.handler, bundle, args.batch_runs)
 
-        os.environ["SEED_PIPELINE"] = str(workdir / "seed_pipeline.pkl")
-        from benchmarks import seed_style_handler
+        os.environ["PANDAS_STACK_PIPELINE"] = str(workdir / "pandas_stack_pipeline.pkl")
+        from benchmarks import pandas_stack_handler
 
-        seed_style_handler = importlib.reload(seed_style_handler)  # now loads the pickle
-        figures["seed_warm"] = measure_warm(seed_style_handler.handler, events,
-                                            args.seed_requests, warmup=20)
+        pandas_stack_handler = importlib.reload(pandas_stack_handler)  # now loads the pickle
+        figures["stack_warm"] = measure_warm(pandas_stack_handler.handler, events,
+                                            args.stack_requests, warmup=20)
 
     print_table(figures)
     if args.json:
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_table(f: dict[str, Any]) -> None:
-    cold, warm, batch, seed = f["cold"], f["warm"], f["batch"], f["seed_warm"]
+    cold, warm, batch, stack = f["cold"], f["warm"], f["batch"], f["stack_warm"]
     t = TARGETS
 
     def row(name: str, wall: float, cpu: float | None, unit: str, target: str,
@@ -315,16 +315,16 @@ def print_table(f: dict[str, Any]) -> None:
             row("cold start, deployed build (infra/build_function.py, median)",
                 cold["package_ms"], cold["package_cpu_ms"], " ms", f"<= {t['cold_ms']:.0f} ms",
                 cold["package_ms"] <= t["cold_ms"]),
-            ("cold start ratio seed-style/deployed build", f"{cold['package_ratio']:.1f}x",
+            ("cold start ratio pandas-stack/deployed build", f"{cold['package_ratio']:.1f}x",
              f"{cold['package_cpu_ratio']:.1f}x", f">= {t['cold_ratio']:.0f}x",
              "yes" if cold["package_ratio"] >= t["cold_ratio"] else "NO"),
         ]
     rows += [
         row("cold start, dev venv (median)", cold["ours_ms"], cold["ours_cpu_ms"], " ms",
             f"<= {t['cold_ms']:.0f} ms", cold["ours_ms"] <= t["cold_ms"]),
-        row("cold start, seed-style (median)", cold["seed_ms"], cold["seed_cpu_ms"], " ms", "",
+        row("cold start, pandas-stack (median)", cold["stack_ms"], cold["stack_cpu_ms"], " ms", "",
             None),
-        ("cold start ratio seed-style/dev venv", f"{cold['ratio']:.1f}x",
+        ("cold start ratio pandas-stack/dev venv", f"{cold['ratio']:.1f}x",
          f"{cold['cpu_ratio']:.1f}x", f">= {t['cold_ratio']:.0f}x",
          "yes" if cold["ratio"] >= t["cold_ratio"] else "NO"),
     ]
@@ -338,8 +338,8 @@ def print_table(f: dict[str, Any]) -> None:
             warm["p50_ms"] <= t["warm_p50_ms"]),
         row("warm /predict p99", warm["p99_ms"], warm["cpu_p99_ms"], " ms",
             f"<= {t['warm_p99_ms']:.0f} ms", warm["p99_ms"] <= t["warm_p99_ms"]),
-        row("warm seed-style p50", seed["p50_ms"], seed["cpu_p50_ms"], " ms", "", None),
-        row("warm seed-style p99", seed["p99_ms"], seed["cpu_p99_ms"], " ms", "", None),
+        row("warm pandas-stack p50", stack["p50_ms"], stack["cpu_p50_ms"], " ms", "", None),
+        row("warm pandas-stack p99", stack["p99_ms"], stack["cpu_p99_ms"], " ms", "", None),
         row(f"batch of 1,000, no reasons (median, {batch['body_mb']:.1f} MB body)",
             batch["median_ms"], batch["cpu_median_ms"], " ms", f"<= {t['batch_ms']:.0f} ms",
             batch["median_ms"] <= t["batch_ms"]),
@@ -369,7 +369,7 @@ def print_table(f: dict[str, Any]) -> None:
     print("cold runs (wall ms): deployed build",
           [round(x) for x in cold.get("package_runs", [])],
           "dev venv", [round(x) for x in cold["ours_runs"]],
-          "seed", [round(x) for x in cold["seed_runs"]])
+          "pandas-stack", [round(x) for x in cold["stack_runs"]])
     print("load average at the end of the run:", " ".join(
         f"{x:.1f}" for x in os.getloadavg()), f"on {os.cpu_count()} cores")
 

@@ -1,14 +1,14 @@
-"""The baseline for benchmarks/bench_serving.py: a scoring handler in the seed's style.
+"""The pandas-stack handler: the baseline of benchmarks/bench_serving.py.
 
-FastAPI + Mangum like ours, but the way the seed served: pandas, scikit-learn, lightgbm and
-shap imported at cold start, a pickled sklearn ``Pipeline(OneHotEncoder + LGBMClassifier)``
-unpickled, and per request a one-row pandas DataFrame, ``predict_proba`` and a fresh
-``shap.TreeExplainer``. Timing only: the pipeline is trained in a temp dir by
-:func:`build_pipeline` (on the bundle's reference rows with a synthetic target, or synthetic
-rows), never shipped.
+FastAPI + Mangum like ours, but the way the reference project served: pandas, scikit-learn,
+lightgbm and shap imported at cold start, a pickled sklearn
+``Pipeline(OneHotEncoder + LGBMClassifier)`` unpickled, and per request a one-row pandas
+DataFrame, ``predict_proba`` and a fresh ``shap.TreeExplainer``. Timing only: the pipeline is
+trained in a temp dir by :func:`build_pipeline` (on the bundle's reference rows with a
+synthetic target, or synthetic rows), never shipped.
 
-Cold start of this module = its import (with SEED_PIPELINE pointing at the pickle) + the
-first ``handler(event, context)`` call.
+Cold start of this module = its import (with PANDAS_STACK_PIPELINE pointing at the pickle)
++ the first ``handler(event, context)`` call.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pickle  # nosec B403: only loads the pickle this module wrote in a temp d
 from pathlib import Path
 from typing import Any
 
-import lightgbm  # noqa: F401  (the seed imported the whole stack at cold start)
+import lightgbm  # noqa: F401  (the reference project imported it all at cold start)
 import numpy as np
 import pandas as pd
 import shap
@@ -56,7 +56,7 @@ def _frame(bundle_dir: Path | None, rows: int, seed: int) -> pd.DataFrame:
 
 def build_pipeline(bundle_dir: Path | None, workdir: Path, n_estimators: int = 300,
                    rows: int = 5_000, seed: int = 0) -> Path:
-    """Train and pickle the seed-style pipeline into ``workdir``; returns the pickle path."""
+    """Train and pickle the pandas-stack pipeline into ``workdir``; returns the pickle path."""
     from lightgbm import LGBMClassifier
 
     frame = _frame(bundle_dir, rows, seed)
@@ -73,20 +73,20 @@ def build_pipeline(bundle_dir: Path | None, workdir: Path, n_estimators: int = 3
                                  verbose=-1)),
     ])
     pipeline.fit(frame[FEATURES], target)
-    path = Path(workdir) / "seed_pipeline.pkl"
+    path = Path(workdir) / "pandas_stack_pipeline.pkl"
     path.write_bytes(pickle.dumps(pipeline))
     return path
 
 
 def _load() -> Pipeline | None:
-    path = os.environ.get("SEED_PIPELINE")
+    path = os.environ.get("PANDAS_STACK_PIPELINE")
     if not path:
         return None
     return pickle.loads(Path(path).read_bytes())  # nosec B301: our own temp-dir pickle
 
 
 pipeline = _load()
-app = FastAPI(title="seed-style scoring")
+app = FastAPI(title="pandas-stack scoring")
 
 
 @app.post("/predict")
@@ -95,7 +95,7 @@ async def predict(request: Request) -> dict[str, Any]:
     frame = pd.DataFrame([payload])[FEATURES]
     encoded = pipeline[:-1].transform(frame)
     probability = float(pipeline[-1].predict_proba(encoded)[0, 1])
-    explainer = shap.TreeExplainer(pipeline[-1])  # per request, as the seed did
+    explainer = shap.TreeExplainer(pipeline[-1])  # per request, as the reference project did
     values = np.asarray(explainer.shap_values(encoded))
     row = values[-1] if values.ndim == 3 else values
     row = np.asarray(row).reshape(-1)
@@ -113,7 +113,7 @@ handler = Mangum(app, lifespan="off")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="Build the seed-style pipeline pickle.")
+    parser = argparse.ArgumentParser(description="Build the pandas-stack pipeline pickle.")
     parser.add_argument("--bundle", type=Path, default=None)
     parser.add_argument("--workdir", type=Path, required=True)
     args = parser.parse_args()
