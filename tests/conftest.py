@@ -1,8 +1,11 @@
-"""Shared fixtures. Tests that need the real Home Credit samples use `real_data_dir`."""
+"""Fixtures shared by every area. Tests that need the real Home Credit samples use
+`real_data_dir`; each area's own fixtures live in its folder's conftest.py."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -63,3 +66,14 @@ def moto_s3(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
         yield boto3.client("s3", region_name="us-east-1")
+
+
+@pytest.fixture(scope="module")
+def lambda_entry(trained_bundle: Path) -> ModuleType:
+    """The scoring function's entry module (scoring.handler) imported afresh, as Lambda
+    imports it at a cold start: MODEL_DIR = the test bundle, capture and S3 loading off."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODEL_DIR", str(trained_bundle))
+        for name in ("CAPTURE_BUCKET", "MODEL_S3_URI", "CAPTURE_HASH_KEY"):
+            mp.delenv(name, raising=False)
+        return importlib.reload(importlib.import_module("scoring.handler"))

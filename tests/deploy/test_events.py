@@ -88,29 +88,18 @@ def test_decode_response_undoes_base64_and_parses_json():
 
 
 # --------------------------------------------------------------------------- scoring function
-@pytest.fixture(scope="module")
-def scoring_app(trained_bundle: Path):
-    """app.py imported afresh with MODEL_DIR = the test bundle and capture off."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MODEL_DIR", str(trained_bundle))
-        for name in ("CAPTURE_BUCKET", "MODEL_S3_URI", "CAPTURE_HASH_KEY"):
-            mp.delenv(name, raising=False)
-        invoker.load_handler("Scoring")  # puts function/ on sys.path as the zip's root
-        yield importlib.reload(importlib.import_module("scoring.handler"))
-
-
 def run(name: str) -> dict[str, Any]:
     return invoker.decode_response(invoker.invoke(load(name)))
 
 
-def test_health(scoring_app):
+def test_health(lambda_entry):
     response = run("health.json")
     assert response["statusCode"] == 200, response
     assert response["body"]["status"] == "ok"
     assert response["body"]["capture"]["enabled"] is False
 
 
-def test_model_card(scoring_app, trained_bundle):
+def test_model_card(lambda_entry, trained_bundle):
     card = json.loads((trained_bundle / "model_card.json").read_text())
     response = run("model.json")
     assert response["statusCode"] == 200
@@ -120,7 +109,7 @@ def test_model_card(scoring_app, trained_bundle):
 @pytest.mark.parametrize(
     ("name", "n_reasons"), [("predict_valid.json", 4), ("predict_valid_rest.json", 3)]
 )
-def test_valid_application_gets_a_decision(scoring_app, trained_bundle, name, n_reasons):
+def test_valid_application_gets_a_decision(lambda_entry, trained_bundle, name, n_reasons):
     card = json.loads((trained_bundle / "model_card.json").read_text())
     response = run(name)
     assert response["statusCode"] == 200, response
@@ -133,7 +122,7 @@ def test_valid_application_gets_a_decision(scoring_app, trained_bundle, name, n_
     assert len(body["reasons"]) == n_reasons  # default 4; the REST event asks ?reasons=3
 
 
-def test_invalid_application_is_a_422_naming_the_fields(scoring_app):
+def test_invalid_application_is_a_422_naming_the_fields(lambda_entry):
     response = run("predict_invalid.json")
     assert response["statusCode"] == 422, response
     body = response["body"]
@@ -142,7 +131,7 @@ def test_invalid_application_is_a_422_naming_the_fields(scoring_app):
     assert category["allowed"] == ["Cash loans", "Revolving loans"]
 
 
-def test_batch_gets_one_prediction_per_application_in_order(scoring_app):
+def test_batch_gets_one_prediction_per_application_in_order(lambda_entry):
     response = run("predict_batch.json")
     assert response["statusCode"] == 200, response
     predictions = response["body"]["predictions"]
@@ -152,7 +141,7 @@ def test_batch_gets_one_prediction_per_application_in_order(scoring_app):
     assert {p["decision"] for p in predictions} <= {"approve", "decline"}
 
 
-def test_cli_prints_the_decoded_response_and_sends_the_logs_to_stderr(scoring_app, capsys):
+def test_cli_prints_the_decoded_response_and_sends_the_logs_to_stderr(lambda_entry, capsys):
     assert invoker.main([str(EVENTS_DIR / "predict_valid.json")]) == 0
     out, err = capsys.readouterr()
     printed = json.loads(out)  # the response alone: pipeable
@@ -205,7 +194,7 @@ def test_scheduled_event_without_captures_writes_a_skipped_summary(drift_s3):
 
 @pytest.fixture
 def app_reset_afterwards(trained_bundle: Path):
-    """Leave app.py as the other tests expect it: capture off (not bound to moto)."""
+    """Leave scoring.handler as the other tests expect it: capture off (not bound to moto)."""
     yield
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MODEL_DIR", str(trained_bundle))
@@ -224,7 +213,6 @@ def test_scoring_captures_feed_a_drift_report(
     monkeypatch.setenv("MODEL_DIR", str(trained_bundle))
     monkeypatch.setenv("CAPTURE_HASH_KEY", "test-pepper")
     monkeypatch.delenv("MODEL_S3_URI", raising=False)
-    invoker.load_handler("Scoring")
     importlib.reload(importlib.import_module("scoring.handler"))  # capture on, inside moto
     batch = load("predict_batch.json")
     for _ in range(3):

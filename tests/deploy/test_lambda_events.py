@@ -9,8 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from infra import lambda_events
 from infra.lambda_events import (
     FakeLambdaContext,

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from contract import schema
-from infra.lambda_events import reference_applications, to_application
+from infra.lambda_events import to_application
 from scoring.api import create_app
 from scoring.config import MAX_BATCH_SIZE, Settings
 from scoring.model import load_bundle
@@ -29,21 +29,6 @@ from scoring.request import (
     parse_application,
 )
 from scoring.treeshap import TreeShap
-
-
-@pytest.fixture(scope="module")
-def client(trained_bundle: Path) -> TestClient:
-    return TestClient(create_app(Settings(model_dir=trained_bundle)))
-
-
-@pytest.fixture(scope="module")
-def card(trained_bundle: Path) -> dict[str, Any]:
-    return json.loads((trained_bundle / "model_card.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def apps(trained_bundle: Path) -> list[dict[str, Any]]:
-    return reference_applications(trained_bundle, 60)
 
 
 @pytest.fixture(scope="module")

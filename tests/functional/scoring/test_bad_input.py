@@ -63,7 +63,6 @@ Policy choices (documented and tested here or in H):
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,27 +70,13 @@ import pytest
 from infra.lambda_events import (
     FakeLambdaContext,
     http_api_event,
-    reference_applications,
     response_json,
     rest_api_event,
 )
-from scoring.api import create_app
 from scoring.config import MAX_BATCH_SIZE, Settings
 from scoring.request import MAX_ECHOED_KEY, MAX_LISTED_ERRORS, ErrorResponse
 
 ROUTES = {"/predict": "POST", "/predict/batch": "POST", "/health": "GET", "/model": "GET"}
-
-
-@pytest.fixture(scope="module")
-def handler(trained_bundle: Path):
-    from scoring.handler import ScoringMangum
-
-    return ScoringMangum(create_app(Settings(model_dir=trained_bundle)), lifespan="off")
-
-
-@pytest.fixture(scope="module")
-def apps(trained_bundle: Path) -> list[dict[str, Any]]:
-    return reference_applications(trained_bundle, 3)
 
 
 def _invoke(handler, event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:

@@ -5,9 +5,7 @@ bad-input table of the hardening issue: every case is a clear 4xx JSON answer.""
 from __future__ import annotations
 
 import importlib
-import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,96 +13,70 @@ import pytest
 from infra.lambda_events import (
     FakeLambdaContext,
     http_api_event,
-    reference_applications,
     response_json,
     rest_api_event,
 )
-from scoring import logs
 from scoring.config import MAX_BATCH_SIZE
 from scoring.request import BatchResponse, ErrorResponse, Health, Prediction
 
 EVENTS = {"v2": http_api_event, "v1": rest_api_event}
 
 
-@pytest.fixture(scope="module")
-def lambda_app(trained_bundle: Path):
-    """The real entry module, imported as Lambda does, with MODEL_DIR = the test bundle."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MODEL_DIR", str(trained_bundle))
-        mp.delenv("CAPTURE_BUCKET", raising=False)
-        mp.delenv("MODEL_S3_URI", raising=False)
-        import scoring.handler as app
-
-        module = importlib.reload(app)
-    return module
-
-
-@pytest.fixture(scope="module")
-def apps(trained_bundle: Path) -> list[dict[str, Any]]:
-    return reference_applications(trained_bundle, 20)
-
-
-def invoke(lambda_app, event: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    response = lambda_app.handler(event, FakeLambdaContext())
+def invoke(lambda_entry, event: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    response = lambda_entry.handler(event, FakeLambdaContext())
     assert isinstance(response["statusCode"], int)
     return response, response_json(response)
 
 
 @pytest.mark.parametrize("version", ["v2", "v1"])
-def test_predict_through_the_handler(lambda_app, apps, version):
+def test_predict_through_the_handler(lambda_entry, apps, version):
     event = EVENTS[version]("POST", "/predict", body=apps[0])
-    response, body = invoke(lambda_app, event)
+    response, body = invoke(lambda_entry, event)
     assert response["statusCode"] == 200, body
     assert response["headers"]["content-type"] == "application/json"
     Prediction.model_validate(body)
     assert body["client_id"] == apps[0]["SK_ID_CURR"]
     assert len(body["reasons"]) <= 4
-    _, with_k = invoke(lambda_app, EVENTS[version]("POST", "/predict", body=apps[0],
+    _, with_k = invoke(lambda_entry, EVENTS[version]("POST", "/predict", body=apps[0],
                                                    query={"reasons": "7"}))
     assert 4 < len(with_k["reasons"]) <= 7
     assert with_k["probability_default"] == body["probability_default"]
 
 
 @pytest.mark.parametrize("version", ["v2", "v1"])
-def test_batch_health_and_model_through_the_handler(lambda_app, apps, version):
+def test_batch_health_and_model_through_the_handler(lambda_entry, apps, version):
     make = EVENTS[version]
-    response, body = invoke(lambda_app, make("POST", "/predict/batch",
+    response, body = invoke(lambda_entry, make("POST", "/predict/batch",
                                              body={"applications": apps}))
     assert response["statusCode"] == 200
     BatchResponse.model_validate(body)
     assert [p["client_id"] for p in body["predictions"]] == [a["SK_ID_CURR"] for a in apps]
-    response, body = invoke(lambda_app, make("GET", "/health"))
+    response, body = invoke(lambda_entry, make("GET", "/health"))
     assert response["statusCode"] == 200
     Health.model_validate(body)
     assert body["status"] == "ok"
-    response, body = invoke(lambda_app, make("GET", "/model"))
+    response, body = invoke(lambda_entry, make("GET", "/model"))
     assert response["statusCode"] == 200
     assert "threshold" in body and "schema" in body
 
 
-def test_base64_encoded_body_is_decoded(lambda_app, apps):
+def test_base64_encoded_body_is_decoded(lambda_entry, apps):
     """API Gateway base64-encodes bodies it sees as binary (isBase64Encoded=true): they are
     decoded and validated like any other body (documented policy, not an error)."""
     for make in EVENTS.values():
         event = make("POST", "/predict", body=apps[0], base64_encode=True)
         assert event["isBase64Encoded"] is True
-        response, body = invoke(lambda_app, event)
+        response, body = invoke(lambda_entry, event)
         assert response["statusCode"] == 200
         assert body["client_id"] == apps[0]["SK_ID_CURR"]
 
 
-def test_request_id_comes_from_api_gateway_and_lambda(lambda_app, apps):
-    stream = io.StringIO()
-    logs.set_stream(stream)
-    try:
-        context = FakeLambdaContext(aws_request_id="lambda-req-1")
-        event = http_api_event("POST", "/predict", body=apps[0], request_id="apigw-req-1")
-        response = lambda_app.handler(event, context)
-    finally:
-        logs.set_stream(None)
+def test_request_id_comes_from_api_gateway_and_lambda(lambda_entry, apps, log_lines):
+    context = FakeLambdaContext(aws_request_id="lambda-req-1")
+    event = http_api_event("POST", "/predict", body=apps[0], request_id="apigw-req-1")
+    response = lambda_entry.handler(event, context)
     assert response["headers"]["x-request-id"] == "apigw-req-1"
-    (line,) = [json.loads(x) for x in stream.getvalue().splitlines()
-               if json.loads(x)["event"] == "request"]
+    (line,) = [x for x in log_lines() if x["event"] == "request"]
     assert line["request_id"] == "apigw-req-1"
     assert line["lambda_request_id"] == "lambda-req-1"
     assert line["route"] == "/predict"
@@ -189,14 +161,14 @@ BAD_INPUTS: dict[str, tuple[str, str, Any, dict[str, Any], int, str]] = {
 
 @pytest.mark.parametrize("version", ["v2", "v1"])
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_gets_a_clear_4xx(lambda_app, apps, version, case):
+def test_bad_input_gets_a_clear_4xx(lambda_entry, apps, version, case):
     method, path, build, options, status, field = BAD_INPUTS[case]
     options = dict(options)
     force_flag = options.pop("force_base64_flag", False)
     event = EVENTS[version](method, path, body=build(apps), **options)
     if force_flag:
         event["isBase64Encoded"] = True  # a body claimed to be base64 that is not
-    response, body = invoke(lambda_app, event)
+    response, body = invoke(lambda_entry, event)
     assert response["statusCode"] == status, body
     assert response["headers"]["content-type"] == "application/json"
     ErrorResponse.model_validate(body)
@@ -207,8 +179,8 @@ def test_bad_input_gets_a_clear_4xx(lambda_app, apps, version, case):
     "event",
     [{}, {"hello": "world"}, {"version": "2.0", "requestContext": {}}, [], "text"],
 )
-def test_unrecognised_events_do_not_crash_the_handler(lambda_app, event):
-    response = lambda_app.handler(event, FakeLambdaContext())
+def test_unrecognised_events_do_not_crash_the_handler(lambda_entry, event):
+    response = lambda_entry.handler(event, FakeLambdaContext())
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["fields"] == ["body"]
 
@@ -245,29 +217,24 @@ def test_snapstart_hooks_prime_before_the_snapshot(trained_bundle, monkeypatch):
         monkeypatch.undo()
 
 
-def test_without_snapstart_the_import_primes(lambda_app):
-    assert lambda_app.app.state.service._bundle is not None
+def test_without_snapstart_the_import_primes(lambda_entry):
+    assert lambda_entry.app.state.service._bundle is not None
 
 
-def test_logs_hold_no_applicant_values(lambda_app, apps):
+def test_logs_hold_no_applicant_values(lambda_entry, apps, log_lines):
     """One JSON line per request, with ids, route, status, latency and decisions only."""
     marker_id, marker_amount = 987_654_321, 123_456.789
     app = {**apps[0], "SK_ID_CURR": marker_id, "AMT_CREDIT": marker_amount}
-    stream = io.StringIO()
-    logs.set_stream(stream)
-    try:
-        for event in (
-            http_api_event("POST", "/predict", body=app),
-            rest_api_event("POST", "/predict/batch", body={"applications": [app, app]}),
-            http_api_event("POST", "/predict", body={**app, "CODE_GENDER": "Zorglub"}),
-            http_api_event("POST", "/predict", body={**app, "AMT_ANNUITY": "987654"}),
-            http_api_event("POST", "/predict", body=json.dumps(app)[:-9]),
-        ):
-            lambda_app.handler(event, FakeLambdaContext())
-    finally:
-        logs.set_stream(None)
-    text = stream.getvalue()
-    lines = [json.loads(line) for line in text.splitlines()]
+    for event in (
+        http_api_event("POST", "/predict", body=app),
+        rest_api_event("POST", "/predict/batch", body={"applications": [app, app]}),
+        http_api_event("POST", "/predict", body={**app, "CODE_GENDER": "Zorglub"}),
+        http_api_event("POST", "/predict", body={**app, "AMT_ANNUITY": "987654"}),
+        http_api_event("POST", "/predict", body=json.dumps(app)[:-9]),
+    ):
+        lambda_entry.handler(event, FakeLambdaContext())
+    lines = log_lines()
+    text = "\n".join(json.dumps(line) for line in lines)
     assert [line["status"] for line in lines if line["event"] == "request"] == [
         200, 200, 422, 422, 400]
     for needle in (str(marker_id), "123456.789", "Zorglub", "987654", "Cash loans"):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +28,7 @@ from hypothesis import strategies as st
 
 from contract import schema
 from infra.lambda_events import FakeLambdaContext, http_api_event, response_json
-from scoring.api import create_app
-from scoring.config import MAX_REASONS, Settings
+from scoring.config import MAX_REASONS
 from scoring.request import BatchResponse, ErrorResponse, Prediction
 
 SETTINGS = settings(
@@ -142,16 +140,8 @@ def _with_token(app: dict[str, Any], name: str, token: str | object) -> str:
 
 # ------------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def handler(trained_bundle: Path):
-    """The production handler class (app.ScoringMangum) over an app with the test bundle."""
-    from scoring.handler import ScoringMangum
-
-    return ScoringMangum(create_app(Settings(model_dir=trained_bundle)), lifespan="off")
-
-
-@pytest.fixture(scope="module")
-def threshold(trained_bundle: Path) -> float:
-    return float(json.loads((trained_bundle / "model_card.json").read_text())["threshold"])
+def threshold(card: dict[str, Any]) -> float:
+    return float(card["threshold"])
 
 
 def _post(handler, path: str, body: str, query: dict[str, str] | None = None
@@ -258,11 +248,9 @@ def _fixed_invalid_tokens(field: schema.Field) -> list[tuple[str, str | object]]
     return tokens
 
 
-def test_every_field_rejects_every_kind_of_invalid_value(handler, trained_bundle):
+def test_every_field_rejects_every_kind_of_invalid_value(handler, apps):
     """The exhaustive companion of the property: every field x every invalid kind."""
-    from infra.lambda_events import reference_applications
-
-    (base,) = reference_applications(trained_bundle, 1)
+    base = apps[0]
     tried = 0
     for field in schema.FIELDS:
         app = {k: v for k, v in base.items() if k != field.name}
