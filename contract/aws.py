@@ -10,7 +10,7 @@ anything from here at run time, and this module imports no AWS library.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 
 class S3Body(Protocol):
@@ -19,10 +19,29 @@ class S3Body(Protocol):
     def read(self) -> bytes: ...
 
 
-class S3Paginator(Protocol):
-    """``client.get_paginator("list_objects_v2")``: pages of ``{"Contents": [...]}``."""
+class GetObjectOutput(TypedDict):
+    """The part of a GetObject response that is read."""
 
-    def paginate(self, *, Bucket: str, Prefix: str) -> Iterable[Mapping[str, Any]]: ...
+    Body: S3Body
+
+
+class S3Object(TypedDict):
+    """One listed object (the keys that are read)."""
+
+    Key: str
+    Size: int
+
+
+class ListObjectsPage(TypedDict, total=False):
+    """One ListObjectsV2 page; ``Contents`` is absent when nothing matched."""
+
+    Contents: list[S3Object]
+
+
+class S3Paginator(Protocol):
+    """``client.get_paginator("list_objects_v2")``."""
+
+    def paginate(self, *, Bucket: str, Prefix: str) -> Iterable[ListObjectsPage]: ...
 
 
 class S3Exceptions(Protocol):
@@ -39,7 +58,7 @@ class S3Client(Protocol):
     @property
     def exceptions(self) -> S3Exceptions: ...
 
-    def get_object(self, *, Bucket: str, Key: str) -> Mapping[str, Any]: ...
+    def get_object(self, *, Bucket: str, Key: str) -> GetObjectOutput: ...
 
     def put_object(
         self, *, Bucket: str, Key: str, Body: bytes, ContentType: str

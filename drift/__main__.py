@@ -22,21 +22,22 @@ def _report(args: argparse.Namespace) -> int:
     reference = pd.read_csv(args.reference, low_memory=False)
     current = pd.read_csv(args.current, low_memory=False)
     result = build_report(reference, current)
+    verdict = result.summary
     summary = {
         "status": "ok",
         "reference": str(args.reference),
         "current": str(args.current),
-        **result.summary,
+        **verdict,
     }
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.html").write_text(result.html, encoding="utf-8")
     (out / "report.json").write_text(json.dumps(result.json, indent=2) + "\n", encoding="utf-8")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    drifted = ", ".join(c["column"] for c in summary["drifted_columns"]) or "none"
+    drifted = ", ".join(c["column"] for c in verdict["drifted_columns"]) or "none"
     print(
-        f"{summary['drifted_count']} of {summary['columns_tested']} columns drifted "
-        f"(share {summary['drift_share']:.3f}, dataset drift: {summary['dataset_drift']}): "
+        f"{verdict['drifted_count']} of {verdict['columns_tested']} columns drifted "
+        f"(share {verdict['drift_share']:.3f}, dataset drift: {verdict['dataset_drift']}): "
         f"{drifted}\nwrote {out / 'report.html'}, report.json, summary.json"
     )
     return 0

@@ -14,8 +14,8 @@ Reading a window:
 So the bytes read and the memory held are bounded by about ``max_rows`` records plus one
 round of objects, however busy the window was, and a rerun of the same window reads and keeps
 exactly the same records. Each object's records are turned into the model-input matrices
-(schema.encode_records) as soon as they are decoded: ~0.9 KB per record instead of ~15 KB
-of Python dicts.
+(schema.encode_records) as soon as they are decoded: one float64 row and one row of strings
+per record instead of a dict of 120 Python objects (sizes in docs/decisions.md, "Drift").
 
 An object that is not a well-formed capture (decode_capture raises, a field has the wrong
 type, the object is larger than MAX_OBJECT_BYTES, or it vanished between listing and
@@ -32,28 +32,39 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
 from contract.capture_format import DEFAULT_PREFIX, day_prefix, decode_capture
-from contract.schema import (
-    CATEGORICAL_FIELDS,
-    CATEGORICAL_INPUT,
-    NUMERIC_FIELDS,
-    NUMERIC_INPUT,
-    encode_records,
-)
+from contract.graph import CATEGORICAL_INPUT, NUMERIC_INPUT
+from contract.schema import CATEGORICAL_FIELDS, NUMERIC_FIELDS, encode_records
+
+if TYPE_CHECKING:
+    from contract.aws import S3Client
 
 log = logging.getLogger(__name__)
 
-#: A capture holds at most one API batch (1,000 applications, ~4 MB); anything far larger is
-#: not a capture and is skipped rather than loaded into memory.
+#: A capture holds at most one API batch; anything far larger is not a capture and is
+#: skipped rather than loaded into memory.
 MAX_OBJECT_BYTES = 64 * 1024 * 1024
-#: Concurrent GETs. Each in-flight object holds its decoded records (~15 KB each) briefly.
+#: Concurrent GETs. Each in-flight object holds its decoded records briefly.
 DEFAULT_WORKERS = 8
 #: Keys of skipped objects kept for the summary (the count is always exact).
 MAX_SKIPPED_KEYS = 20
+
+
+class ReadCounts(TypedDict):
+    """What was read from a window: the ``captures`` part of the drift summary."""
+
+    objects_listed: int
+    objects_read: int
+    objects_skipped_corrupt: int
+    skipped_keys: list[str]
+    rows_read: int
+    rows_used: int
+    sampled: bool
+    model_versions: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,16 @@ class CaptureSample:
     def encoded(self) -> dict[str, np.ndarray]:
         return {NUMERIC_INPUT: self.numeric, CATEGORICAL_INPUT: self.categorical}
 
-    def counts(self) -> dict[str, Any]:
+    @classmethod
+    def empty(cls, objects_listed: int = 0) -> CaptureSample:
+        """A sample without records."""
+        return cls(
+            numeric=np.empty((0, len(NUMERIC_FIELDS)), dtype=np.float64),
+            categorical=np.empty((0, len(CATEGORICAL_FIELDS)), dtype=object),
+            objects_listed=objects_listed,
+        )
+
+    def counts(self) -> ReadCounts:
         """The capture part of the drift summary."""
         return {
             "objects_listed": self.objects_listed,
@@ -110,10 +130,10 @@ def window_days(start: date, end: date) -> list[date]:
 
 
 def list_window(
-    s3: Any, bucket: str, start: date, end: date, prefix: str = DEFAULT_PREFIX
+    s3: S3Client, bucket: str, start: date, end: date, prefix: str = DEFAULT_PREFIX
 ) -> list[CaptureObject]:
     """Every object under the window's day prefixes (only the days of the window are listed)."""
-    found = []
+    found: list[CaptureObject] = []
     paginator = s3.get_paginator("list_objects_v2")
     for day in window_days(start, end):
         for page in paginator.paginate(Bucket=bucket, Prefix=day_prefix(day, prefix)):
@@ -135,7 +155,7 @@ class _Read:
     error: str | None = None
 
 
-def _read_one(s3: Any, bucket: str, obj: CaptureObject) -> _Read:
+def _read_one(s3: S3Client, bucket: str, obj: CaptureObject) -> _Read:
     if obj.size > MAX_OBJECT_BYTES:
         return _Read(obj.key, error=f"object of {obj.size} bytes is over {MAX_OBJECT_BYTES}")
     try:
@@ -151,20 +171,13 @@ def _read_one(s3: Any, bucket: str, obj: CaptureObject) -> _Read:
     return _Read(obj.key, encoded[NUMERIC_INPUT], encoded[CATEGORICAL_INPUT], versions)
 
 
-def _empty() -> dict[str, np.ndarray]:
-    return {
-        NUMERIC_INPUT: np.empty((0, len(NUMERIC_FIELDS)), dtype=np.float64),
-        CATEGORICAL_INPUT: np.empty((0, len(CATEGORICAL_FIELDS)), dtype=object),
-    }
-
-
 def _rounds(items: list[CaptureObject], size: int) -> Iterator[list[CaptureObject]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
 
 def read_window(
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     start: date,
     end: date,
@@ -184,11 +197,36 @@ def read_window(
     objects = sorted(
         list_window(s3, bucket, start, end, prefix), key=lambda o: (_rank(seed, o.key), o.key)
     )
-    sample = CaptureSample(**_empty_matrices(), objects_listed=len(objects))
-    numeric: list[np.ndarray] = []
-    categorical: list[np.ndarray] = []
-    row_keys: list[tuple[str, int]] = []  # (object key, rows) per kept chunk, for the ranks
+    sample = CaptureSample.empty(objects_listed=len(objects))
+    reads = _read_rounds(s3, bucket, objects, sample, max_rows=max_rows, workers=workers)
+    if reads:
+        sample.numeric = np.concatenate([r.numeric for r in reads if r.numeric is not None])
+        sample.categorical = np.concatenate(
+            [r.categorical for r in reads if r.categorical is not None]
+        )
     versions: Counter[str] = Counter()
+    for read in reads:
+        versions.update(read.versions or {})
+    sample.model_versions = dict(versions)
+    if sample.rows_read > max_rows:
+        _keep_smallest_ranks(sample, reads, seed, max_rows)
+    return sample
+
+
+def _read_rounds(
+    s3: S3Client,
+    bucket: str,
+    objects: list[CaptureObject],
+    sample: CaptureSample,
+    *,
+    max_rows: int,
+    workers: int,
+) -> list[_Read]:
+    """Read ``objects`` in order, a round at a time, until ``max_rows`` records are in hand.
+
+    Returns the successful reads in order; counts reads and skips in ``sample``.
+    """
+    kept: list[_Read] = []
     round_size = max(4 * workers, 32)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture-read") as pool:
         for batch in _rounds(objects, round_size):
@@ -196,35 +234,31 @@ def read_window(
                 break
             # map() keeps the listing order, so what is kept never depends on thread timing.
             for read in pool.map(lambda o: _read_one(s3, bucket, o), batch):
-                if read.error is not None:
+                if read.error is not None or read.numeric is None:
                     sample.objects_skipped += 1
                     if len(sample.skipped_keys) < MAX_SKIPPED_KEYS:
                         sample.skipped_keys.append(read.key)
                     log.warning("skipped capture %s: %s", read.key, read.error)
                     continue
-                assert read.numeric is not None and read.categorical is not None
                 sample.objects_read += 1
                 sample.rows_read += read.numeric.shape[0]
-                numeric.append(read.numeric)
-                categorical.append(read.categorical)
-                row_keys.append((read.key, read.numeric.shape[0]))
-                versions.update(read.versions or {})
-    if numeric:
-        sample.numeric = np.concatenate(numeric)
-        sample.categorical = np.concatenate(categorical)
-    sample.model_versions = dict(versions)
-    if sample.rows_read > max_rows:
-        ranks = np.fromiter(
-            (_rank(seed, key, line) for key, rows in row_keys for line in range(rows)),
-            dtype=np.uint64,
-            count=sample.rows_read,
-        )
-        keep = np.sort(np.argsort(ranks, kind="stable")[:max_rows])
-        sample.numeric = sample.numeric[keep]
-        sample.categorical = sample.categorical[keep]
-    return sample
+                kept.append(read)
+    return kept
 
 
-def _empty_matrices() -> dict[str, np.ndarray]:
-    empty = _empty()
-    return {"numeric": empty[NUMERIC_INPUT], "categorical": empty[CATEGORICAL_INPUT]}
+def _keep_smallest_ranks(
+    sample: CaptureSample, reads: list[_Read], seed: str, max_rows: int
+) -> None:
+    """Keep the ``max_rows`` records with the smallest keyed hash of (object key, line)."""
+    ranks = np.fromiter(
+        (
+            _rank(seed, read.key, line)
+            for read in reads
+            for line in range(read.numeric.shape[0] if read.numeric is not None else 0)
+        ),
+        dtype=np.uint64,
+        count=sample.rows_read,
+    )
+    keep = np.sort(np.argsort(ranks, kind="stable")[:max_rows])
+    sample.numeric = sample.numeric[keep]
+    sample.categorical = sample.categorical[keep]

@@ -30,16 +30,20 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import pandas as pd
 
 from contract.capture_format import DEFAULT_PREFIX as DEFAULT_CAPTURE_PREFIX
 from contract.env import positive_int, prefix, required
-from drift.captures import DEFAULT_WORKERS, CaptureSample, read_window
+from drift.captures import DEFAULT_WORKERS, CaptureSample, ReadCounts, read_window
+
+if TYPE_CHECKING:
+    from contract.aws import LambdaContext, S3Client
+    from drift.report import DriftedColumn, UntestableColumn
 
 log = logging.getLogger("drift")
 log.setLevel(logging.INFO)
@@ -99,6 +103,55 @@ class Window:
     end: date
 
 
+class WindowSummary(TypedDict):
+    start: str
+    end: str
+    days: int
+
+
+class ReportFields(TypedDict, total=False):
+    """The report's part of a drift summary: the verdict fields only when a report ran;
+    ``report_keys`` once the run's files are laid out."""
+
+    columns_tested: int
+    drifted_count: int
+    drift_share: float
+    drift_share_threshold: float
+    dataset_drift: bool
+    drifted_columns: list[DriftedColumn]
+    evidently_version: str
+    untestable_columns: list[UntestableColumn]
+    report_keys: dict[str, str]
+
+
+class DriftSummary(ReportFields):
+    """summary.json (and latest.json) of one run."""
+
+    status: Literal["ok", "skipped"]
+    reason: str | None
+    model: str
+    event_time: str
+    window: WindowSummary
+    rows: dict[str, int]
+    min_rows: int
+    max_rows: int
+    sampled: bool
+    captures: ReadCounts
+    reference: dict[str, str]
+
+
+class RunResult(DriftSummary):
+    """What ``run`` returns: the summary, the keys written and the timings of each step."""
+
+    written: list[str]
+    timings_s: dict[str, float]
+
+
+#: One object to publish: (key, body, content type).
+File = tuple[str, bytes, str]
+JSON = "application/json"
+
+
 def window_for(event: Any, days: int, now: datetime | None = None) -> Window:
     """The window of a scheduled event: the ``days`` complete UTC days before its ``time``.
 
@@ -129,12 +182,12 @@ def report_keys(report_prefix: str, end: date) -> dict[str, str]:
 
 def s3_client(
     max_pool_connections: int = DEFAULT_WORKERS + 2, max_attempts: int = S3_MAX_ATTEMPTS
-) -> Any:
+) -> S3Client:
     """The job's S3 client: botocore "standard" retries (throttling, 5xx, connection errors)."""
     import boto3
     from botocore.config import Config as BotoConfig
 
-    return boto3.client(
+    client: S3Client = boto3.client(
         "s3",
         config=BotoConfig(
             retries={"mode": "standard", "total_max_attempts": max_attempts},
@@ -143,9 +196,10 @@ def s3_client(
             read_timeout=60,
         ),
     )
+    return client
 
 
-def load_reference(s3: Any, config: Config) -> pd.DataFrame:
+def load_reference(s3: S3Client, config: Config) -> pd.DataFrame:
     """The reference sample, typed like the captures (at most MAX_REFERENCE_ROWS rows)."""
     from drift.report import prepare_frame
 
@@ -162,7 +216,7 @@ def _dumps(data: Any) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n").encode("utf-8")
 
 
-def read_latest(s3: Any, bucket: str, key: str) -> bytes | None:
+def read_latest(s3: S3Client, bucket: str, key: str) -> bytes | None:
     """The current latest.json, or None if there is none.
 
     Without s3:ListBucket on the report prefix, S3 answers a missing key with 403, not 404.
@@ -185,9 +239,9 @@ def _window_end_of(summary: bytes | None) -> str | None:
 
 
 def publish(
-    s3: Any,
+    s3: S3Client,
     bucket: str,
-    files: list[tuple[str, bytes, str]],
+    files: list[File],
     *,
     stale: list[str],
     latest: tuple[str, bytes] | None,
@@ -233,14 +287,14 @@ def publish(
     return attempted + ([latest[0]] if latest is not None else [])
 
 
-def _best_effort(call: Any, **kwargs: Any) -> None:
+def _best_effort(call: Callable[..., object], **kwargs: Any) -> None:
     try:
         call(**kwargs)
     except Exception:  # keep cleaning up as much as possible; the caller re-raises
         log.exception("cleanup of %s failed", kwargs.get("Key"))
 
 
-def emf_line(summary: dict[str, Any], config: Config, now: datetime | None = None) -> str:
+def emf_line(summary: DriftSummary, config: Config, now: datetime | None = None) -> str:
     """The CloudWatch Embedded Metric Format record for one report (one JSON line)."""
     stamp = now or datetime.now(UTC)
     return json.dumps(
@@ -266,16 +320,36 @@ def emf_line(summary: dict[str, Any], config: Config, now: datetime | None = Non
     )
 
 
-def run(event: Any, config: Config, s3: Any) -> dict[str, Any]:
+def run(event: Any, config: Config, s3: S3Client) -> RunResult:
     """One drift run (see the module doc). Returns the summary plus the run's timings."""
-    started = time.perf_counter()
+    marks = [time.perf_counter()]
     window = window_for(event, config.window_days)
     keys = report_keys(config.report_prefix, window.end)
-    # Evidently's import (~5-10 s) happens here, on the first invocation, not in Lambda's
-    # 10-second init phase.
+    # Evidently's import is slow: it happens here, on the first invocation, not in Lambda's
+    # init phase (limited to 10 seconds).
     import drift.report  # noqa: F401
 
-    imported = time.perf_counter()
+    marks.append(time.perf_counter())
+    reference, sample = _read_inputs(s3, config, window)
+    marks.append(time.perf_counter())
+    summary = _summary(config, window, len(reference), sample)
+    reason = _skip_reason(sample, config)
+    if reason is None:
+        files, stale = _report_files(summary, reference, sample, window, keys)
+        marks.append(time.perf_counter())
+    else:
+        files, stale = _skipped_files(summary, reason, keys)
+        marks.append(marks[-1])
+    written = _publish_run(s3, config, window, keys, summary, files, stale)
+    marks.append(time.perf_counter())
+    _announce(summary, config, window, sample)
+    return {**summary, "written": written, "timings_s": _timings(marks)}
+
+
+def _read_inputs(
+    s3: S3Client, config: Config, window: Window
+) -> tuple[pd.DataFrame, CaptureSample]:
+    """The reference sample and the window's captured records."""
     reference = load_reference(s3, config)
     sample = read_window(
         s3,
@@ -286,8 +360,14 @@ def run(event: Any, config: Config, s3: Any) -> dict[str, Any]:
         prefix=config.capture_prefix,
         workers=config.read_workers,
     )
-    read_done = time.perf_counter()
-    summary: dict[str, Any] = {
+    return reference, sample
+
+
+def _summary(
+    config: Config, window: Window, reference_rows: int, sample: CaptureSample
+) -> DriftSummary:
+    """The summary of what was read (status "ok" until a skip reason says otherwise)."""
+    return {
         "status": "ok",
         "reason": None,
         "model": config.model_name,
@@ -297,34 +377,70 @@ def run(event: Any, config: Config, s3: Any) -> dict[str, Any]:
             "end": window.end.isoformat(),
             "days": config.window_days,
         },
-        "rows": {"reference": len(reference), "current": sample.rows},
+        "rows": {"reference": reference_rows, "current": sample.rows},
         "min_rows": config.min_rows,
         "max_rows": config.max_rows,
         "sampled": sample.sampled,
         "captures": sample.counts(),
         "reference": {"bucket": config.reference_bucket, "key": config.reference_key},
     }
-    reason = _skip_reason(sample, config)
-    files: list[tuple[str, bytes, str]]
-    if reason is not None:
-        summary.update(status="skipped", reason=reason, report_keys={"summary": keys["summary"]})
-        files = [(keys["summary"], _dumps(summary), "application/json")]
-        stale = [keys["html"], keys["json"]]  # from an earlier run of this window, if any
-        report_done = read_done
-    else:
-        from drift.report import frame_from_encoded, run_report
 
-        current = frame_from_encoded(sample.encoded())
-        result = run_report(reference, current, timestamp=window.event_time)
-        report_done = time.perf_counter()
-        summary.update({k: v for k, v in result.summary.items() if k != "rows"})
-        summary["report_keys"] = {k: keys[k] for k in ("html", "json", "summary")}
-        files = [
-            (keys["html"], result.html.encode("utf-8"), "text/html; charset=utf-8"),
-            (keys["json"], _dumps(result.json), "application/json"),
-            (keys["summary"], _dumps(summary), "application/json"),
-        ]
-        stale = []
+
+def _skipped_files(
+    summary: DriftSummary, reason: str, keys: dict[str, str]
+) -> tuple[list[File], list[str]]:
+    """A skipped run writes its summary only, and removes an earlier run's report of the
+    same window, if any. Returns (files, stale keys)."""
+    summary.update(
+        {"status": "skipped", "reason": reason, "report_keys": {"summary": keys["summary"]}}
+    )
+    return [(keys["summary"], _dumps(summary), JSON)], [keys["html"], keys["json"]]
+
+
+def _report_files(
+    summary: DriftSummary,
+    reference: pd.DataFrame,
+    sample: CaptureSample,
+    window: Window,
+    keys: dict[str, str],
+) -> tuple[list[File], list[str]]:
+    """Run the Evidently report; add its verdict to the summary. Returns (files, stale keys)."""
+    from drift.report import frame_from_encoded, run_report
+
+    current = frame_from_encoded(sample.encoded())
+    result = run_report(reference, current, timestamp=window.event_time)
+    verdict = result.summary
+    summary.update(
+        {
+            "columns_tested": verdict["columns_tested"],
+            "drifted_count": verdict["drifted_count"],
+            "drift_share": verdict["drift_share"],
+            "drift_share_threshold": verdict["drift_share_threshold"],
+            "dataset_drift": verdict["dataset_drift"],
+            "drifted_columns": verdict["drifted_columns"],
+            "evidently_version": verdict["evidently_version"],
+            "untestable_columns": verdict["untestable_columns"],
+            "report_keys": {k: keys[k] for k in ("html", "json", "summary")},
+        }
+    )
+    files = [
+        (keys["html"], result.html.encode("utf-8"), "text/html; charset=utf-8"),
+        (keys["json"], _dumps(result.json), JSON),
+        (keys["summary"], _dumps(summary), JSON),
+    ]
+    return files, []
+
+
+def _publish_run(
+    s3: S3Client,
+    config: Config,
+    window: Window,
+    keys: dict[str, str],
+    summary: DriftSummary,
+    files: list[File],
+    stale: list[str],
+) -> list[str]:
+    """Publish the run's files, then latest.json unless it already covers a later window."""
     previous = read_latest(s3, config.report_bucket, keys["latest"])
     newer = _window_end_of(previous)
     latest = None
@@ -332,10 +448,13 @@ def run(event: Any, config: Config, s3: Any) -> dict[str, Any]:
         log.info("latest.json already covers a later window (%s); left as is", newer)
     else:
         latest = (keys["latest"], _dumps(summary))
-    written = publish(
+    return publish(
         s3, config.report_bucket, files, stale=stale, latest=latest, previous_latest=previous
     )
-    finished = time.perf_counter()
+
+
+def _announce(summary: DriftSummary, config: Config, window: Window, sample: CaptureSample) -> None:
+    """The drift metric (EMF line on stdout) when a report ran, and one log line."""
     if summary["status"] == "ok":
         print(emf_line(summary, config), flush=True)
     log.info(
@@ -346,18 +465,19 @@ def run(event: Any, config: Config, s3: Any) -> dict[str, Any]:
         sample.rows,
         sample.objects_read,
         sample.objects_skipped,
-        reason or f"drift share {summary['drift_share']:.3f}",
+        summary["reason"] or f"drift share {summary['drift_share']:.3f}",
     )
+
+
+def _timings(marks: list[float]) -> dict[str, float]:
+    """Seconds per step from the run's time marks (start, imported, read, reported, published)."""
+    started, imported, read, reported, published = marks
     return {
-        **summary,
-        "written": written,
-        "timings_s": {
-            "import": round(imported - started, 3),
-            "read": round(read_done - imported, 3),
-            "report": round(report_done - read_done, 3),
-            "publish": round(finished - report_done, 3),
-            "total": round(finished - started, 3),
-        },
+        "import": round(imported - started, 3),
+        "read": round(read - imported, 3),
+        "report": round(reported - read, 3),
+        "publish": round(published - reported, 3),
+        "total": round(published - started, 3),
     }
 
 
@@ -371,7 +491,7 @@ def _skip_reason(sample: CaptureSample, config: Config) -> str | None:
     return None
 
 
-def handler(event: Any, context: Any) -> dict[str, Any]:
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (EventBridge scheduled event)."""
     config = Config.from_env()
     result = run(event, config, s3_client(config.read_workers + 2))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -22,13 +22,12 @@ from evidently import DataDefinition, Dataset, Report
 from evidently import __version__ as EVIDENTLY_VERSION
 from evidently.presets import DataDriftPreset
 
+from contract.graph import CATEGORICAL_INPUT, NUMERIC_INPUT
 from contract.schema import (
     CATEGORICAL_FIELDS,
-    CATEGORICAL_INPUT,
     FEATURE_FIELDS,
     MISSING_CATEGORY,
     NUMERIC_FIELDS,
-    NUMERIC_INPUT,
     encode_columns,
 )
 
@@ -37,11 +36,44 @@ FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURE_FIELDS)
 DRIFT_SHARE_THRESHOLD = 0.5
 
 
+class DriftedColumn(TypedDict):
+    column: str
+    type: Literal["numerical", "categorical"]
+    #: Evidently's statistical test for the column, its score and its drift threshold.
+    stattest: str
+    score: float
+    threshold: float
+
+
+class UntestableColumn(TypedDict):
+    column: str
+    reason: str
+
+
+class DriftVerdict(TypedDict):
+    """Evidently's verdict, compacted (see summarize)."""
+
+    columns_tested: int
+    drifted_count: int
+    drift_share: float
+    drift_share_threshold: float
+    dataset_drift: bool
+    drifted_columns: list[DriftedColumn]
+    evidently_version: str
+
+
+class ReportSummary(DriftVerdict):
+    """A report's summary: the verdict, the row counts and the columns left out."""
+
+    rows: dict[str, int]
+    untestable_columns: list[UntestableColumn]
+
+
 @dataclass(frozen=True)
 class DriftReport:
     html: str  #: Evidently's standalone HTML report
     json: dict[str, Any]  #: Evidently's snapshot dict (metrics and tests), JSON-safe
-    summary: dict[str, Any]  #: the compact summary (see summarize)
+    summary: ReportSummary
 
 
 def data_definition() -> DataDefinition:
@@ -119,7 +151,7 @@ def run_report(
         raise ValueError("run_report needs frames from prepare_frame or frame_from_encoded")
     if ref.empty or cur.empty:
         raise ValueError("both the reference and the current data need at least one row")
-    untestable = []
+    untestable: list[UntestableColumn] = []
     for name in FEATURE_NAMES:
         sides = (("reference", ref), ("current", cur))
         empty = [side for side, df in sides if df[name].isna().all()]
@@ -139,15 +171,17 @@ def run_report(
     )
     # Through Evidently's own JSON encoder: numpy scalars become plain JSON values.
     as_json = json.loads(snapshot.json())
-    summary = summarize(as_json, drift_share=drift_share)
-    summary["rows"] = {"reference": len(ref), "current": len(cur)}
-    summary["untestable_columns"] = untestable
+    summary: ReportSummary = {
+        **summarize(as_json, drift_share=drift_share),
+        "rows": {"reference": len(ref), "current": len(cur)},
+        "untestable_columns": untestable,
+    }
     return DriftReport(html=snapshot.get_html_str(as_iframe=False), json=as_json, summary=summary)
 
 
 def summarize(
     result: dict[str, Any], *, drift_share: float = DRIFT_SHARE_THRESHOLD
-) -> dict[str, Any]:
+) -> DriftVerdict:
     """The compact summary of an Evidently DataDriftPreset snapshot dict.
 
     Per-column drift verdicts are Evidently's own (the FAIL/SUCCESS status of each ValueDrift
