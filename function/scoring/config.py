@@ -16,8 +16,9 @@ CAPTURE_TIMEOUT_S          the most a capture may delay a      ``1.0``
                            are derived from it)
 MAX_BODY_BYTES             largest /predict body               65536 (64 KiB)
 MAX_BATCH_BODY_BYTES       largest /predict/batch body         5242880 (5 MiB: under Lambda's
-                                                               6 MB synchronous payload limit;
-                                                               1,000 applications ~ 3.3 MB)
+                                                               6 MB synchronous payload limit,
+                                                               room for a full batch; see
+                                                               docs/decisions.md, "Serving")
 ORT_INTRA_OP_THREADS       onnxruntime intra-op threads        1 (a Lambda of <= 1769 MB has one
                                                                vCPU)
 =========================  ==================================  ==============================

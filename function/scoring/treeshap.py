@@ -164,7 +164,8 @@ class TreeShap:
             )
         out = np.empty((x.shape[0], self.num_features + 1), dtype=np.float64)
         out[:, -1] = self.expected_value
-        # Row by row: adding a row axis to the einsums measured no faster (memory-bound).
+        # Row by row: the einsums are memory-bound, so a row axis would gain nothing
+        # (docs/decisions.md, "Serving").
         for i, row in enumerate(x):
             out[i, :-1] = self._explain(self._hot(row))
         return out
