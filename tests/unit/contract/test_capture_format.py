@@ -1,0 +1,99 @@
+"""contract.capture_format: the capture record the scoring function writes and the drift job
+reads: keys, JSON Lines encoding and the checks on decode."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from contract.capture_format import (
+    DEFAULT_PREFIX,
+    RECORD_KEYS,
+    capture_key,
+    day_prefix,
+    decode_capture,
+    encode_capture,
+)
+from contract.schema import FEATURE_FIELDS
+
+
+def _record(**changes: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "captured_at": "2026-11-28T05:19:51.123456+00:00",
+        "model_version": "3",
+        "client_id_hash": "ab" * 32,
+        "probability": 0.083,
+        "decision": "approve",
+        "features": {f.name: None for f in FEATURE_FIELDS},
+    }
+    record["features"]["NAME_CONTRACT_TYPE"] = "Cash loans"
+    record["features"]["AMT_CREDIT"] = 512_000.0
+    return {**record, **changes}
+
+
+def test_record_keys():
+    assert {"captured_at", "model_version", "client_id_hash", "probability", "decision",
+            "features"} == RECORD_KEYS
+
+
+def test_keys_are_partitioned_by_day():
+    assert DEFAULT_PREFIX == "captures/"
+    assert day_prefix(date(2026, 11, 28)) == "captures/dt=2026-11-28/"
+    assert day_prefix(date(2026, 1, 2), "live/") == "live/dt=2026-01-02/"
+    now = datetime(2026, 11, 28, 5, 19, 51, tzinfo=UTC)
+    key = capture_key(now)
+    assert re.fullmatch(r"captures/dt=2026-11-28/051951-[0-9a-f]{32}\.jsonl", key), key
+    assert capture_key(now) != key  # two requests in the same second never collide
+
+
+def test_round_trip_is_one_compact_line_per_record():
+    records = [_record(), _record(probability=0.5, decision="decline")]
+    body = encode_capture(records)
+    assert body.endswith(b"\n") and body.count(b"\n") == 2
+    assert b", " not in body and b": " not in body
+    assert decode_capture(body) == records
+    assert json.loads(body.splitlines()[1])["decision"] == "decline"
+
+
+def test_non_finite_probabilities_are_not_encoded():
+    with pytest.raises(ValueError):
+        encode_capture([_record(probability=float("nan"))])
+
+
+def test_blank_lines_are_ignored():
+    body = encode_capture([_record()])
+    assert decode_capture(b"\n" + body + b"\n  \n") == [_record()]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"\xff\xfe", "not a JSON Lines capture"),
+    (b'{"captured_at": ', "not a JSON Lines capture"),
+    (b"[1, 2]\n", "record 1 does not have the capture keys"),
+])
+def test_undecodable_bodies(body, message):
+    with pytest.raises(ValueError, match=message):
+        decode_capture(body)
+
+
+def test_a_record_must_have_exactly_the_keys():
+    extra = encode_capture([_record(), _record(client_id="100002")])
+    with pytest.raises(ValueError, match="record 2 does not have the capture keys"):
+        decode_capture(extra)
+    missing = {k: v for k, v in _record().items() if k != "model_version"}
+    with pytest.raises(ValueError, match="record 1 does not have the capture keys"):
+        decode_capture(encode_capture([missing]))
+
+
+def test_features_must_be_the_120_applicant_fields():
+    """The raw id is never stored: a record holding SK_ID_CURR is not a capture."""
+    with_id = _record()
+    with_id["features"] = {**with_id["features"], "SK_ID_CURR": 100002}
+    short = _record()
+    del short["features"]["AMT_CREDIT"]
+    for bad in (with_id, short, _record(features=None)):
+        with pytest.raises(ValueError, match="record 1 does not hold the 120 feature fields"):
+            decode_capture(encode_capture([bad]))
