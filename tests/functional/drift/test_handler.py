@@ -1,6 +1,7 @@
 """The drift Lambda end to end on moto S3: a real scheduled-event payload, captures written with
 the scoring function's own format (capture_format.encode_capture / capture_key), and the
-skipped, corrupt-file, rerun, S3-fault and bounded-read cases.
+skipped, corrupt-file, rerun and S3-fault cases. Reading a window of captures on its own:
+test_captures.py.
 
 Faults are injected at the AWS client boundary (a botocore ``before-send`` hook answering
 with an HTTP error), so botocore's real retry logic and our real cleanup both run.
@@ -17,7 +18,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import boto3
-import numpy as np
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
@@ -26,7 +26,6 @@ from moto import mock_aws
 from contract.capture_format import capture_key, encode_capture
 from contract.schema import FEATURE_FIELDS
 from drift import handler as drift_handler
-from drift.captures import read_window
 from infra import lambda_events
 from infra.synthetic_traffic import (
     DRIFTED_FIELDS,
@@ -98,10 +97,11 @@ def world() -> Iterator[Any]:
 
 
 def invoke(event: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """handler(event, None) as Lambda calls it; returns its result and its stdout lines."""
+    """handler(event, context) as Lambda calls it; returns its result and its stdout lines."""
     out = io.StringIO()
+    context = lambda_events.FakeLambdaContext("credit-scoring-drift", 3008, 900)
     with contextlib.redirect_stdout(out):
-        result = drift_handler.handler(event, None)
+        result = drift_handler.handler(event, context)
     return result, out.getvalue().splitlines()
 
 
@@ -358,33 +358,6 @@ def test_capture_read_errors_fail_the_run_before_anything_is_written(world: Any)
     with pytest.raises(ClientError, match="InternalError"):
         drift_handler.run(scheduled_event(), drift_handler.Config.from_env(), client)
     assert objects(world, "reports/") == {}
-
-
-# ------------------------------------------------------------------ bounded reads
-
-
-def test_read_window_is_bounded_deterministic_and_uniform(world: Any) -> None:
-    day = WINDOW_DAYS[0]
-    for i in range(100):
-        put_captures(world, BUCKET, applications(20, seed=i), at(day, i % 24))
-    sample = read_window(world, BUCKET, day, day, max_rows=300, workers=2)
-    again = read_window(world, BUCKET, day, day, max_rows=300, workers=8)
-    assert sample.rows == 300 and sample.sampled
-    assert sample.objects_listed == 100
-    assert sample.objects_read == 32  # one read round, not the whole day
-    assert sample.rows_read == 640
-    np.testing.assert_array_equal(sample.numeric, again.numeric)
-    np.testing.assert_array_equal(sample.categorical, again.categorical)
-    everything = read_window(world, BUCKET, day, day, max_rows=10_000)
-    assert everything.rows == everything.rows_read == 2000 and not everything.sampled
-    assert everything.objects_read == 100
-
-
-def test_read_window_lists_only_the_window_days(world: Any) -> None:
-    for d in (20, 21, 22, 23):
-        put_captures(world, BUCKET, applications(5, seed=d), at(date(2026, 11, d)))
-    sample = read_window(world, BUCKET, date(2026, 11, 21), date(2026, 11, 22), max_rows=100)
-    assert sample.objects_listed == 2 and sample.rows == 10
 
 
 # ------------------------------------------------------------------ configuration
