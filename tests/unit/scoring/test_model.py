@@ -142,15 +142,10 @@ def test_invalid_configuration_is_reported_not_raised(monkeypatch, trained_bundl
     assert "MAX_BODY_BYTES" in health.json()["reason"]
 
 
-@pytest.fixture
-def aws(moto_s3):
-    return moto_s3
-
-
-def test_bundle_downloaded_from_s3(aws, trained_bundle, tmp_path, monkeypatch):
-    aws.create_bucket(Bucket="models")
+def test_bundle_downloaded_from_s3(moto_s3, trained_bundle, tmp_path, monkeypatch):
+    moto_s3.create_bucket(Bucket="models")
     for name in SERVING_FILES:
-        aws.upload_file(str(trained_bundle / name), "models", f"scoring/v7/{name}")
+        moto_s3.upload_file(str(trained_bundle / name), "models", f"scoring/v7/{name}")
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     client = TestClient(create_app(Settings(model_dir=tmp_path / "unused",
                                             model_s3_uri="s3://models/scoring/v7/")))
@@ -164,8 +159,8 @@ def test_bundle_downloaded_from_s3(aws, trained_bundle, tmp_path, monkeypatch):
     assert client.post("/predict", json=app).status_code == 200
 
 
-def test_s3_download_failure_is_a_503(aws, tmp_path, monkeypatch):
-    aws.create_bucket(Bucket="models")
+def test_s3_download_failure_is_a_503(moto_s3, tmp_path, monkeypatch):
+    moto_s3.create_bucket(Bucket="models")
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     client = TestClient(create_app(Settings(model_s3_uri="s3://models/missing")))
     health = client.get("/health")
