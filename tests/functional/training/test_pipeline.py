@@ -1,12 +1,10 @@
-"""The ``train`` pipeline end to end: CLI, out-of-fold threshold, candidates, and the
-acceptance criterion on the real 5,000-row sample (champion vs the one-hot grid recipe)."""
+"""The ``train`` pipeline (training/pipeline.py) end to end: out-of-fold threshold,
+candidates, and the acceptance criterion on the real 5,000-row sample (champion vs the
+one-hot grid recipe). The command line on its own: test_cli.py."""
 
 from __future__ import annotations
 
-import gzip
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,48 +19,10 @@ from training.features import frame_features
 from training.models import (
     MAX_DEPTH_CAP,
     ONEHOT_GRID,
-    fold_cost_se,
     lgbm_oof,
-    select_trial,
 )
 from training.pipeline import TrainConfig, train
 from training.synthetic import write_sample
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def _run(*args: str, env_uri: str | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    env = {**os.environ}
-    if env_uri:
-        env["MLFLOW_TRACKING_URI"] = env_uri
-    return subprocess.run([sys.executable, "-m", "training", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
-
-
-def test_sample_command_is_deterministic(tmp_path: Path) -> None:
-    for name in ("a.csv.gz", "b.csv.gz"):
-        done = _run("sample", "--rows", "400", "--output", str(tmp_path / name), "--seed", "3")
-        assert done.returncode == 0, done.stderr
-        assert "wrote 400 synthetic rows" in done.stdout
-    # Same content (the gzip header holds the file name, so compare what it decompresses to).
-    assert gzip.decompress((tmp_path / "a.csv.gz").read_bytes()) == gzip.decompress(
-        (tmp_path / "b.csv.gz").read_bytes())
-    ds = load_dataset(tmp_path / "a.csv.gz", progress=False)
-    assert ds.frame.shape == (400, len(schema.TRAINING_COLUMNS))
-
-
-def test_help_and_usage_errors() -> None:
-    done = _run("train", "--help")
-    assert done.returncode == 0
-    for flag in ("--data", "--output", "--cost-fn", "--cost-fp", "--rows", "--seed", "--folds",
-                 "--trials", "--descriptions"):
-        assert flag in done.stdout
-    bad = _run("train", "--output", "x", "--cost-fn", "-3")
-    assert bad.returncode == 2 and "--cost-fn" in bad.stderr
-    missing = _run("sample", "--rows", "10")
-    assert missing.returncode == 2 and "--output" in missing.stderr
 
 
 @pytest.mark.slow
@@ -105,20 +65,6 @@ def test_train_cli_on_a_file_threshold_is_out_of_fold(tmp_path: Path,
     assert card["metrics"]["test"]["rows"] == len(test_idx)
 
 
-def test_bad_arguments_are_rejected_before_anything_is_written(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}")
-    out = str(tmp_path / "b")
-    assert main(["train", "--output", out, "--cost-fn", "0", "--cost-fp", "0"]) == 2
-    assert "at least one of the two costs" in capsys.readouterr().err
-    assert main(["train", "--output", out, "--folds", "1"]) == 2
-    assert "--folds must be at least 2" in capsys.readouterr().err
-    assert main(["train", "--output", out, "--descriptions", str(tmp_path / "no.csv")]) == 2
-    assert "descriptions file not found" in capsys.readouterr().err
-    assert list(tmp_path.iterdir()) == []
-
-
 @pytest.mark.slow
 def test_real_sample_champion_beats_the_onehot_grid_recipe(real_data_dir: Path,
                                                            tmp_path: Path) -> None:
@@ -141,24 +87,3 @@ def test_real_sample_champion_beats_the_onehot_grid_recipe(real_data_dir: Path,
     assert champion["cv_cost_per_applicant"] < compare["dummy"]["cv_cost_per_applicant"]
     assert all(entry["description"] for entry in result.card["schema"])
     assert np.isfinite(metrics["test"]["auc"]["value"])
-
-
-def test_trial_selection_rules() -> None:
-    rows = [
-        {"cv_cost_per_applicant": 0.50, "cv_auc": 0.74, "fold_cost_se": 0.02},
-        {"cv_cost_per_applicant": 0.51, "cv_auc": 0.76, "fold_cost_se": 0.02},  # within 1 SE
-        {"cv_cost_per_applicant": 0.53, "cv_auc": 0.78, "fold_cost_se": 0.02},  # beyond
-    ]
-    assert select_trial(rows, "min_cost") == 0
-    assert select_trial(rows, "one_se") == 1
-    with pytest.raises(ValueError):
-        select_trial(rows, "best_auc")
-
-
-def test_fold_cost_se_by_hand() -> None:
-    y = np.array([1, 0, 0, 1, 0, 0])
-    p = np.array([0.9, 0.1, 0.8, 0.2, 0.1, 0.1])
-    folds = [(np.array([3, 4, 5]), np.array([0, 1, 2])), (np.array([0, 1, 2]), np.array([3, 4, 5]))]
-    # threshold 0.5: fold 1 has one FP (cost 1/3), fold 2 one FN (cost 10/3).
-    se = fold_cost_se(y, p, folds, 0.5, Costs())
-    assert se == pytest.approx(np.std([1 / 3, 10 / 3], ddof=1) / np.sqrt(2))

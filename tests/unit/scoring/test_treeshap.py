@@ -1,4 +1,5 @@
-"""numpy TreeSHAP (function/scoring/treeshap.py) reproduces LightGBM's pred_contrib exactly.
+"""numpy TreeSHAP (function/scoring/treeshap.py) reproduces LightGBM's pred_contrib exactly,
+on the arrays training/treeshap_export.py writes (the export alone: test_treeshap_export.py).
 
 Checked three ways: a stump and a two-level tree whose SHAP values are worked out by hand;
 brute-force Shapley enumeration of the path-dependent value function on small models; and
@@ -21,7 +22,6 @@ from contract.graph import MISSING_TYPES, ZERO_THRESHOLD
 from contract.schema import encode_columns
 from scoring.treeshap import TreeShap
 from training.treeshap_export import (
-    UnsupportedModelError,
     export_paths,
     export_paths_from_dump,
     split_threshold,
@@ -331,32 +331,6 @@ def test_batch_equals_single_rows_and_npz_round_trip(tmp_path):
     np.testing.assert_allclose(batch, booster.predict(rows, pred_contrib=True), atol=TOLERANCE)
     with pytest.raises(ValueError, match="shape"):
         shap.contributions(rows[:, :-1])
-
-
-def test_export_rejects_categorical_splits_and_multiclass():
-    rng = np.random.default_rng(0)
-    x = np.column_stack([rng.integers(0, 6, 800), rng.normal(size=800)]).astype(float)
-    y = (x[:, 0] % 2 == 0).astype(int)
-    categorical = lgb.train(
-        {
-            "num_threads": 1,
-            "objective": "binary",
-            "verbose": -1,
-            "min_data_per_group": 5,
-            "cat_smooth": 1,
-        },
-        lgb.Dataset(x, y, categorical_feature=[0]),
-        5,
-    )
-    with pytest.raises(UnsupportedModelError, match=r"categorical|'=='"):
-        export_paths(categorical)
-    multiclass = lgb.train(
-        {"num_threads": 1, "objective": "multiclass", "num_class": 3, "verbose": -1},
-        lgb.Dataset(x, rng.integers(0, 3, 800)),
-        2,
-    )
-    with pytest.raises(UnsupportedModelError, match="single-output"):
-        export_paths(multiclass)
 
 
 # -- real Home Credit rows ------------------------------------------------------------------

@@ -18,7 +18,6 @@ from training.costs import (
     confusion_at,
     cost_curve,
 )
-from training.evaluate import WeightedMetrics, bootstrap_metrics, metrics_at
 
 # Six applicants. Sorted by score: .10(0) .20(1) .35(1) .40(0) .70(1) .80(0).
 Y6 = np.array([0, 0, 1, 0, 1, 1])
@@ -140,46 +139,6 @@ def test_cost_curve_matches_brute_force() -> None:
 def test_accept_all_cost() -> None:
     assert accept_all_cost(Y6) == 30
     assert accept_all_cost(Y6, Costs(fn=2, fp=5)) == 6
-
-
-def test_metrics_at_by_hand() -> None:
-    m = metrics_at(Y6, P6, 0.15, Costs())
-    assert m["recall"] == 1.0
-    assert m["precision"] == pytest.approx(3 / 5)
-    assert m["cost_per_applicant"] == pytest.approx(2 / 6)
-    assert m["cost_vs_accept_all"] == pytest.approx(2 / 30)
-    assert m["decline_rate"] == pytest.approx(5 / 6)
-    # AUC by hand: 9 (positive, negative) pairs; positives .20 .35 .70 beat the negative .10,
-    # .70 also beats .40 -> 4 of 9.
-    assert m["auc"] == pytest.approx(4 / 9)
-    nobody = metrics_at(Y6, P6, 0.95, Costs())
-    assert nobody["precision"] == 0.0 and nobody["recall"] == 0.0
-
-
-def test_weighted_metrics_equal_metrics_of_the_resample() -> None:
-    rng = np.random.default_rng(1)
-    y = (rng.random(400) < 0.15).astype(int)
-    p = (rng.random(400) * 0.6 + 0.3 * y).round(2)
-    rows = rng.integers(0, 400, 400)
-    weighted = WeightedMetrics(y, p, 0.4, Costs())(np.bincount(rows, minlength=400))
-    direct = metrics_at(y[rows], p[rows], 0.4, Costs())
-    for name, value in weighted.items():
-        assert value == pytest.approx(direct[name]), name
-
-
-def test_bootstrap_intervals() -> None:
-    rng = np.random.default_rng(2)
-    y = (rng.random(1000) < 0.1).astype(int)
-    p = np.clip(rng.normal(0.2 + 0.2 * y, 0.1), 0, 1)
-    boot = bootstrap_metrics(y, p, 0.3, Costs(), n_boot=200, seed=5)
-    assert boot == bootstrap_metrics(y, p, 0.3, Costs(), n_boot=200, seed=5)
-    for name, ci in boot.items():
-        assert ci["ci_low"] <= ci["value"] <= ci["ci_high"], name
-        assert ci["ci_low"] < ci["ci_high"], name
-    # Perfect separation: every resample has AUC 1.
-    separable = bootstrap_metrics(np.array([0, 0, 1, 1] * 10), np.array([.1, .2, .8, .9] * 10),
-                                  0.5, Costs(), n_boot=50)
-    assert separable["auc"] == {"value": 1.0, "ci_low": 1.0, "ci_high": 1.0}
 
 
 def test_bad_inputs() -> None:

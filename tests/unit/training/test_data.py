@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from contract import schema
-from training.cli import EXIT_BAD_INPUT, main
 from training.data import (
     DataError,
     SchemaError,
@@ -182,33 +181,6 @@ def test_progress_shows_rows_read(frame: pd.DataFrame, tmp_path: Path,
     frame.to_csv(tmp_path / "d.csv", index=False)
     load_table(tmp_path / "d.csv", progress=True)
     assert "300 rows" in capsys.readouterr().err
-
-
-def test_cli_bad_data_one_message_nothing_written(frame: pd.DataFrame, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    df = frame.drop(columns=["DAYS_BIRTH"]).astype({"AMT_ANNUITY": object})
-    df.loc[0, "AMT_ANNUITY"] = "n/a?"
-    data = tmp_path / "bad.csv.gz"
-    df.to_csv(data, index=False)
-    store = tmp_path / "store"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store / 'mlflow.db'}")
-    before = sorted(p.name for p in tmp_path.iterdir())
-    code = main(["train", "--data", str(data), "--output", str(tmp_path / "bundle"),
-                 "--quiet"])
-    err = capsys.readouterr().err
-    assert code == EXIT_BAD_INPUT
-    assert err.count("error:") == 1
-    assert "DAYS_BIRTH: missing column" in err and "AMT_ANNUITY: 1 non-numeric" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no bundle, no MLflow store
-
-
-def test_cli_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["train", "--data", str(tmp_path / "nope.csv"), "--output",
-                 str(tmp_path / "b"), "--quiet"])
-    assert code == EXIT_BAD_INPUT
-    assert "data file not found" in capsys.readouterr().err
-    assert not (tmp_path / "b").exists()
 
 
 def test_descriptions_both_layouts(tmp_path: Path) -> None:

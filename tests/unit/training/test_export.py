@@ -1,10 +1,8 @@
-"""training/export.py and training/bundle.py: the exported graph reproduces LightGBM exactly."""
+"""training/export.py: the exported graph reproduces LightGBM exactly (writing the bundle
+around it: test_bundle.py)."""
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ from onnx import TensorProto, numpy_helper
 
 from contract import schema
 from contract.graph import ZERO_THRESHOLD
-from training import bundle, export, synthetic
+from training import export, synthetic
 from training.features import FEATURE_NAMES, frame_features
 
 N_FEATURES = len(FEATURE_NAMES)
@@ -298,55 +296,3 @@ def _splits(booster: lgb.Booster) -> list[dict[str, Any]]:
             out.append(node)
             stack.extend((node["left_child"], node["right_child"]))
     return out
-
-
-# --------------------------------------------------------------------------- bundle
-
-
-def test_write_bundle(tmp_path: Path, synthetic_booster: lgb.Booster,
-                      synthetic_split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    train_df, holdout = synthetic_split
-    out = tmp_path / "model"
-    out.mkdir()
-    (out / ".gitkeep").write_text("")
-    card = bundle.write_bundle(out, synthetic_booster, {"model_version": "t1"}, holdout,
-                               train_df.head(300), threshold=0.08, probe_rows=200)
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        [".gitkeep", "model.onnx", "model_card.json", "reference.csv.gz", "shap_paths.npz"])
-    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no staging dir left behind
-
-    written = json.loads((out / "model_card.json").read_text())
-    assert written == card
-    assert card["model_version"] == "t1" and card["threshold"] == 0.08
-    assert card["features"] == list(FEATURE_NAMES)
-    assert card["onnx_sha256"] == hashlib.sha256((out / "model.onnx").read_bytes()).hexdigest()
-    assert card["parity"]["passed"] and card["parity"]["rows"] == len(holdout)
-    assert card["probe"]["passed"] and card["probe"]["flips"] == 0
-    assert card["probe"]["probes"] == 600
-
-    with gzip.open(out / "reference.csv.gz", "rt") as fh:
-        reference = pd.read_csv(fh)
-    assert list(reference.columns) == [f.name for f in schema.FEATURE_FIELDS]
-    assert len(reference) == 300
-
-    paths = np.load(out / "shap_paths.npz")
-    assert int(paths["num_features"]) == len(FEATURE_NAMES)
-
-    model = onnx.load(out / "model.onnx")
-    (p,) = export.session(model).run(["probability"], schema.encode_columns(holdout))
-    np.testing.assert_allclose(p, synthetic_booster.predict(frame_features(holdout)),
-                               rtol=0, atol=1e-15)
-
-
-def test_write_bundle_writes_nothing_when_the_gate_fails(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, synthetic_booster: lgb.Booster,
-        synthetic_split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    train_df, holdout = synthetic_split
-    other = train(frame_features(train_df), train_df[schema.TARGET_FIELD].to_numpy(),
-                  rounds=20, num_leaves=5)
-    wrong_model = export.export_model(other)  # a real graph, of the wrong booster
-    monkeypatch.setattr(export, "export_model", lambda booster: wrong_model)
-    out = tmp_path / "model"
-    with pytest.raises(export.ParityError):
-        bundle.write_bundle(out, synthetic_booster, {}, holdout, train_df.head(10), 0.08)
-    assert list(tmp_path.iterdir()) == []
