@@ -15,9 +15,8 @@ The handlers carry no docstrings: FastAPI would publish them as operation descri
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 # Runtime imports: FastAPI resolves the handlers' annotations when the routes are added.
 from starlette.background import BackgroundTask
@@ -45,9 +44,9 @@ if TYPE_CHECKING:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """What differs between the single and the batch scoring route."""
+class Endpoint(NamedTuple):
+    """What differs between the single and the batch scoring route. (NamedTuples, not
+    dataclasses, here: a dataclass costs more to define at every cold start.)"""
 
     default_reasons: int
     body_limit: Callable[[Settings], int]
@@ -171,8 +170,7 @@ def _scoring_operation(request_model: str, response_model: str, description: str
     }
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     path: str
     method: str
     handler: Handler
