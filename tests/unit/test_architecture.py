@@ -1,4 +1,5 @@
-"""The import graph: serving, training and drift share only the contract package.
+"""The architecture: serving, training and drift share only the contract package (read from
+the import graph), and every source module has its test module where a newcomer looks.
 
 Every import in every module is read from the source (module level and inside functions
 alike), so a lazy import cannot slip a dependency past this test.
@@ -79,3 +80,41 @@ def test_contract_is_pure_python_and_numpy() -> None:
 
 _STDLIB = {"collections", "dataclasses", "datetime", "json", "typing", "uuid", "math",
            "hashlib", "hmac", "pathlib", "gzip", "io", "re", "os"}
+
+
+# --------------------------------------------------------------------------- tests mirror code
+TESTS = REPO / "tests"
+#: Source modules without a test module of their own, and why.
+NO_TEST_MODULE = {
+    "training/__main__.py": "`python -m training`, a call of training.cli.main: test_cli.py",
+    "drift/__main__.py": "`python -m drift report` (make drift-report): its main() is driven "
+                         "by tests/functional/drift/test_report.py next to the report it writes",
+}
+
+
+def _source_modules() -> list[tuple[str, str, Path]]:
+    """(area, module name, path) of every module of the four source packages."""
+    found = []
+    for area, directory in PACKAGE_DIRS.items():
+        for path in sorted(directory.glob("*.py")):
+            if path.name != "__init__.py":
+                found.append((area, path.stem, path))
+    return found
+
+
+def test_every_source_module_has_its_test_module() -> None:
+    """tests/unit/<area>/test_<module>.py or tests/functional/<area>/test_<module>.py."""
+    missing = []
+    for area, module, path in _source_modules():
+        name = str(path.relative_to(REPO / "function" if area == "scoring" else REPO))
+        if name in NO_TEST_MODULE:
+            continue
+        candidates = [TESTS / kind / area / f"test_{module}.py" for kind in ("unit", "functional")]
+        if not any(candidate.is_file() for candidate in candidates):
+            missing.append(f"{name} -> tests/{{unit,functional}}/{area}/test_{module}.py")
+    assert not missing, "source modules without a test module:\n" + "\n".join(missing)
+
+
+def test_the_exceptions_are_real_modules() -> None:
+    for name in NO_TEST_MODULE:
+        assert (REPO / name).is_file(), f"{name} is listed as an exception but does not exist"
