@@ -1,4 +1,4 @@
-"""Serving benchmark (issue 3's speed table), with the pandas-stack baseline measured in the
+"""Serving benchmark (the README's speed table), with the pandas-stack baseline measured in the
 same run:
 
 * cold start: a new process -> first /predict response through the Lambda handler

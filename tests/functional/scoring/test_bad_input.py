@@ -1,23 +1,24 @@
-"""Bad input through the Lambda handler: the rows of the hardening issue's table that
-tests/test_handler.py does not already drive through the handler, one test per row.
+"""Bad input through the Lambda handler: the rows of the bad-input table below that
+test_handler.py does not already drive through the handler, one test per row.
 
-Every case goes through ``app.ScoringMangum`` (the production handler class) with API Gateway
-HTTP API v2 events (REST v1 where the framing differs) and must get a clear 4xx JSON answer
-(an ErrorResponse whose ``fields`` names the problem), never a crash or a 5xx.
+Every case goes through ``scoring.handler.ScoringMangum`` (the production handler class) with
+API Gateway HTTP API v2 events (REST v1 where the framing differs) and must get a clear 4xx
+JSON answer (an ErrorResponse whose ``fields`` names the problem), never a crash or a 5xx.
 
-Where each input of the issue's table is covered
+Where each input of the bad-input table is covered
 ------------------------------------------------
 
-``H`` = tests/test_handler.py::test_bad_input_gets_a_clear_4xx[<case>-v2 and -v1] (through the
-handler, both event versions); ``B`` = this file; ``A`` = tests/test_api.py (TestClient);
-``F`` / ``P`` = tests/test_fuzz.py / tests/test_properties.py (generated cases).
+``H`` = test_handler.py::test_bad_input_gets_a_clear_4xx[<case>-v2 and -v1] (through the
+handler, both event versions); ``B`` = this file; ``A`` / ``R`` = test_api.py /
+test_request.py (TestClient); ``F`` / ``P`` = test_fuzz.py / test_properties.py (generated
+cases). All in tests/functional/scoring/.
 
 =====================  ==========================================================================
 table input            covered by
 =====================  ==========================================================================
 malformed JSON         H "malformed JSON"; B test_malformed_json_variants (trailing data, single
                        quotes, comments, a 30,000-deep nesting, a 5,000-digit integer, a lone
-                       surrogate, a UTF-8 BOM); A test_malformed_bodies
+                       surrogate, a UTF-8 BOM); R test_malformed_bodies
 empty body             H "empty body"; B test_empty_and_absent_bodies_on_batch
 event without a body   H "event without a body" (/predict); B test_empty_and_absent_bodies_on_batch
 JSON array / string    H "JSON array", "JSON string", "array of applications";
@@ -30,10 +31,10 @@ non-UTF-8 bytes        H "non-UTF-8 bytes" (/predict); B test_non_utf8_encodings
 base64-encoded body    H test_base64_encoded_body_is_decoded (v1 + v2, 200), "base64 flag on a
                        non-base64 body" (400); B test_base64_body_is_validated_after_decoding
 NaN, Infinity, 1e400   H "NaN", "Infinity", "overflow 1e400"; B test_non_finite_numbers_in_a_batch
-                       _item; A test_non_finite_numbers_are_rejected; P (every numeric field)
+                       _item; R test_non_finite_numbers_are_rejected; P (every numeric field)
 bool/string/list for   H "boolean for a number", "boolean for an integer", "string for a number",
 a number               "numeric string for a number", "list for a number"; P (every field)
-unknown category       H "unknown category"; A test_unseen_category_lists_allowed_values; P
+unknown category       H "unknown category"; R test_unseen_category_lists_allowed_values; P
 missing required       H "missing required field"; B test_missing_required_field_in_a_batch_item; P
 unknown extra field    H "unknown extra field"; B test_unknown_field_with_a_huge_name_is_clipped,
                        test_many_errors_are_capped

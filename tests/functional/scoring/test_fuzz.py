@@ -27,7 +27,7 @@ case is counted; ``test_fuzzed_case_count`` (after the fuzz tests, in file order
 counts and asserts at least MIN_CASES.
 
 The requests go through the app's ASGI transport (schemathesis's in-process client): the same
-FastAPI app the Mangum handler wraps; tests/test_handler.py and tests/test_bad_input.py drive
+FastAPI app the Mangum handler wraps; test_handler.py and test_bad_input.py drive
 the handler itself. Takes about 2 minutes on 2 cores.
 """
 
@@ -54,7 +54,7 @@ from contract import schema as input_schema
 from scoring.api import create_app
 from scoring.config import Settings
 
-#: The issue's bar: cases executed across all operations.
+#: The bar: cases executed across all operations.
 MIN_CASES = 2_000
 #: Hypothesis fuzzing examples per operation (the coverage phase adds its own ~1,400 cases
 #: per POST operation; operations without inputs exhaust their few distinct cases at once).

@@ -1,6 +1,6 @@
-"""The Lambda entry point ``app.handler`` (Mangum) driven with API Gateway HTTP API (v2) and
-REST (v1) proxy events shaped as ``sam local generate-event`` makes them, including the
-bad-input table of the hardening issue: every case is a clear 4xx JSON answer."""
+"""The Lambda entry point ``scoring.handler.handler`` (Mangum) driven with API Gateway HTTP
+API (v2) and REST (v1) proxy events shaped as ``sam local generate-event`` makes them,
+including the bad-input table: every case is a clear 4xx JSON answer."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Log hygiene: no raw SK_ID_CURR, no applicant value and no secret in any log output.
 
-Predictions run through the Lambda handler (``app.ScoringMangum`` over ``create_app()``
+Predictions run through the Lambda handler (``scoring.handler.ScoringMangum`` over ``create_app()``
 configured from the environment, as in Lambda) with inference capture ON, writing to a moto
 S3 bucket; the environment holds a CAPTURE_HASH_KEY and AWS credentials with distinctive
 values. Requests: a single prediction, a batch (both captured), a 422 (invalid values), a 400
@@ -16,8 +16,9 @@ process's stdout/stderr; then it is searched for each distinctive value in sever
   ``X-Amz-Security-Token`` (the role's session token), so the serving code pins the AWS SDK
   loggers at WARNING (scoring.logs.AWS_SDK_LOGGERS); this test fails if that pin goes.
 
-Complements tests/test_handler.py::test_logs_hold_no_applicant_values (capture off, the
-scoring stream only) and tests/test_capture.py::test_capture_logs_hold_no_applicant_values.
+Complements test_handler.py::test_logs_hold_no_applicant_values (capture off, the scoring
+stream only), test_capture.py::test_capture_logs_hold_no_applicant_values and the unit tests
+of scoring/logs.py (tests/unit/scoring/test_logs.py).
 """
 
 from __future__ import annotations
