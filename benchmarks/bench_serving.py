@@ -185,7 +185,8 @@ def measure_warm(handler: Any, events: list[dict[str, Any]], requests: int,
     context = FakeLambdaContext()
     for i in range(warmup):
         handler(events[i % len(events)], context)
-    times, cpu = [], []
+    times: list[float] = []
+    cpu: list[float] = []
     for i in range(requests):
         _timed_request(handler, events[i % len(events)], context, times, cpu)
     return {"p50_ms": _percentile(times, 50), "p99_ms": _percentile(times, 99),
@@ -201,7 +202,8 @@ def measure_batch(handler: Any, bundle: Path, runs: int) -> dict[str, float]:
     context = FakeLambdaContext()
     for _ in range(3):
         handler(event, context)
-    times, cpu = [], []
+    times: list[float] = []
+    cpu: list[float] = []
     for _ in range(runs):
         _timed_request(handler, event, context, times, cpu)
     return {"median_ms": statistics.median(times), "p90_ms": _percentile(times, 90),

@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import lightgbm as lgb
 import numpy as np
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     export_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "shap_paths.npz"
-        np.savez(path, **arrays)
+        np.savez(path, **cast(dict[str, Any], arrays))
         size_kb = path.stat().st_size / 1024
         start = time.perf_counter()
         shap = TreeShap.load(path)
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     def lgb_one(row: np.ndarray) -> np.ndarray:
-        return booster.predict(row[None, :], pred_contrib=True, num_threads=1)
+        return np.asarray(booster.predict(row[None, :], pred_contrib=True, num_threads=1))
 
     # Accuracy on held-out rows (with some exact zeros and extra NaNs).
     probe = held_out[: args.batch].copy()

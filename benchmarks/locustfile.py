@@ -22,7 +22,7 @@ from locust import constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 PAYLOADS: list[dict[str, Any]] = json.loads(Path(os.environ["LOAD_TEST_PAYLOADS"]).read_text())
-BODIES = [json.dumps(p).encode() for p in PAYLOADS]
+BODIES = [json.dumps(p) for p in PAYLOADS]
 BATCH_EVERY = int(os.environ.get("LOAD_TEST_BATCH_EVERY", "20"))
 BATCH_SIZE = int(os.environ.get("LOAD_TEST_BATCH_SIZE", "20"))
 REASONS = os.environ.get("LOAD_TEST_REASONS", "4")
@@ -66,7 +66,7 @@ class Applicant(FastHttpUser):
         if BATCH_EVERY and self.calls % BATCH_EVERY == 0:
             start = self.rng.randrange(len(BODIES))
             items = [BODIES[(start + i) % len(BODIES)] for i in range(BATCH_SIZE)]
-            body = b'{"applications": [' + b", ".join(items) + b"]}"
+            body = '{"applications": [' + ", ".join(items) + "]}"
             with self.client.post("/predict/batch", data=body, headers=HEADERS,
                                   name="/predict/batch", catch_response=True) as response:
                 _check(response, BATCH_SIZE)

@@ -91,6 +91,8 @@ app = FastAPI(title="pandas-stack scoring")
 
 @app.post("/predict")
 async def predict(request: Request) -> dict[str, Any]:
+    if pipeline is None:
+        raise RuntimeError("PANDAS_STACK_PIPELINE is not set: no pipeline to score with")
     payload = await request.json()
     frame = pd.DataFrame([payload])[FEATURES]
     encoded = pipeline[:-1].transform(frame)
