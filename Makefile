@@ -46,11 +46,11 @@ train: venv ## Train on your data: make train DATA=application_train.csv [COST_F
 sample: venv ## Write a synthetic data set: make sample ROWS=307511 OUTPUT=artifacts/synthetic.csv.gz
 	$(PY) -m training sample --rows $(or $(ROWS),20000) --output $(or $(OUTPUT),artifacts/synthetic.csv.gz)
 
-lint: venv ## ruff
+lint: venv ## ruff, and mypy (strict on contract/ and the scoring function, default on the rest)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
-test: venv tools ## The whole suite: ruff, pytest, template checks (cfn-lint, sam validate --lint, checkov), actionlint
-	$(VENV)/bin/ruff check .
+test: lint tools ## The whole suite: lint, pytest, template checks (cfn-lint, sam validate --lint, checkov), actionlint
 	$(PY) -m pytest
 	bash infra/check_template.sh
 
@@ -67,9 +67,9 @@ mlflow-ui: venv ## Browse experiments and the model registry at http://127.0.0.1
 	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlruns/mlflow.db} \
 		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port 5000
 
-bench: venv ## Benchmarks: serving (vs a seed-style handler), TreeSHAP, drift job
+bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git ref> adds that tree's cold start), TreeSHAP, drift job
 	@test -f $(BUNDLE)/model.onnx || $(PY) -m training train --output $(BUNDLE)
-	$(PY) -m benchmarks.bench_serving --bundle $(BUNDLE)
+	$(PY) -m benchmarks.bench_serving --bundle $(BUNDLE) $(if $(BASELINE),--baseline-ref $(BASELINE))
 	$(PY) -m benchmarks.bench_treeshap
 	$(PY) -m benchmarks.bench_drift
 
@@ -84,4 +84,4 @@ build: tools ## sam build of the scoring function (zip, no container)
 	PATH="$(dir $(PYTHON312)):$$PATH" $(TOOLS)/bin/sam build ScoringFunction
 
 clean: ## Remove generated outputs (keeps the venvs)
-	rm -rf .aws-sam artifacts .pytest_cache .ruff_cache .hypothesis
+	rm -rf .aws-sam artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis
