@@ -31,7 +31,8 @@ def _field_errors(response) -> list[str]:
         ("AMT_CREDIT", -1.0),
         ("AMT_CREDIT", None),  # required
         ("CNT_CHILDREN", 1.5),
-        ("CNT_CHILDREN", 2.0),  # integer fields take JSON integers only
+        ("CNT_CHILDREN", 2.5),  # integer fields take integral numbers only
+        ("CNT_CHILDREN", 101.0),
         ("CNT_CHILDREN", "2"),
         ("CNT_CHILDREN", False),
         ("CNT_CHILDREN", 101),
