@@ -238,3 +238,18 @@ def test_officer_prefix_serves_only_the_page_routes(client, apps) -> None:
         assert client.post("/predict", json=example["application"]).status_code == 200
     assert client.post("/officer/predict/batch", json={"applications": apps}).status_code == 404
     assert client.get("/officer/health").status_code == 404
+
+
+def test_spec_types_integer_fields_with_json_schema_bounds(client) -> None:
+    spec = client.get("/openapi.json").json()
+    properties = spec["components"]["schemas"]["Application"]["properties"]
+    for field in schema.FIELDS:
+        if field.kind == "integer":
+            prop = properties[field.name]
+            typed = prop if "type" in prop else prop["anyOf"][0]
+            assert typed["type"] == "integer", field.name
+            assert typed["minimum"] == field.minimum and "ge" not in typed, field.name
+    for name in ("CompareRequest", "CompareResponse", "ReferenceResponse"):
+        assert name in spec["components"]["schemas"]
+    assert {"/compare", "/reference"} <= set(spec["paths"])
+    assert "/ui" not in spec["paths"]
