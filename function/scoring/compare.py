@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from contract import schema
 from scoring.model import Bundle
@@ -22,10 +22,8 @@ from scoring.reasons import reason_group
 from scoring.request import (
     Application,
     Prediction,
-    RequestError,
     _check_duplicates,
-    _malformed,
-    _validation_detail,
+    _validate,
     encode,
 )
 from scoring.service import score
@@ -74,13 +72,9 @@ class CompareResponse(BaseModel):
 
 def parse_compare(body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate a /compare body; returns the two applications' fields."""
-    try:
-        model = CompareRequest.model_validate_json(body)
-    except ValidationError as exc:
-        if exc.errors()[0]["type"] == "json_invalid":
-            raise _malformed(body) from None
-        raise RequestError(422, _validation_detail(exc)) from None
-    a, b = model.a.__dict__, model.b.__dict__
+    model = _validate(CompareRequest, body)
+    a: dict[str, Any] = model.a.__dict__
+    b: dict[str, Any] = model.b.__dict__
     distinct = 2 + len(model.a.model_fields_set) + len(model.b.model_fields_set)
     _check_duplicates(body, distinct, [a, b], batch=True)
     return a, b
@@ -95,7 +89,7 @@ def _groups(phi: np.ndarray, names: tuple[str, ...]) -> list[dict[str, Any]]:
     members: dict[str, list[int]] = {}
     for j, name in enumerate(names):
         members.setdefault(reason_group(name), []).append(j)
-    groups = []
+    groups: list[dict[str, Any]] = []
     for group, index in members.items():
         delta = math.fsum(phi[1, index].tolist()) - math.fsum(phi[0, index].tolist())
         if delta != 0.0:
