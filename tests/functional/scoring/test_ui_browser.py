@@ -330,3 +330,21 @@ def test_the_readme_shows_a_screenshot_of_the_page() -> None:
     """docs/officer-page.png: the top of test-artifacts/ui/score.png (cropped, 64 colours)."""
     assert (REPO_ROOT / "docs" / "officer-page.png").stat().st_size > 10_000
     assert "](docs/officer-page.png)" in (REPO_ROOT / "README.md").read_text()
+
+
+def test_upload_or_paste_an_application(page: Any) -> None:
+    second = examples()[1]
+    page.set_input_files("#file-a", files=[{"name": "applicant.json", "mimeType":
+                                            "application/json",
+                                            "buffer": json.dumps(second).encode()}])
+    page.wait_for_function(f"readFields().SK_ID_CURR === {second['SK_ID_CURR']}")
+    assert form_application(page) == second
+    page.fill("#json-a", '{"SK_ID_CURR": 1,')
+    page.click("#use-json-a")
+    assert page.inner_text("#json-a-error").startswith("This is not valid JSON")
+    assert form_application(page) == second  # the form keeps the last good application
+    page.fill("#json-a", json.dumps({**second, "NOT_A_FIELD": 1}))
+    page.click("#use-json-a")
+    assert "NOT_A_FIELD" in page.inner_text("#json-a-error")
+    shot(page, "json-error")
+    assert axe_violations(page) == []
