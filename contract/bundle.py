@@ -5,6 +5,9 @@ A bundle is one directory (or S3 prefix)::
     model.onnx        request fields -> features, margin, probability (contract.graph)
     shap_paths.npz    the trees as arrays for the TreeSHAP explainer (no pickles)
     reference.csv.gz  reference rows, the 120 applicant fields (drift baseline)
+    reference_bins.json  aggregates of the reference rows for the officer page: per model
+                      feature, bins of at least MIN_BIN_ROWS rows and each bin's default
+                      rate (never rows); served by GET /reference, loaded on first use
     model_card.json   the card below; written last, so a reader never meets a card whose
                       files are not all in place
 """
@@ -17,10 +20,19 @@ MODEL_FILE: Final = "model.onnx"
 CARD_FILE: Final = "model_card.json"
 SHAP_FILE: Final = "shap_paths.npz"
 REFERENCE_FILE: Final = "reference.csv.gz"
+REFERENCE_BINS_FILE: Final = "reference_bins.json"
 #: Every file of a bundle, in write order: the card last.
-BUNDLE_FILES: Final = (MODEL_FILE, SHAP_FILE, REFERENCE_FILE, CARD_FILE)
-#: What the scoring function loads (the reference is for the drift job only): the card last.
+BUNDLE_FILES: Final = (MODEL_FILE, SHAP_FILE, REFERENCE_FILE, REFERENCE_BINS_FILE, CARD_FILE)
+#: What the scoring function loads (the reference rows are for the drift job only): the
+#: card last.
 SERVING_FILES: Final = (MODEL_FILE, SHAP_FILE, CARD_FILE)
+#: Serving files a bundle may lack (older bundles): the function serves without them.
+OPTIONAL_SERVING_FILES: Final = (REFERENCE_BINS_FILE,)
+#: Fewest reference rows behind any bin of reference_bins.json (smaller groups are pooled
+#: or left out, so no bin describes a handful of applicants).
+MIN_BIN_ROWS: Final = 20
+#: Quantile bins per numeric feature before small bins are merged.
+REFERENCE_QUANTILE_BINS: Final = 10
 #: Card keys the scoring function cannot serve without.
 REQUIRED_CARD_KEYS: Final = ("model_version", "threshold", "features", "onnx_sha256")
 #: ``model_version`` of a card whose model has not been registered in MLflow.

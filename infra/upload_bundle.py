@@ -27,7 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contract.bundle import CARD_FILE, MODEL_FILE, REFERENCE_FILE, SERVING_FILES
+from contract.bundle import (
+    CARD_FILE,
+    MODEL_FILE,
+    OPTIONAL_SERVING_FILES,
+    REFERENCE_FILE,
+    SERVING_FILES,
+)
 
 CONTENT_TYPES = {
     ".onnx": "application/octet-stream",
@@ -102,6 +108,8 @@ def upload_bundle(
         s3_client = boto3.client("s3")
 
     uploads = [(bundle / name, model_bucket, f"{prefix}/{name}") for name in SERVING_FILES]
+    uploads[-1:-1] = [(bundle / name, model_bucket, f"{prefix}/{name}")
+                      for name in OPTIONAL_SERVING_FILES if (bundle / name).is_file()]
     uploads.append((bundle / REFERENCE_FILE, reference_bucket, reference_key))
     written = []
     for path, bucket, key in uploads:

@@ -6,6 +6,7 @@ hold-out rows and the split-boundary probe, and only if both pass writes:
 * model.onnx        the whole request-fields -> probability graph;
 * shap_paths.npz    training.treeshap_export.export_paths(booster);
 * reference.csv.gz  reference rows, the 120 applicant fields only (drift baseline);
+* reference_bins.json  aggregates of those rows per feature (training.reference_bins);
 * model_card.json   card + features, onnx_sha256, parity, probe, threshold.
 
 Files are written into a temporary sibling directory and moved into place only once
@@ -31,12 +32,14 @@ from contract.bundle import (
     BUNDLE_FILES,
     CARD_FILE,
     MODEL_FILE,
+    REFERENCE_BINS_FILE,
     REFERENCE_FILE,
     SHAP_FILE,
     ModelCard,
 )
 from training import export
-from training.features import FEATURE_NAMES, compute_features
+from training.features import FEATURE_NAMES, compute_features, frame_features
+from training.reference_bins import reference_bins
 
 #: Rows the split-boundary probe nudges (three probes each).
 PROBE_ROWS = 2000
@@ -84,6 +87,9 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
         reference.loc[:, [f.name for f in schema.FEATURE_FIELDS]].to_csv(
             staging / REFERENCE_FILE, index=False,
             compression={"method": "gzip", "mtime": 0})
+        bins = reference_bins(reference, frame_features(reference), FEATURE_NAMES)
+        (staging / REFERENCE_BINS_FILE).write_text(
+            json.dumps(bins, separators=(",", ":"), allow_nan=False))
         write_card(staging / CARD_FILE, final_card)
         move_into_place(staging, output)
     finally:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from scoring import officer
 from scoring.config import Settings, load_settings
 from scoring.http import RequestLogMiddleware, handle_exception
 from scoring.request import openapi_schemas
@@ -42,6 +43,7 @@ class ScoringAPI(FastAPI):
                                description=self.description, routes=self.routes)
             spec.setdefault("components", {}).setdefault("schemas", {}).update(
                 openapi_schemas())
+            spec["components"]["schemas"].update(officer.openapi_schemas())
             self.openapi_schema = spec
         return self.openapi_schema
 
@@ -77,6 +79,7 @@ def create_app(
     for route in ROUTES:
         app.add_api_route(route.path, route.handler, methods=[route.method],
                           summary=route.summary, openapi_extra=route.openapi_extra)
+    officer.install(app)  # /compare, /reference and the loan-officer page
     app.add_exception_handler(StarletteHTTPException, handle_exception)
     app.add_exception_handler(Exception, handle_exception)
     return app

@@ -24,6 +24,7 @@ from contract import schema
 from contract.bundle import (
     CARD_FILE,
     MODEL_FILE,
+    OPTIONAL_SERVING_FILES,
     REQUIRED_CARD_KEYS,
     SERVING_FILES,
     SHAP_FILE,
@@ -262,3 +263,21 @@ def download_bundle(uri: str, target_root: str | None = None) -> Path:
             raise BundleError(f"could not download s3://{bucket}/{key}: {_one_line(exc)}") \
                 from None
     return target
+
+
+def download_optional(uri: str, name: str, directory: Path) -> bool:
+    """Copy one of OPTIONAL_SERVING_FILES from ``s3://bucket/prefix`` into ``directory``
+    (on first use, not at cold start); False when absent or unreachable."""
+    if name not in OPTIONAL_SERVING_FILES:
+        raise ValueError(f"{name} is not an optional serving file")
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    prefix = prefix.strip("/")
+    import boto3
+
+    try:
+        boto3.client("s3").download_file(bucket, f"{prefix}/{name}" if prefix else name,
+                                         str(directory / name))
+    except Exception:  # botocore ClientError (404, 403), connection errors, ...
+        (directory / name).unlink(missing_ok=True)
+        return False
+    return True

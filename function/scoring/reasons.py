@@ -73,3 +73,9 @@ def reasons_for_rows(
             })
         out.append(reasons)
     return out
+
+
+def reason_group(feature: str) -> str:
+    """The reason group of a model feature: the unit in which reasons are reported and in
+    which /compare splits the gap between two applicants. Each feature is its own group."""
+    return feature

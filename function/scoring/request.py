@@ -3,8 +3,10 @@ body parser that turns raw bytes into validated applications.
 
 Validation policy (one schema for training, serving and the docs):
 
-* ``integer`` fields take JSON integers only (``3.0``, ``"3"`` and ``true`` are rejected);
-  ``number`` fields take any finite JSON number; both within the schema's inclusive bounds.
+* ``integer`` fields take integral JSON numbers, as JSON Schema's ``integer`` does: ``3`` and
+  ``3.0`` (what a pandas or JavaScript client sends) are both 3; ``3.5``, ``"3"``, ``true`` and
+  NaN are rejected. ``number`` fields take any finite JSON number; both within the schema's
+  inclusive bounds.
 * ``category`` fields take one of the schema's strings exactly. An unseen category is
   rejected with 422 naming the field and listing the allowed values: the vocabularies are
   those of the full data set, so an unseen value is a client error, never something to guess.
@@ -25,6 +27,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictFloat,
@@ -45,12 +48,21 @@ MAX_ECHOED_KEY = 64
 
 
 # --------------------------------------------------------------------------- request models
+def _integral(value: Any) -> Any:
+    """An integral float (``2.0``) becomes the int 2; anything else is left for StrictInt
+    to accept (an int) or reject (``2.5``, NaN, strings, booleans)."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
 def _field_type(field: schema.Field) -> Any:
     """The Pydantic type of a field; a bound of None is no constraint."""
     if field.kind == "category":
         return Literal[field.categories]
     if field.kind == "integer":
-        return Annotated[StrictInt, Field(ge=field.minimum, le=field.maximum)]
+        return Annotated[StrictInt, Field(ge=field.minimum, le=field.maximum),
+                         BeforeValidator(_integral)]
     return Annotated[StrictFloat, Field(allow_inf_nan=False, ge=field.minimum, le=field.maximum)]
 
 

@@ -468,3 +468,67 @@ def test_sam_build_runs_the_shared_package_build(template):
     from infra import build_function
 
     assert build_function.REQUIREMENTS == REPO_ROOT / "requirements-fn.txt"
+
+
+# ------------------------------------------------------------------- loan-officer page
+OFFICER_JWT_ROUTES = {"POST /officer/predict", "POST /officer/compare", "GET /officer/reference",
+                      "GET /officer/model", "GET /officer/examples"}
+
+
+def test_officer_page_has_its_own_parameter_on_by_default(template):
+    parameter = template["Parameters"]["EnableOfficerPage"]
+    assert parameter["Default"] == "true" and parameter["AllowedValues"] == ["true", "false"]
+    assert template["Conditions"]["OfficerPageEnabled"] == {
+        "Fn::Equals": [{"Ref": "EnableOfficerPage"}, "true"]}
+    officer = {n: r for n, r in template["Resources"].items() if n.startswith("Officer")}
+    assert len(officer) >= 10
+    assert all(r.get("Condition") == "OfficerPageEnabled" for r in officer.values())
+
+
+def test_officers_sign_in_with_cognito_admin_created_accounts(template):
+    pool = template["Resources"]["OfficerUserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
+    client = template["Resources"]["OfficerUserPoolClient"]["Properties"]
+    assert client["GenerateSecret"] is False  # a browser client: authorization code + PKCE
+    assert client["AllowedOAuthFlows"] == ["code"]
+    page = "https://${ScoringApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/ui"
+    assert client["CallbackURLs"] == [{"Fn::Sub": page}]
+
+
+def test_every_data_route_requires_an_authenticated_caller(template):
+    resources = template["Resources"]
+    authorizer = resources["OfficerAuthorizer"]["Properties"]
+    assert authorizer["AuthorizerType"] == "JWT"
+    assert authorizer["JwtConfiguration"]["Audience"] == [{"Ref": "OfficerUserPoolClient"}]
+    routes = {r["Properties"]["RouteKey"]: r["Properties"]
+              for r in resources_of(template, "AWS::ApiGatewayV2::Route").values()}
+    assert set(routes) == OFFICER_JWT_ROUTES | {"GET /ui", "GET /ui/{name}"}
+    for key in OFFICER_JWT_ROUTES:
+        assert routes[key]["AuthorizationType"] == "JWT", key
+        assert routes[key]["AuthorizerId"] == {"Ref": "OfficerAuthorizer"}
+    # The page and its two static files hold no data; the app serves nothing else under /ui.
+    assert routes["GET /ui"]["AuthorizationType"] == "NONE"
+    assert routes["GET /ui/{name}"]["AuthorizationType"] == "NONE"
+    # Machine clients: /compare and /reference with the API's default IAM authorizer.
+    events = resources["ScoringFunction"]["Properties"]["Events"]
+    machine = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()}
+    assert {("POST", "/compare"), ("GET", "/reference")} <= machine
+    assert all("Auth" not in e["Properties"] for e in events.values())
+
+
+def test_page_integration_passes_the_sign_in_settings_and_no_cors(template):
+    resources = template["Resources"]
+    params = resources["OfficerPageIntegration"]["Properties"]["RequestParameters"]
+    assert params["overwrite:header.x-officer-auth-client"] == {"Ref": "OfficerUserPoolClient"}
+    assert "OfficerUserPoolDomain" in render(params["overwrite:header.x-officer-auth-domain"])
+    from scoring.officer import AUTH_CLIENT_HEADER, AUTH_DOMAIN_HEADER
+
+    assert {f"overwrite:header.{AUTH_DOMAIN_HEADER}",
+            f"overwrite:header.{AUTH_CLIENT_HEADER}"} == set(params)
+    # Same origin only: no CORS configuration, so no other origin may read the answers.
+    assert "CorsConfiguration" not in resources["ScoringApi"]["Properties"]
+    assert all("*" not in render(url) for url in
+               resources["OfficerUserPoolClient"]["Properties"]["CallbackURLs"])
+    for name in ("OfficerInvokePermission", "OfficerPageInvokePermission"):
+        assert resources[name]["Properties"]["FunctionName"] == {"Ref": "ScoringFunction.Alias"}

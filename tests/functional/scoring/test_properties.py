@@ -4,8 +4,9 @@ HTTP API v2 events).
 Strategies are generated from contract.schema (kinds, bounds, vocabularies, nullability), never
 re-declared here:
 
-* every valid application scores: 200, probability in [0, 1], the decision is "decline" iff
-  probability >= the card's threshold, client_id echoed, at most ``reasons`` reasons;
+* every valid application scores (integer fields written as ``2`` or ``2.0``): 200,
+  probability in [0, 1], the decision is "decline" iff probability >= the card's threshold,
+  client_id echoed (an int), at most ``reasons`` reasons;
 * a valid batch scores in order, each prediction equal to the single-application answer;
 * any single invalid field (wrong type: string, bool, list, object, number for a category;
   out of range; a non-integral number for an integer field; NaN, Infinity, overflow 1e400;
@@ -48,8 +49,8 @@ def _valid_value(field: schema.Field) -> st.SearchStrategy[Any]:
     low = None if field.minimum is None else math.ceil(field.minimum)
     high = None if field.maximum is None else math.floor(field.maximum)
     integers = st.integers(min_value=low, max_value=high)
-    if field.kind == "integer":
-        return integers
+    if field.kind == "integer":  # an integral float (2.0) is an integer too (JSON Schema)
+        return st.one_of(integers, integers.map(float))
     floats = st.floats(min_value=field.minimum, max_value=field.maximum, allow_nan=False,
                        allow_infinity=False)
     return st.one_of(floats, integers)  # a JSON integer is a valid number too
@@ -160,6 +161,7 @@ def _assert_scored(prediction: dict[str, Any], app: dict[str, Any], threshold: f
     assert prediction["decision"] == ("decline" if p >= threshold else "approve")
     assert prediction["threshold"] == threshold
     assert prediction["client_id"] == app["SK_ID_CURR"]
+    assert isinstance(prediction["client_id"], int)
     assert len(prediction["reasons"]) <= k
 
 

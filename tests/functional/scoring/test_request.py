@@ -31,7 +31,8 @@ def _field_errors(response) -> list[str]:
         ("AMT_CREDIT", -1.0),
         ("AMT_CREDIT", None),  # required
         ("CNT_CHILDREN", 1.5),
-        ("CNT_CHILDREN", 2.0),  # integer fields take JSON integers only
+        ("CNT_CHILDREN", 2.5),  # integer fields take integral numbers only
+        ("CNT_CHILDREN", 101.0),
         ("CNT_CHILDREN", "2"),
         ("CNT_CHILDREN", False),
         ("CNT_CHILDREN", 101),
@@ -177,3 +178,20 @@ def test_fast_encoder_equals_the_schema_encoder(real_data_dir):
     # Validation keeps every field and does not change values.
     assert all(v == Application.model_validate(a).__dict__ for v, a in
                zip(validated, apps, strict=True))
+
+
+def test_integral_floats_are_integers(client, apps) -> None:
+    app = apps[0]
+    every_float = {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                   for k, v in app.items()}
+    assert any(isinstance(v, float) and v.is_integer() for v in every_float.values())
+    as_floats = client.post("/predict", json=every_float)
+    assert as_floats.status_code == 200, as_floats.text
+    assert as_floats.json() == client.post("/predict", json=app).json()
+    assert isinstance(as_floats.json()["client_id"], int)
+    for bad in (2.5, "2", True, 101.0, -1.0):
+        response = client.post("/predict", json={**app, "CNT_CHILDREN": bad})
+        assert response.status_code == 422 and response.json()["fields"] == ["CNT_CHILDREN"]
+    text = json.dumps(app).replace(f'"CNT_CHILDREN": {app["CNT_CHILDREN"]}',
+                                   '"CNT_CHILDREN": NaN')
+    assert client.post("/predict", content=text).json()["fields"] == ["CNT_CHILDREN"]

@@ -18,7 +18,7 @@ from contract.bundle import (
 
 def test_the_file_names():
     assert BUNDLE_FILES == ("model.onnx", "shap_paths.npz", "reference.csv.gz",
-                            "model_card.json")
+                            "reference_bins.json", "model_card.json")
     assert len(set(BUNDLE_FILES)) == len(BUNDLE_FILES)
 
 
@@ -28,7 +28,10 @@ def test_the_card_is_written_and_read_last():
 
 
 def test_serving_loads_everything_but_the_drift_reference():
-    assert set(BUNDLE_FILES) - set(SERVING_FILES) == {bundle.REFERENCE_FILE}
+    """The reference bins are served too, but read on first use (optional: older bundles)."""
+    assert set(BUNDLE_FILES) - set(SERVING_FILES) == {bundle.REFERENCE_FILE,
+                                                      bundle.REFERENCE_BINS_FILE}
+    assert bundle.OPTIONAL_SERVING_FILES == (bundle.REFERENCE_BINS_FILE,)
     assert [f for f in BUNDLE_FILES if f in SERVING_FILES] == list(SERVING_FILES)
 
 
