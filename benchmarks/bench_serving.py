@@ -9,9 +9,14 @@ same run:
   ScoringFunction`` runs: pruned, precompiled) and, as the baseline, the layout of sam's
   default Python builder (``pip install --target`` + the code, no .pyc files); cold starts
   from both in a Lambda-like interpreter (``python -S``, only the package dir on sys.path,
-  no .pyc writes), next to the dev-venv cold start.
+  no .pyc writes), next to the dev-venv cold start;
+* with ``--baseline-ref GIT_REF``: the deployment package of that commit, built by its own
+  infra/build_function.py (in a temporary git worktree) with the same bundle, its cold start
+  interleaved with the current build's, and the ratios current/baseline (median and p90) and
+  both package sizes. Trees before the contract package have ``app.handler`` as the entry
+  point (function/app.py); the entry is read off the built package.
 
-    .venv/bin/python -m benchmarks.bench_serving --bundle function/model
+    .venv/bin/python -m benchmarks.bench_serving --bundle function/model [--baseline-ref REF]
 
 Timings are wall-clock on this machine; other processes running at the same time inflate
 them (the ratio to the pandas-stack handler, measured alongside, is more stable).
@@ -102,7 +107,8 @@ def _trees(bundle: Path) -> int:
 
 
 def measure_cold(bundle: Path, event_path: Path, runs: int, workdir: Path,
-                 package_dir: Path | None, built_dir: Path | None) -> dict[str, Any]:
+                 package_dir: Path | None, built_dir: Path | None,
+                 baseline: dict[str, Any] | None = None) -> dict[str, Any]:
     from benchmarks.pandas_stack_handler import build_pipeline
 
     pickle_path = build_pipeline(bundle, workdir, n_estimators=_trees(bundle))
@@ -122,6 +128,7 @@ def measure_cold(bundle: Path, event_path: Path, runs: int, workdir: Path,
     stack: list[tuple[float, float]] = []
     packaged: list[tuple[float, float]] = []
     no_pyc: list[tuple[float, float]] = []
+    old: list[tuple[float, float]] = []
     kinds: list[tuple[str, Path, dict[str, str], tuple[str, ...], list[Any]]] = [
         ("scoring.handler", REPO, ours_env, (), ours),
         ("benchmarks.pandas_stack_handler", REPO, stack_env, (), stack),
@@ -130,6 +137,9 @@ def measure_cold(bundle: Path, event_path: Path, runs: int, workdir: Path,
         if directory is not None:
             env = {**lambda_env, "PYTHONPATH": str(directory)}
             kinds.append(("scoring.handler", directory, env, ("-S",), runs_list))
+    if baseline is not None:
+        env = {**lambda_env, "PYTHONPATH": baseline["path"]}
+        kinds.append((baseline["entry"], Path(baseline["path"]), env, ("-S",), old))
     # One untimed run each (writes the dev-venv .pyc files of function/ and of the pandas-stack
     # module, warms the OS file cache), then the timed runs interleaved so that background
     # load hits every kind alike.
@@ -157,7 +167,70 @@ def measure_cold(bundle: Path, event_path: Path, runs: int, workdir: Path,
         result["package_runs"] = [w for w, _ in packaged]
         result["package_ratio"] = result["stack_ms"] / result["package_ms"]
         result["package_cpu_ratio"] = result["stack_cpu_ms"] / result["package_cpu_ms"]
+    if old and packaged:
+        result["baseline"] = _versus_baseline(packaged, old)
     return result
+
+
+def _versus_baseline(new: list[tuple[float, float]], old: list[tuple[float, float]]
+                     ) -> dict[str, Any]:
+    """Cold starts of the current build against the baseline build: medians, p90s, ratios."""
+    figures: dict[str, Any] = {"runs_new": [w for w, _ in new], "runs_old": [w for w, _ in old]}
+    for name, runs in (("new", new), ("old", old)):
+        walls, cpus = [w for w, _ in runs], [c for _, c in runs]
+        figures[f"{name}_ms"] = statistics.median(walls)
+        figures[f"{name}_p90_ms"] = _percentile(walls, 90)
+        figures[f"{name}_cpu_ms"] = statistics.median(cpus)
+        figures[f"{name}_cpu_p90_ms"] = _percentile(cpus, 90)
+    for key in ("ms", "p90_ms", "cpu_ms", "cpu_p90_ms"):
+        figures[f"ratio_{key}"] = figures[f"new_{key}"] / figures[f"old_{key}"]
+    return figures
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                          check=False)  # nosec B603 B607: fixed git subcommands
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+#: Top-level entries of a deployment package that are the project's own code.
+FIRST_PARTY = ("scoring", "contract", "app.py", "__pycache__")
+
+
+def package_figures(built: Path) -> dict[str, Any]:
+    """Unzipped sizes of a deployment package: total, first-party code, model, dependencies."""
+    total = build_function.package_bytes(built)
+    code = sum(build_function.package_bytes(built / name) if (built / name).is_dir()
+               else (built / name).stat().st_size
+               for name in FIRST_PARTY if (built / name).exists())
+    model = build_function.package_bytes(built / "model") if (built / "model").is_dir() else 0
+    return {"total_mb": total / 1e6, "code_kb": code / 1e3, "model_mb": model / 1e6,
+            "deps_mb": (total - code - model) / 1e6}
+
+
+def build_baseline(ref: str, workdir: Path, bundle: Path) -> dict[str, Any]:
+    """The deployment package of the tree at git ``ref``, built by that tree's own
+    infra/build_function.py (run from a temporary worktree) with ``bundle`` as its model."""
+    commit = _git("rev-parse", "--short", f"{ref}^{{commit}}")
+    tree = workdir / "baseline-tree"
+    out = workdir / "baseline-built"
+    _git("worktree", "add", "--detach", str(tree), commit)
+    try:
+        # The old tree's packages first: its infra/ and, where it kept them there, function/.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), str(tree / "function")])
+        done = subprocess.run(  # nosec B603: this interpreter, the old tree's build script
+            [sys.executable, "-m", "infra.build_function", str(out), "--model", str(bundle)],
+            cwd=tree, env=env, capture_output=True, text=True, timeout=3_600, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"building {ref} failed:\n{(done.stderr or done.stdout)[-2000:]}")
+    finally:
+        _git("worktree", "remove", "--force", str(tree))
+    entry = "app" if (out / "app.py").is_file() else "scoring.handler"
+    return {"ref": ref, "commit": commit, "path": str(out), "entry": entry,
+            **package_figures(out)}
 
 
 def _events(bundle: Path, n: int) -> list[dict[str, Any]]:
@@ -232,7 +305,7 @@ def build_packages(workdir: Path, bundle: Path) -> dict[str, Any]:
                               "code_mb": (total - deps - model) / 1e6, "total_mb": total / 1e6}
         built = build_function.build(workdir / "built", model_dir=bundle)
         figures["package_built"] = {
-            "total_mb": build_function.package_bytes(built) / 1e6,
+            **package_figures(built),
             "pyc_files": sum(1 for _ in built.rglob("*.pyc")),
             "path": str(built),
         }
@@ -250,11 +323,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-runs", type=int, default=20)
     parser.add_argument("--stack-requests", type=int, default=200)
     parser.add_argument("--skip-package", action="store_true")
+    parser.add_argument("--baseline-ref", metavar="GIT_REF",
+                        help="also build this commit's package and compare cold starts")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     bundle = args.bundle.resolve()
     if not (bundle / "model.onnx").is_file():
         parser.error(f"no bundle at {bundle} (make train, or pass --bundle)")
+    if args.baseline_ref and args.skip_package:
+        parser.error("--baseline-ref compares deployment packages: drop --skip-package")
 
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
@@ -268,13 +345,19 @@ def main(argv: list[str] | None = None) -> int:
                 package_dir = workdir / "package"
             if "error" not in figures["package_built"]:
                 built = Path(figures["package_built"]["path"])
+        baseline = None
+        if args.baseline_ref:
+            print(f"building the package of {args.baseline_ref} (its own build script) ...",
+                  flush=True)
+            baseline = figures["baseline_package"] = build_baseline(args.baseline_ref,
+                                                                    workdir, bundle)
 
         events = _events(bundle, 200)
         event_path = workdir / "event.json"
         event_path.write_text(json.dumps(events[0]))
         print(f"cold starts ({args.cold_runs} runs each) ...", flush=True)
         figures["cold"] = measure_cold(bundle, event_path, args.cold_runs, workdir, package_dir,
-                                       built)
+                                       built, baseline)
 
         print("warm requests ...", flush=True)
         os.environ["MODEL_DIR"] = str(bundle)
@@ -298,6 +381,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0
+
+
+def _baseline_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """Rows comparing the current build with the --baseline-ref build (none without it)."""
+    old_package, versus = f.get("baseline_package"), f["cold"].get("baseline")
+    if not old_package or not versus:
+        return []
+    name = f"{old_package['ref']} ({old_package['commit']}, entry {old_package['entry']})"
+    new_package = f["package_built"]
+    return [
+        (f"cold start, baseline build {name}: median / p90",
+         f"{versus['old_ms']:.0f} / {versus['old_p90_ms']:.0f}",
+         f"{versus['old_cpu_ms']:.0f} / {versus['old_cpu_p90_ms']:.0f}", "", ""),
+        ("cold start, current build: median / p90",
+         f"{versus['new_ms']:.0f} / {versus['new_p90_ms']:.0f}",
+         f"{versus['new_cpu_ms']:.0f} / {versus['new_cpu_p90_ms']:.0f}", "", ""),
+        ("cold start ratio current/baseline, median",
+         f"{versus['ratio_ms']:.3f}", f"{versus['ratio_cpu_ms']:.3f}", "<= 1", ""),
+        ("cold start ratio current/baseline, p90",
+         f"{versus['ratio_p90_ms']:.3f}", f"{versus['ratio_cpu_p90_ms']:.3f}", "<= 1", ""),
+        (f"package unzipped, baseline (code {old_package['code_kb']:.0f} kB, deps "
+         f"{old_package['deps_mb']:.2f} MB, model {old_package['model_mb']:.2f} MB)",
+         f"{old_package['total_mb']:.2f} MB", "", "", ""),
+        (f"package unzipped, current (code {new_package['code_kb']:.0f} kB, deps "
+         f"{new_package['deps_mb']:.2f} MB, model {new_package['model_mb']:.2f} MB)",
+         f"{new_package['total_mb']:.2f} MB", "", f"<= {old_package['total_mb']:.2f}",
+         "yes" if new_package["total_mb"] <= old_package["total_mb"] else "NO"),
+    ]
 
 
 def print_table(f: dict[str, Any]) -> None:
@@ -359,6 +470,7 @@ def print_table(f: dict[str, Any]) -> None:
             f"sam default layout unzipped (deps {package['deps_mb']:.1f} + code "
             f"{package['code_mb']:.2f} + model {package['model_mb']:.1f} MB)",
             f"{package['total_mb']:.1f} MB", "", "", ""))
+    rows += _baseline_rows(f)
     width = max(len(r[0]) for r in rows)
     print()
     print(f"{'measure':<{width}}  {'wall':>11}  {'cpu':>11}  {'target':>10}  ok")
@@ -372,6 +484,10 @@ def print_table(f: dict[str, Any]) -> None:
           [round(x) for x in cold.get("package_runs", [])],
           "dev venv", [round(x) for x in cold["ours_runs"]],
           "pandas-stack", [round(x) for x in cold["stack_runs"]])
+    if "baseline" in cold:
+        print("cold runs (wall ms), interleaved: current build",
+              [round(x) for x in cold["baseline"]["runs_new"]], "baseline build",
+              [round(x) for x in cold["baseline"]["runs_old"]])
     print("load average at the end of the run:", " ".join(
         f"{x:.1f}" for x in os.getloadavg()), f"on {os.cpu_count()} cores")
 
