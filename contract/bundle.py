@@ -5,6 +5,9 @@ A bundle is one directory (or S3 prefix)::
     model.onnx        request fields -> features, margin, probability (contract.graph)
     shap_paths.npz    the trees as arrays for the TreeSHAP explainer (no pickles)
     reference.csv.gz  reference rows, the 120 applicant fields (drift baseline)
+    golden_set.json   about 200 test-split applications with the probability, decision and
+                      reasons the bundle must give them (checked before a version takes
+                      traffic; see training/golden.py)
     model_card.json   the card below; written last, so a reader never meets a card whose
                       files are not all in place
 """
@@ -17,10 +20,14 @@ MODEL_FILE: Final = "model.onnx"
 CARD_FILE: Final = "model_card.json"
 SHAP_FILE: Final = "shap_paths.npz"
 REFERENCE_FILE: Final = "reference.csv.gz"
+GOLDEN_FILE: Final = "golden_set.json"
 #: Every file of a bundle, in write order: the card last.
-BUNDLE_FILES: Final = (MODEL_FILE, SHAP_FILE, REFERENCE_FILE, CARD_FILE)
+BUNDLE_FILES: Final = (MODEL_FILE, SHAP_FILE, REFERENCE_FILE, GOLDEN_FILE, CARD_FILE)
 #: What the scoring function loads (the reference is for the drift job only): the card last.
 SERVING_FILES: Final = (MODEL_FILE, SHAP_FILE, CARD_FILE)
+#: What goes under a model prefix in the model bucket: the serving files and the golden set
+#: (read by the pre-traffic hook), the card last.
+PUBLISHED_FILES: Final = (MODEL_FILE, SHAP_FILE, GOLDEN_FILE, CARD_FILE)
 #: Card keys the scoring function cannot serve without.
 REQUIRED_CARD_KEYS: Final = ("model_version", "threshold", "features", "onnx_sha256")
 #: ``model_version`` of a card whose model has not been registered in MLflow.
@@ -49,3 +56,6 @@ class ModelCard(TypedDict, total=False):
     onnx_sha256: str
     parity: dict[str, Any]
     probe: dict[str, Any]
+    #: sha256 of golden_set.json, and how its rows were chosen.
+    golden_sha256: str
+    golden: dict[str, Any]

@@ -6,6 +6,7 @@ hold-out rows and the split-boundary probe, and only if both pass writes:
 * model.onnx        the whole request-fields -> probability graph;
 * shap_paths.npz    training.treeshap_export.export_paths(booster);
 * reference.csv.gz  reference rows, the 120 applicant fields only (drift baseline);
+* golden_set.json   hold-out applications with their expected answers (training/golden.py);
 * model_card.json   card + features, onnx_sha256, parity, probe, threshold.
 
 Files are written into a temporary sibling directory and moved into place only once
@@ -30,12 +31,13 @@ from contract import schema
 from contract.bundle import (
     BUNDLE_FILES,
     CARD_FILE,
+    GOLDEN_FILE,
     MODEL_FILE,
     REFERENCE_FILE,
     SHAP_FILE,
     ModelCard,
 )
-from training import export
+from training import export, golden
 from training.features import FEATURE_NAMES, compute_features
 
 #: Rows the split-boundary probe nudges (three probes each).
@@ -62,6 +64,10 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
         raise export.ParityError("ONNX graph routes split-boundary probes differently", probe)
 
     model_bytes = model.SerializeToString()
+    golden_set = golden.build(model_bytes, booster, holdout, threshold, list(FEATURE_NAMES),
+                              seed=seed)
+    golden_bytes = golden.dumps(golden_set)
+    golden_summary = golden.summary(golden_set, golden_bytes)
     final_card: ModelCard = {
         **card,
         "features": list(FEATURE_NAMES),
@@ -69,6 +75,8 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
         "parity": parity,
         "probe": probe,
         "threshold": float(threshold),
+        "golden_sha256": golden_summary.pop("sha256"),
+        "golden": golden_summary,
     }
     missing = [f.name for f in schema.FEATURE_FIELDS if f.name not in reference.columns]
     if missing:
@@ -84,6 +92,7 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
         reference.loc[:, [f.name for f in schema.FEATURE_FIELDS]].to_csv(
             staging / REFERENCE_FILE, index=False,
             compression={"method": "gzip", "mtime": 0})
+        (staging / GOLDEN_FILE).write_bytes(golden_bytes)
         write_card(staging / CARD_FILE, final_card)
         move_into_place(staging, output)
     finally:
