@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 BUNDLE ?= function/model
 
-.PHONY: help venv tools demo train sample test lint bench bench-training invoke drift-report mlflow-ui build load-test clean
+.PHONY: help venv tools demo train sample promote test lint bench bench-training invoke drift-report mlflow-ui build load-test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,6 +45,11 @@ train: venv ## Train on your data: make train DATA=application_train.csv [COST_F
 
 sample: venv ## Write a synthetic data set: make sample ROWS=307511 OUTPUT=artifacts/synthetic.csv.gz
 	$(PY) -m training sample --rows $(or $(ROWS),20000) --output $(or $(OUTPUT),artifacts/synthetic.csv.gz)
+
+promote: venv ## Promote a registered model: make promote STACK=name [VERSION=N | ALIAS=champion] [DEPLOY=1]
+	@test -n "$(STACK)" || { echo "usage: make promote STACK=<stack> [VERSION=N | ALIAS=a] [DEPLOY=1]"; exit 2; }
+	$(PY) -m training promote --stack $(STACK) $(if $(VERSION),--version $(VERSION)) \
+		$(if $(ALIAS),--alias $(ALIAS)) $(if $(DEPLOY),--deploy)
 
 lint: venv ## ruff
 	$(VENV)/bin/ruff check .
