@@ -128,8 +128,9 @@ def test_no_wildcard_actions_in_any_allow(template):
 
 def test_no_wildcard_resources(template):
     # "*" may only end an ARN: the objects under one bucket prefix ("/" or a prefix
-    # parameter whose pattern ends in "/") or the streams of one log group.
-    allowed_tail = re.compile(r"(/|/\$\{(?P<prefix>\w+Prefix)\}|:log-stream:)\*$")
+    # parameter whose pattern ends in "/"), the streams of one log group, or the versions
+    # of one function ("${Function.Arn}:*").
+    allowed_tail = re.compile(r"(/|/\$\{(?P<prefix>\w+Prefix)\}|:log-stream:|\.Arn\}:)\*$")
     prefixes = set()
     for where, statement in statements(template):
         if "trust" in where:
@@ -322,7 +323,8 @@ def _sources(directory: Path) -> str:
 
 
 @pytest.mark.parametrize(
-    ("function", "code_dir"), [("ScoringFunction", "function"), ("DriftFunction", "drift")]
+    ("function", "code_dir"), [("ScoringFunction", "function"), ("DriftFunction", "drift"),
+                               ("PreTrafficHookFunction", "infra/hooks")]
 )
 def test_every_environment_variable_is_read_by_the_functions_code(template, function, code_dir):
     code = _sources(REPO_ROOT / code_dir)
@@ -376,10 +378,11 @@ def test_captures_expire(template):
 
 def test_logs_have_retention_and_the_functions_use_their_log_groups(template):
     groups = resources_of(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 3
+    assert len(groups) == 4
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    for name, group in (("ScoringFunction", "ScoringLogGroup"), ("DriftFunction", "DriftLogGroup")):
+    for name, group in (("ScoringFunction", "ScoringLogGroup"), ("DriftFunction", "DriftLogGroup"),
+                        ("PreTrafficHookFunction", "PreTrafficHookLogGroup")):
         config = template["Resources"][name]["Properties"]["LoggingConfig"]
         assert config["LogGroup"] == {"Ref": group}
 
