@@ -90,8 +90,11 @@ def schema_differences(card: dict[str, Any]) -> list[str]:
     entries = card.get("schema")
     if not isinstance(entries, list):
         return ["(the card has no schema)"]
-    trained = {e.get("name"): {k: e.get(k) for k in serving.get(e.get("name"), {})}
-               for e in entries if isinstance(e, dict)}
+    trained: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if isinstance(entry, dict):
+            name = str(entry.get("name"))
+            trained[name] = {k: entry.get(k) for k in serving.get(name, {})}
     names = list(serving) + [n for n in trained if n not in serving]
     return [str(n) for n in names if trained.get(n) != serving.get(n)]
 
@@ -101,7 +104,7 @@ def check_bundle(bundle: Path, version: str) -> dict[str, Any]:
     missing = [n for n in (*PUBLISHED_FILES, REFERENCE_FILE) if not (bundle / n).is_file()]
     if missing:
         raise PromoteError(f"the bundle of version {version} lacks {', '.join(missing)}")
-    card = json.loads((bundle / CARD_FILE).read_text(encoding="utf-8"))
+    card: dict[str, Any] = json.loads((bundle / CARD_FILE).read_text(encoding="utf-8"))
     if str(card.get("model_version")) != version:
         raise PromoteError(f"the bundle's card is for model_version "
                            f"{card.get('model_version')!r}, not registry version {version}")
