@@ -146,7 +146,7 @@ def test_no_wildcard_resources(template):
             assert scope.startswith("${") or ":${" in scope, f"{where}: unscoped {text!r}"
             if tail["prefix"]:
                 prefixes.add(tail["prefix"])
-    assert prefixes == {"ModelPrefix", "CapturePrefix", "ReportPrefix"}
+    assert prefixes == {"ModelPrefix", "ChallengerModelPrefix", "CapturePrefix", "ReportPrefix"}
     for name in prefixes:
         assert template["Parameters"][name]["AllowedPattern"].endswith("/$"), name
     # An empty ModelPrefix (the packaged bundle) would open the whole bucket: that grant
@@ -190,6 +190,7 @@ def test_scoring_role_reads_the_model_prefix_and_writes_captures_only(template):
         ("logs:CreateLogStream", log_streams),
         ("logs:PutLogEvents", log_streams),
         ("s3:GetObject", "${ModelBucket.Arn}/${ModelPrefix}*"),
+        ("s3:GetObject", "${ModelBucket.Arn}/${ChallengerModelPrefix}*"),
         ("s3:PutObject", "${DataBucket.Arn}/${CapturePrefix}*"),
     }
 
@@ -201,7 +202,8 @@ def test_scoring_grants_follow_their_conditions(template):
         for item in policy["PolicyDocument"]["Statement"]
         if "Fn::If" in item
     }
-    assert conditional == {"ReadModelBundle": "UseS3Model", "WriteCaptures": "CaptureEnabled"}
+    assert conditional == {"ReadModelBundle": "UseS3Model", "WriteCaptures": "CaptureEnabled",
+                           "ReadChallengerBundle": "UseChallenger"}
 
 
 def test_drift_role_reads_captures_and_reference_and_writes_reports_only(template):
@@ -250,6 +252,7 @@ def test_scoring_function(template):
     assert template["Parameters"]["ScoringMemorySize"]["Default"] == 1024
     assert set(props["Environment"]["Variables"]) == {
         "MODEL_S3_URI", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "CAPTURE_HASH_KEY",
+        "CHALLENGER_MODEL_S3_URI",
     }  # fmt: skip
 
 
