@@ -9,7 +9,7 @@ The expected values follow the serving path step for step: the bundle's own ONNX
 ``schema.encode_records`` of the request bodies (the encoding serving uses), ``decision =
 decline iff probability >= threshold``, and exact TreeSHAP contributions (LightGBM's
 ``pred_contrib``) ranked as ``scoring.reasons`` ranks them (|contribution| descending, ties
-by feature index, zeros dropped). tests/functional/scoring/test_golden.py proves them equal
+by feature index, zeros dropped). tests/functional/training/test_golden.py proves them equal
 to what the scoring function answers. The pre-traffic hook replays the set against a new
 function version before it takes traffic; ``verify`` replays it against a bundle directory.
 """
