@@ -14,7 +14,7 @@ AXE_VERSION := 4.14.1
 AXE := $(TOOLS)/node/node_modules/axe-core/axe.min.js
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help venv tools browser demo train sample test lint ui bench bench-training invoke drift-report mlflow-ui build load-test clean
+.PHONY: help venv tools browser demo train sample promote test lint ui bench bench-training invoke drift-report mlflow-ui build load-test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -59,6 +59,11 @@ train: venv ## Train on your data: make train DATA=application_train.csv [COST_F
 
 sample: venv ## Write a synthetic data set: make sample ROWS=307511 OUTPUT=artifacts/synthetic.csv.gz
 	$(PY) -m training sample --rows $(or $(ROWS),20000) --output $(or $(OUTPUT),artifacts/synthetic.csv.gz)
+
+promote: venv ## Promote a registered model: make promote STACK=name [VERSION=N | ALIAS=champion] [DEPLOY=1]
+	@test -n "$(STACK)" || { echo "usage: make promote STACK=<stack> [VERSION=N | ALIAS=a] [DEPLOY=1]"; exit 2; }
+	$(PY) -m training promote --stack $(STACK) $(if $(VERSION),--version $(VERSION)) \
+		$(if $(ALIAS),--alias $(ALIAS)) $(if $(DEPLOY),--deploy)
 
 lint: venv ## ruff, and mypy (strict on contract/ and the scoring function, default on the rest)
 	$(VENV)/bin/ruff check .

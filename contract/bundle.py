@@ -8,6 +8,9 @@ A bundle is one directory (or S3 prefix)::
     reference_bins.json  aggregates of the reference rows for the officer page: per model
                       feature, bins of at least MIN_BIN_ROWS rows and each bin's default
                       rate (never rows); served by GET /reference, loaded on first use
+    golden_set.json   about 200 test-split applications with the probability, decision and
+                      reasons the bundle must give them (checked before a version takes
+                      traffic; see training/golden.py)
     model_card.json   the card below; written last, so a reader never meets a card whose
                       files are not all in place
 """
@@ -21,13 +24,18 @@ CARD_FILE: Final = "model_card.json"
 SHAP_FILE: Final = "shap_paths.npz"
 REFERENCE_FILE: Final = "reference.csv.gz"
 REFERENCE_BINS_FILE: Final = "reference_bins.json"
+GOLDEN_FILE: Final = "golden_set.json"
 #: Every file of a bundle, in write order: the card last.
-BUNDLE_FILES: Final = (MODEL_FILE, SHAP_FILE, REFERENCE_FILE, REFERENCE_BINS_FILE, CARD_FILE)
+BUNDLE_FILES: Final = (MODEL_FILE, SHAP_FILE, REFERENCE_FILE, REFERENCE_BINS_FILE, GOLDEN_FILE,
+                       CARD_FILE)
 #: What the scoring function loads (the reference rows are for the drift job only): the
 #: card last.
 SERVING_FILES: Final = (MODEL_FILE, SHAP_FILE, CARD_FILE)
 #: Serving files a bundle may lack (older bundles): the function serves without them.
 OPTIONAL_SERVING_FILES: Final = (REFERENCE_BINS_FILE,)
+#: What goes under a model prefix in the model bucket: the serving files, the reference bins
+#: and the golden set (read by the pre-traffic hook), the card last.
+PUBLISHED_FILES: Final = (MODEL_FILE, SHAP_FILE, REFERENCE_BINS_FILE, GOLDEN_FILE, CARD_FILE)
 #: Fewest reference rows behind any bin of reference_bins.json (smaller groups are pooled
 #: or left out, so no bin describes a handful of applicants).
 MIN_BIN_ROWS: Final = 20
@@ -61,3 +69,6 @@ class ModelCard(TypedDict, total=False):
     onnx_sha256: str
     parity: dict[str, Any]
     probe: dict[str, Any]
+    #: sha256 of golden_set.json, and how its rows were chosen.
+    golden_sha256: str
+    golden: dict[str, Any]

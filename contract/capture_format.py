@@ -7,6 +7,13 @@ one record per application::
      "client_id_hash": "<hmac-sha256 hex>", "probability": 0.083, "decision": "approve",
      "features": {"NAME_CONTRACT_TYPE": "Cash loans", ..., "EXT_SOURCE_1": null}}
 
+With a shadow challenger configured, a record also carries the challenger's result (the
+response is always the champion's, the top-level fields)::
+
+     "challenger": {"model_version": "4", "probability": 0.091, "decision": "decline"}
+
+``challenger`` is null when the challenger failed to load or to score that request.
+
 Keys are date-partitioned so the drift job lists only the days of its window:
 ``<prefix>dt=YYYY-MM-DD/HHMMSS-<uuid>.jsonl``.
 """
@@ -26,8 +33,16 @@ DEFAULT_PREFIX = "captures/"
 Decision = Literal["approve", "decline"]
 
 
-class CaptureRecord(TypedDict):
-    """One line of a capture object: one scored application."""
+class ChallengerResult(TypedDict):
+    """The shadow challenger's answer for the same application."""
+
+    model_version: str
+    probability: float
+    decision: Decision
+
+
+class _RequiredRecord(TypedDict):
+    """The fields every capture record has."""
 
     #: When the request was scored: ISO 8601, UTC.
     captured_at: str
@@ -40,7 +55,15 @@ class CaptureRecord(TypedDict):
     features: dict[str, Any]
 
 
+class CaptureRecord(_RequiredRecord, total=False):
+    """One line of a capture object: one scored application."""
+
+    #: Only when a shadow challenger is configured (null: it failed on this request).
+    challenger: ChallengerResult | None
+
+
 RECORD_KEYS: frozenset[str] = CaptureRecord.__required_keys__
+OPTIONAL_KEYS: frozenset[str] = CaptureRecord.__optional_keys__
 _FEATURE_NAMES = frozenset(f.name for f in FEATURE_FIELDS)
 
 
@@ -68,7 +91,8 @@ def decode_capture(body: bytes) -> list[CaptureRecord]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a JSON Lines capture: {exc}") from exc
     for number, record in enumerate(records, start=1):
-        if not isinstance(record, dict) or set(record) != RECORD_KEYS:
+        if not isinstance(record, dict) or not RECORD_KEYS <= set(record) <= (
+                RECORD_KEYS | OPTIONAL_KEYS):
             raise ValueError(f"record {number} does not have the capture keys")
         features = record["features"]
         if not isinstance(features, dict) or set(features) != _FEATURE_NAMES:

@@ -39,6 +39,7 @@ import numpy as np
 from contract.capture_format import DEFAULT_PREFIX, day_prefix, decode_capture
 from contract.graph import CATEGORICAL_INPUT, NUMERIC_INPUT
 from contract.schema import CATEGORICAL_FIELDS, NUMERIC_FIELDS, encode_records
+from drift.shadow import ShadowTally
 
 if TYPE_CHECKING:
     from contract.aws import S3Client
@@ -85,6 +86,8 @@ class CaptureSample:
     skipped_keys: list[str] = field(default_factory=list)
     rows_read: int = 0
     model_versions: dict[str, int] = field(default_factory=dict)
+    #: Shadow-challenger agreement over every record read (drift.shadow).
+    shadow: ShadowTally = field(default_factory=ShadowTally)
 
     @property
     def rows(self) -> int:
@@ -153,6 +156,7 @@ class _Read:
     categorical: np.ndarray | None = None
     versions: Counter[str] | None = None
     error: str | None = None
+    shadow: ShadowTally | None = None
 
 
 def _read_one(s3: S3Client, bucket: str, obj: CaptureObject) -> _Read:
@@ -168,7 +172,8 @@ def _read_one(s3: S3Client, bucket: str, obj: CaptureObject) -> _Read:
     except (ValueError, TypeError) as exc:
         return _Read(obj.key, error=f"{type(exc).__name__}: {str(exc)[:200]}")
     versions = Counter(str(r["model_version"]) for r in records)
-    return _Read(obj.key, encoded[NUMERIC_INPUT], encoded[CATEGORICAL_INPUT], versions)
+    return _Read(obj.key, encoded[NUMERIC_INPUT], encoded[CATEGORICAL_INPUT], versions,
+                 shadow=ShadowTally().add(records))
 
 
 def _rounds(items: list[CaptureObject], size: int) -> Iterator[list[CaptureObject]]:
@@ -207,6 +212,8 @@ def read_window(
     versions: Counter[str] = Counter()
     for read in reads:
         versions.update(read.versions or {})
+        if read.shadow is not None:
+            sample.shadow.merge(read.shadow)
     sample.model_versions = dict(versions)
     if sample.rows_read > max_rows:
         _keep_smallest_ranks(sample, reads, seed, max_rows)

@@ -382,6 +382,7 @@ def _summary(
         "max_rows": config.max_rows,
         "sampled": sample.sampled,
         "captures": sample.counts(),
+        "shadow": sample.shadow.summary(),
         "reference": {"bucket": config.reference_bucket, "key": config.reference_key},
     }
 

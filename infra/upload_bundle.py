@@ -5,9 +5,10 @@
         --model-uri s3://MODEL_BUCKET/models/{version}/ \\
         --reference-uri s3://DATA_BUCKET/reference/reference.csv.gz
 
-model.onnx, shap_paths.npz and model_card.json (last, so a reader never finds a card whose
-model is missing) go under the model prefix; ``{version}`` in it is replaced by the card's
-model_version, so each model gets its own prefix and older ones stay for rollback.
+model.onnx, shap_paths.npz, golden_set.json (when present) and model_card.json (last, so a
+reader never finds a card whose model is missing) go under the model prefix; ``{version}``
+in it is replaced by the card's model_version, so each model gets its own prefix and older
+ones stay for rollback.
 reference.csv.gz goes to the drift job's reference key. The model's sha256 is checked
 against the card before anything is uploaded.
 
@@ -30,7 +31,7 @@ from typing import Any
 from contract.bundle import (
     CARD_FILE,
     MODEL_FILE,
-    OPTIONAL_SERVING_FILES,
+    PUBLISHED_FILES,
     REFERENCE_FILE,
     SERVING_FILES,
 )
@@ -107,9 +108,9 @@ def upload_bundle(
 
         s3_client = boto3.client("s3")
 
-    uploads = [(bundle / name, model_bucket, f"{prefix}/{name}") for name in SERVING_FILES]
-    uploads[-1:-1] = [(bundle / name, model_bucket, f"{prefix}/{name}")
-                      for name in OPTIONAL_SERVING_FILES if (bundle / name).is_file()]
+    # The reference bins and the golden set (for the pre-traffic hook) go too when present.
+    published = [n for n in PUBLISHED_FILES if n in SERVING_FILES or (bundle / n).is_file()]
+    uploads = [(bundle / name, model_bucket, f"{prefix}/{name}") for name in published]
     uploads.append((bundle / REFERENCE_FILE, reference_bucket, reference_key))
     written = []
     for path, bucket, key in uploads:

@@ -7,6 +7,7 @@ hold-out rows and the split-boundary probe, and only if both pass writes:
 * shap_paths.npz    training.treeshap_export.export_paths(booster);
 * reference.csv.gz  reference rows, the 120 applicant fields only (drift baseline);
 * reference_bins.json  aggregates of those rows per feature (training.reference_bins);
+* golden_set.json   hold-out applications with their expected answers (training/golden.py);
 * model_card.json   card + features, onnx_sha256, parity, probe, threshold.
 
 Files are written into a temporary sibling directory and moved into place only once
@@ -31,13 +32,14 @@ from contract import schema
 from contract.bundle import (
     BUNDLE_FILES,
     CARD_FILE,
+    GOLDEN_FILE,
     MODEL_FILE,
     REFERENCE_BINS_FILE,
     REFERENCE_FILE,
     SHAP_FILE,
     ModelCard,
 )
-from training import export
+from training import export, golden
 from training.features import FEATURE_NAMES, compute_features, frame_features
 from training.reference_bins import reference_bins
 
@@ -65,6 +67,10 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
         raise export.ParityError("ONNX graph routes split-boundary probes differently", probe)
 
     model_bytes = model.SerializeToString()
+    golden_set = golden.build(model_bytes, booster, holdout, threshold, list(FEATURE_NAMES),
+                              seed=seed)
+    golden_bytes = golden.dumps(golden_set)
+    golden_summary = golden.summary(golden_set, golden_bytes)
     final_card: ModelCard = {
         **card,
         "features": list(FEATURE_NAMES),
@@ -72,6 +78,8 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
         "parity": parity,
         "probe": probe,
         "threshold": float(threshold),
+        "golden_sha256": golden_summary.pop("sha256"),
+        "golden": golden_summary,
     }
     missing = [f.name for f in schema.FEATURE_FIELDS if f.name not in reference.columns]
     if missing:
@@ -90,6 +98,7 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
         bins = reference_bins(reference, frame_features(reference), FEATURE_NAMES)
         (staging / REFERENCE_BINS_FILE).write_text(
             json.dumps(bins, separators=(",", ":"), allow_nan=False))
+        (staging / GOLDEN_FILE).write_bytes(golden_bytes)
         write_card(staging / CARD_FILE, final_card)
         move_into_place(staging, output)
     finally:

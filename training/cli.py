@@ -1,4 +1,4 @@
-"""Command line: ``python -m training train|sample`` (see ``--help``)."""
+"""Command line: ``python -m training train|sample|promote`` (see ``--help``)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,17 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--output", type=Path, required=True,
                         help="file to write: .csv, .csv.gz or .parquet")
     sample.add_argument("--seed", type=int, default=0)
+
+    promote = sub.add_parser(
+        "promote", help="check a registered model and put it in front of the stack",
+        description="Download the bundle of an MLflow registry version, check it (sha256s, "
+                    "parity, probe, golden set, input schema), upload it to the stack's model "
+                    "bucket under models/<version>/ and print (or run) the sam deploy command.")
+    which = promote.add_mutually_exclusive_group()
+    which.add_argument("--alias", default=None, help="registry alias (default champion)")
+    which.add_argument("--version", type=_positive_int, help="registry version number")
+    promote.add_argument("--stack", required=True, help="the deployed stack's name")
+    promote.add_argument("--deploy", action="store_true", help="run the sam deploy command")
     return top
 
 
@@ -102,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from training.data import DataError, SchemaError
 
+    if args.command == "promote":
+        from training.promote import main as promote_main
+
+        return promote_main(args)
     try:
         return _train(args) if args.command == "train" else _sample(args)
     except (SchemaError, DataError, FileNotFoundError, ValueError) as exc:

@@ -32,7 +32,7 @@ from scoring import logs
 
 if TYPE_CHECKING:
     from contract.aws import S3Client
-    from contract.capture_format import CaptureRecord, Decision
+    from contract.capture_format import CaptureRecord, ChallengerResult, Decision
     from scoring.shapes import CaptureCounts, CaptureOutcome
 
 #: Puts allowed in flight (queued or running) before new captures are dropped.
@@ -124,9 +124,10 @@ class CaptureWriter:
         probabilities: Sequence[float],
         decisions: Sequence[Decision],
         model_version: str,
+        challenger: Sequence[ChallengerResult | None] | None = None,
     ) -> list[CaptureRecord]:
         now = datetime.now(UTC).isoformat()
-        return [
+        records: list[CaptureRecord] = [
             {
                 "captured_at": now,
                 "model_version": model_version,
@@ -137,6 +138,10 @@ class CaptureWriter:
             }
             for app, probability, decision in zip(apps, probabilities, decisions, strict=True)
         ]
+        if challenger is not None:  # a shadow challenger is configured: its result per record
+            for record, result in zip(records, challenger, strict=True):
+                record["challenger"] = result
+        return records
 
     # -- writing -----------------------------------------------------------------------------
     def capture(
@@ -145,10 +150,12 @@ class CaptureWriter:
         probabilities: Sequence[float],
         decisions: Sequence[Decision],
         model_version: str,
+        challenger: Sequence[ChallengerResult | None] | None = None,
     ) -> CaptureOutcome:
         """Write one request's records; never raises. Returns the outcome (for the log)."""
         try:
-            body = encode_capture(self.records(apps, probabilities, decisions, model_version))
+            body = encode_capture(self.records(apps, probabilities, decisions, model_version,
+                                               challenger))
             key = capture_key(datetime.now(UTC), self.prefix)
         except Exception as exc:  # a bug in record building must not fail scoring either
             _count("failed")

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from scoring.capture import CaptureWriter
     from scoring.config import Settings
     from scoring.service import Service
+    from scoring.shadow import Challenger
     from scoring.shapes import PredictionBody
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -88,25 +89,32 @@ async def _score(request: Request, endpoint: Endpoint) -> Response:
         predictions = score(bundle, apps, reasons)
         log.update(model_version=bundle.version, n=len(apps), reasons=reasons,
                    **endpoint.decisions(predictions))
-        capture = _capture_task(service.capture, apps, predictions, bundle.version, log)
+        capture = _capture_task(service.capture, apps, predictions, bundle.version, log,
+                                service.challenger)
         return json_response(200, endpoint.body(predictions), background=capture)
     except Exception as exc:
         return error_response(exc, log)
 
 
 def _capture_task(writer: CaptureWriter | None, apps: Sequence[Mapping[str, Any]],
-                  predictions: list[PredictionBody], version: str,
-                  log: dict[str, Any]) -> BackgroundTask | None:
-    """Capture runs after the response is sent; its outcome joins the request's log line."""
-    if writer is None:
+                  predictions: list[PredictionBody], version: str, log: dict[str, Any],
+                  challenger: Challenger | None = None) -> BackgroundTask | None:
+    """Capture (and the shadow challenger, if any) run after the response is built; their
+    outcomes join the request's log line."""
+    if writer is None and challenger is None:
         return None
-    return BackgroundTask(_capture, writer, apps, predictions, version, log)
+    return BackgroundTask(_capture, writer, challenger, apps, predictions, version, log)
 
 
-def _capture(writer: CaptureWriter, apps: Sequence[Mapping[str, Any]],
-             predictions: list[PredictionBody], version: str, log: dict[str, Any]) -> None:
-    log["capture"] = writer.capture(apps, [p["probability_default"] for p in predictions],
-                                    [p["decision"] for p in predictions], version)
+def _capture(writer: CaptureWriter | None, challenger: Challenger | None,
+             apps: Sequence[Mapping[str, Any]], predictions: list[PredictionBody],
+             version: str, log: dict[str, Any]) -> None:
+    shadow = challenger.score(apps, predictions, log) if challenger is not None else None
+    if writer is not None:
+        log["capture"] = writer.capture(apps, [p["probability_default"] for p in predictions],
+                                        [p["decision"] for p in predictions], version,
+                                        challenger=None if challenger is None else (
+                                            shadow or [None] * len(apps)))
 
 
 # ---------------------------------------------------------------------------- handlers

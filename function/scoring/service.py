@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from contract.schema import ID_FIELD
 from scoring import capture as capture_mod
-from scoring import logs
+from scoring import logs, shadow
 from scoring.config import DEFAULT_REASONS, Settings
 from scoring.model import Bundle, BundleError, download_bundle, load_bundle, prime_application
 from scoring.reasons import reasons_for_rows
@@ -107,6 +107,8 @@ class Service:
                 timeout_s=settings.capture_timeout_s,
                 client_factory=capture_client_factory,
             )
+        self.challenger = None if config_error is not None else shadow.from_settings(
+            settings.challenger_model_s3_uri, settings.ort_threads)
 
     def bundle(self) -> Bundle:
         """The loaded bundle; loads it on first use. Raises Unavailable with the reason."""
@@ -163,6 +165,8 @@ class Service:
         first real request meets warm code: at import, or before a SnapStart snapshot."""
         if self.capture is not None:
             self.capture.warm()
+        if self.challenger is not None:
+            self.challenger.bundle()
         try:
             bundle = self.bundle()
         except Unavailable:
@@ -184,10 +188,11 @@ class Service:
     def health(self) -> tuple[int, HealthBody]:
         """(HTTP status, /health body)."""
         capture: CaptureHealth = {"enabled": self.capture is not None, **capture_mod.stats()}
+        challenger = self.challenger.health() if self.challenger is not None else None
         try:
             bundle = self.bundle()
         except Unavailable as exc:
             return 503, {"status": "unavailable", "model_version": None, "reason": str(exc),
-                         "capture": capture}
+                         "capture": capture, "challenger": challenger}
         return 200, {"status": "ok", "model_version": bundle.version, "reason": None,
-                     "capture": capture}
+                     "capture": capture, "challenger": challenger}

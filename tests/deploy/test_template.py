@@ -128,8 +128,9 @@ def test_no_wildcard_actions_in_any_allow(template):
 
 def test_no_wildcard_resources(template):
     # "*" may only end an ARN: the objects under one bucket prefix ("/" or a prefix
-    # parameter whose pattern ends in "/") or the streams of one log group.
-    allowed_tail = re.compile(r"(/|/\$\{(?P<prefix>\w+Prefix)\}|:log-stream:)\*$")
+    # parameter whose pattern ends in "/"), the streams of one log group, or the versions
+    # of one function ("${Function.Arn}:*").
+    allowed_tail = re.compile(r"(/|/\$\{(?P<prefix>\w+Prefix)\}|:log-stream:|\.Arn\}:)\*$")
     prefixes = set()
     for where, statement in statements(template):
         if "trust" in where:
@@ -145,7 +146,7 @@ def test_no_wildcard_resources(template):
             assert scope.startswith("${") or ":${" in scope, f"{where}: unscoped {text!r}"
             if tail["prefix"]:
                 prefixes.add(tail["prefix"])
-    assert prefixes == {"ModelPrefix", "CapturePrefix", "ReportPrefix"}
+    assert prefixes == {"ModelPrefix", "ChallengerModelPrefix", "CapturePrefix", "ReportPrefix"}
     for name in prefixes:
         assert template["Parameters"][name]["AllowedPattern"].endswith("/$"), name
     # An empty ModelPrefix (the packaged bundle) would open the whole bucket: that grant
@@ -189,6 +190,7 @@ def test_scoring_role_reads_the_model_prefix_and_writes_captures_only(template):
         ("logs:CreateLogStream", log_streams),
         ("logs:PutLogEvents", log_streams),
         ("s3:GetObject", "${ModelBucket.Arn}/${ModelPrefix}*"),
+        ("s3:GetObject", "${ModelBucket.Arn}/${ChallengerModelPrefix}*"),
         ("s3:PutObject", "${DataBucket.Arn}/${CapturePrefix}*"),
     }
 
@@ -200,7 +202,8 @@ def test_scoring_grants_follow_their_conditions(template):
         for item in policy["PolicyDocument"]["Statement"]
         if "Fn::If" in item
     }
-    assert conditional == {"ReadModelBundle": "UseS3Model", "WriteCaptures": "CaptureEnabled"}
+    assert conditional == {"ReadModelBundle": "UseS3Model", "WriteCaptures": "CaptureEnabled",
+                           "ReadChallengerBundle": "UseChallenger"}
 
 
 def test_drift_role_reads_captures_and_reference_and_writes_reports_only(template):
@@ -249,6 +252,7 @@ def test_scoring_function(template):
     assert template["Parameters"]["ScoringMemorySize"]["Default"] == 1024
     assert set(props["Environment"]["Variables"]) == {
         "MODEL_S3_URI", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "CAPTURE_HASH_KEY",
+        "CHALLENGER_MODEL_S3_URI",
     }  # fmt: skip
 
 
@@ -322,7 +326,8 @@ def _sources(directory: Path) -> str:
 
 
 @pytest.mark.parametrize(
-    ("function", "code_dir"), [("ScoringFunction", "function"), ("DriftFunction", "drift")]
+    ("function", "code_dir"), [("ScoringFunction", "function"), ("DriftFunction", "drift"),
+                               ("PreTrafficHookFunction", "infra/hooks")]
 )
 def test_every_environment_variable_is_read_by_the_functions_code(template, function, code_dir):
     code = _sources(REPO_ROOT / code_dir)
@@ -376,10 +381,11 @@ def test_captures_expire(template):
 
 def test_logs_have_retention_and_the_functions_use_their_log_groups(template):
     groups = resources_of(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 3
+    assert len(groups) == 4
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    for name, group in (("ScoringFunction", "ScoringLogGroup"), ("DriftFunction", "DriftLogGroup")):
+    for name, group in (("ScoringFunction", "ScoringLogGroup"), ("DriftFunction", "DriftLogGroup"),
+                        ("PreTrafficHookFunction", "PreTrafficHookLogGroup")):
         config = template["Resources"][name]["Properties"]["LoggingConfig"]
         assert config["LogGroup"] == {"Ref": group}
 

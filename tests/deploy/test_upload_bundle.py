@@ -151,3 +151,14 @@ def test_cli_reports_a_bad_bundle_without_a_traceback(tmp_path, s3, capsys):
         main(["--bundle", str(tmp_path), "--model-uri", "s3://b/m/", "--reference-uri", "s3://b/r"])
     assert exit_info.value.code == 1
     assert "lacks model.onnx" in capsys.readouterr().err
+
+
+def test_a_golden_set_goes_under_the_prefix_before_the_card(bundle, s3):
+    (bundle / "golden_set.json").write_text('{"rows": []}', encoding="utf-8")
+    result = upload_bundle(bundle, f"s3://{MODEL_BUCKET}/models/{{version}}/",
+                           f"s3://{DATA_BUCKET}/reference/reference.csv.gz", s3_client=s3)
+    assert _keys(s3, MODEL_BUCKET) == [
+        "models/7/golden_set.json", "models/7/model.onnx", "models/7/model_card.json",
+        "models/7/shap_paths.npz"]
+    assert [k.rsplit("/", 1)[1] for k in result.keys[:4]] == [
+        "model.onnx", "shap_paths.npz", "golden_set.json", "model_card.json"]

@@ -118,7 +118,7 @@ def test_artifacts(first: tuple[Path, TrainResult]) -> None:
     assert plots == {f"plots/{n}.png" for n in ("cost_vs_threshold", "roc", "confusion_matrix",
                                                  "shap_importance")}
     bundle = {a.path for a in client.list_artifacts(result.run_id, "bundle")}
-    assert {"bundle/model.onnx", "bundle/model_card.json"} <= bundle
+    assert {"bundle/model.onnx", "bundle/model_card.json", "bundle/golden_set.json"} <= bundle
     local = Path(client.download_artifacts(result.run_id, "bundle/model_card.json",
                                            str(tmp / "dl")))
     logged = json.loads(local.read_text())
@@ -129,7 +129,8 @@ def test_artifacts(first: tuple[Path, TrainResult]) -> None:
 def test_bundle_files_and_card(first: tuple[Path, TrainResult]) -> None:
     _, result = first
     files = sorted(p.name for p in result.output.iterdir())
-    assert files == ["model.onnx", "model_card.json", "reference.csv.gz", "shap_paths.npz"]
+    assert files == ["golden_set.json", "model.onnx", "model_card.json", "reference.csv.gz",
+                     "shap_paths.npz"]
     card = json.loads((result.output / "model_card.json").read_text())
     assert card["costs"] == {"fn": 10.0, "fp": 1.0}
     assert 0 < card["threshold"] < 1

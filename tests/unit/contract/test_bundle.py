@@ -18,7 +18,7 @@ from contract.bundle import (
 
 def test_the_file_names():
     assert BUNDLE_FILES == ("model.onnx", "shap_paths.npz", "reference.csv.gz",
-                            "reference_bins.json", "model_card.json")
+                            "reference_bins.json", "golden_set.json", "model_card.json")
     assert len(set(BUNDLE_FILES)) == len(BUNDLE_FILES)
 
 
@@ -27,12 +27,16 @@ def test_the_card_is_written_and_read_last():
     assert BUNDLE_FILES[-1] == SERVING_FILES[-1] == CARD_FILE
 
 
-def test_serving_loads_everything_but_the_drift_reference():
+def test_serving_loads_everything_but_the_drift_reference_and_the_golden_set():
     """The reference bins are served too, but read on first use (optional: older bundles)."""
-    assert set(BUNDLE_FILES) - set(SERVING_FILES) == {bundle.REFERENCE_FILE,
-                                                      bundle.REFERENCE_BINS_FILE}
+    assert set(BUNDLE_FILES) - set(SERVING_FILES) == {
+        bundle.REFERENCE_FILE, bundle.REFERENCE_BINS_FILE, bundle.GOLDEN_FILE}
     assert bundle.OPTIONAL_SERVING_FILES == (bundle.REFERENCE_BINS_FILE,)
     assert [f for f in BUNDLE_FILES if f in SERVING_FILES] == list(SERVING_FILES)
+
+
+def test_the_model_prefix_holds_the_serving_files_and_the_golden_set_card_last():
+    assert (*SERVING_FILES[:-1], bundle.GOLDEN_FILE, CARD_FILE) == bundle.PUBLISHED_FILES
 
 
 def test_required_card_keys_are_model_card_keys():

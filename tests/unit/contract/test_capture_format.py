@@ -97,3 +97,15 @@ def test_features_must_be_the_120_applicant_fields():
     for bad in (with_id, short, _record(features=None)):
         with pytest.raises(ValueError, match="record 1 does not hold the 120 feature fields"):
             decode_capture(encode_capture([bad]))
+
+
+def test_the_challenger_result_is_optional_and_round_trips():
+    from contract.capture_format import OPTIONAL_KEYS
+
+    assert {"challenger"} == OPTIONAL_KEYS and "challenger" not in RECORD_KEYS
+    shadow = {"model_version": "4", "probability": 0.05, "decision": "approve"}
+    records = [_record(), _record(challenger=shadow), _record(challenger=None)]
+    decoded = decode_capture(encode_capture(records))
+    assert [r.get("challenger", "absent") for r in decoded] == ["absent", shadow, None]
+    with pytest.raises(ValueError, match="record 1 does not have the capture keys"):
+        decode_capture(encode_capture([_record(shadow=shadow)]))

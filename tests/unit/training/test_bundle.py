@@ -47,7 +47,8 @@ def test_write_bundle(tmp_path: Path, synthetic_booster: lgb.Booster,
     card = bundle.write_bundle(out, synthetic_booster, {"model_version": "t1"}, holdout,
                                train_df.head(300), threshold=0.08, probe_rows=200)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [".gitkeep", "model.onnx", "model_card.json", "reference.csv.gz", "shap_paths.npz"])
+        [".gitkeep", "golden_set.json", "model.onnx", "model_card.json", "reference.csv.gz",
+         "shap_paths.npz"])
     assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no staging dir left behind
 
     written = json.loads((out / "model_card.json").read_text())
@@ -58,6 +59,9 @@ def test_write_bundle(tmp_path: Path, synthetic_booster: lgb.Booster,
     assert card["parity"]["passed"] and card["parity"]["rows"] == len(holdout)
     assert card["probe"]["passed"] and card["probe"]["flips"] == 0
     assert card["probe"]["probes"] == 600
+    golden = (out / "golden_set.json").read_bytes()
+    assert card["golden_sha256"] == hashlib.sha256(golden).hexdigest()
+    assert card["golden"]["rows"] == len(json.loads(golden)["rows"])
 
     with gzip.open(out / "reference.csv.gz", "rt") as fh:
         reference = pd.read_csv(fh)

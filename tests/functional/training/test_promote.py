@@ -1,0 +1,146 @@
+"""``python -m training promote`` on a real MLflow sqlite registry and moto's S3 and
+CloudFormation: what lands where, the MLflow tag, and every refusal with its message."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from contract.bundle import CARD_FILE, MODEL_FILE, PUBLISHED_FILES
+from training import promote as promote_mod
+from training.promote import PromoteError, promote
+from training.tracking import REGISTERED_MODEL, Tracker
+
+STACK_TEMPLATE = {
+    "Parameters": {"ModelPrefix": {"Type": "String", "Default": ""}},
+    "Resources": {"ModelBucket": {"Type": "AWS::S3::Bucket"},
+                  "DataBucket": {"Type": "AWS::S3::Bucket"}},
+    "Outputs": {
+        "ModelBucketName": {"Value": {"Ref": "ModelBucket"}},
+        "ReferenceS3Uri": {"Value": {"Fn::Sub": "s3://${DataBucket}/reference/reference.csv.gz"}},
+    },
+}
+
+
+def _tamper_model(bundle: Path, card: dict) -> None:
+    (bundle / MODEL_FILE).write_bytes((bundle / MODEL_FILE).read_bytes() + b"\0")
+
+
+def _drop_category(bundle: Path, card: dict) -> None:
+    entry = next(e for e in card["schema"] if e["name"] == "NAME_CONTRACT_TYPE")
+    entry["categories"] = entry["categories"][:1]
+
+
+def _failed_parity(bundle: Path, card: dict) -> None:
+    card["parity"]["passed"] = False
+
+
+@pytest.fixture(scope="module")
+def registry(trained_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Versions 1 (sound), 2 (model.onnx altered), 3 (schema differs), 4 (parity failed)."""
+    tmp = tmp_path_factory.mktemp("registry")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    tracker = Tracker(uri)
+    for number, change in enumerate((None, _tamper_model, _drop_category, _failed_parity), 1):
+        bundle = tmp / f"bundle-{number}"
+        shutil.copytree(trained_bundle, bundle)
+        with tracker.parent_run(f"v{number}"):
+            version = tracker.register_onnx(trained_bundle / MODEL_FILE, tags={},
+                                            pip_requirements=["onnxruntime"])
+            assert version == number
+            card = json.loads((bundle / CARD_FILE).read_text())
+            card["model_version"] = str(version)
+            if change is not None:
+                change(bundle, card)
+            (bundle / CARD_FILE).write_text(json.dumps(card))
+            tracker.log_artifacts(bundle, "bundle")
+    # The champion alias ends on the last registered version: point it at the sound one.
+    MlflowClient(tracking_uri=uri).set_registered_model_alias(REGISTERED_MODEL, "champion", "1")
+    return uri
+
+
+@pytest.fixture
+def aws(moto_s3):
+    import boto3
+
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    return SimpleNamespace(s3=moto_s3, cf=cloudformation)
+
+
+def _stack(aws, name: str = "credit", model_prefix: str = "") -> dict[str, str]:
+    aws.cf.create_stack(StackName=name, TemplateBody=json.dumps(STACK_TEMPLATE),
+                        Parameters=[{"ParameterKey": "ModelPrefix",
+                                     "ParameterValue": model_prefix}])
+    outputs = aws.cf.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]
+    return {o["OutputKey"]: o["OutputValue"] for o in outputs}
+
+
+def _run(registry: str, aws, **kw):
+    return promote(kw.pop("stack", "credit"), uri=registry, s3=aws.s3, cloudformation=aws.cf,
+                   **kw)
+
+
+def _keys(aws, bucket: str) -> list[str]:
+    return sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_champion_is_uploaded_under_its_registry_version_and_tagged(registry, aws,
+                                                                    trained_bundle):
+    outputs = _stack(aws)
+    result = _run(registry, aws)
+    bucket = outputs["ModelBucketName"]
+    assert result.version == "1" and result.model_prefix == "models/1/"
+    assert _keys(aws, bucket) == sorted(f"models/1/{n}" for n in PUBLISHED_FILES)
+    assert result.keys[-1] == outputs["ReferenceS3Uri"]
+    assert result.keys[len(PUBLISHED_FILES) - 1].endswith(CARD_FILE)  # card last
+    data_bucket = outputs["ReferenceS3Uri"].removeprefix("s3://").split("/")[0]
+    assert _keys(aws, data_bucket) == ["reference/reference.csv.gz"]
+    body = aws.s3.get_object(Bucket=bucket, Key=f"models/1/{MODEL_FILE}")["Body"].read()
+    assert body == (trained_bundle / MODEL_FILE).read_bytes()
+    assert result.command == ("sam", "deploy", "--stack-name", "credit",
+                              "--parameter-overrides", "ModelPrefix=models/1/")
+    tags = MlflowClient(tracking_uri=registry).get_model_version(REGISTERED_MODEL, "1").tags
+    assert tags[promote_mod.PROMOTED_AT_TAG] == result.promoted_at
+    assert tags[promote_mod.PROMOTED_STACK_TAG] == "credit"
+
+
+@pytest.mark.parametrize(("version", "message"), [
+    (2, "model.onnx sha256 .* does not match the card's onnx_sha256"),
+    (3, "input schema differs from the serving schema on 1 field\\(s\\): NAME_CONTRACT_TYPE"),
+    (4, "does not record a passed parity check"),
+    (9, "no version 9 of credit-default-champion in the MLflow registry"),
+])
+def test_unfit_models_are_refused_and_nothing_is_uploaded(registry, aws, version, message):
+    outputs = _stack(aws)
+    with pytest.raises(PromoteError, match=message):
+        _run(registry, aws, version=version)
+    assert _keys(aws, outputs["ModelBucketName"]) == []
+
+
+def test_the_version_already_serving_is_refused(registry, aws):
+    outputs = _stack(aws, model_prefix="models/1/")
+    with pytest.raises(PromoteError, match="version 1 already serves stack 'credit'"):
+        _run(registry, aws, alias="champion")
+    assert _keys(aws, outputs["ModelBucketName"]) == []
+
+
+def test_an_unknown_stack_or_alias_is_refused(registry, aws):
+    with pytest.raises(PromoteError, match="stack 'nope' cannot be read"):
+        _run(registry, aws, stack="nope")
+    _stack(aws)
+    with pytest.raises(PromoteError, match="no alias 'canary'"):
+        _run(registry, aws, alias="canary")
+
+
+def test_cli_prints_the_refusal(registry, aws, monkeypatch, capsys):
+    _stack(aws, model_prefix="models/1/")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", registry)
+    from training.cli import main
+
+    assert main(["promote", "--stack", "credit"]) == 1
+    assert "promote refused: version 1 already serves stack 'credit'" in capsys.readouterr().out

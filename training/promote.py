@@ -1,0 +1,209 @@
+"""``python -m training promote``: put a registered model in front of the deployed stack.
+
+    python -m training promote --stack credit-scoring                # alias champion
+    python -m training promote --version 7 --stack credit-scoring --deploy
+
+1. Resolve the model in the MLflow registry (alias or version) and download the bundle its
+   training run logged (artifact folder ``bundle/``).
+2. Check it: every file present, the card's model_version is the registry version, the
+   model's and the golden set's sha256 match the card, parity and probe passed, the golden
+   set replays exactly on the model, and the card's input schema is the serving schema
+   (contract.schema).
+3. Read the stack: its outputs (buckets) and its ``ModelPrefix`` parameter, which says which
+   model serves; the version already serving is refused.
+4. Upload model.onnx, shap_paths.npz, golden_set.json, then model_card.json to
+   ``models/<version>/`` in the model bucket, reference.csv.gz to the drift reference key.
+5. Print the ``sam deploy`` command that serves it (or run it with ``--deploy``), and tag
+   the registry version with the promotion time and stack.
+
+Every refusal raises :class:`PromoteError` with the reason; nothing is uploaded then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from contract import schema
+from contract.bundle import CARD_FILE, MODEL_FILE, PUBLISHED_FILES, REFERENCE_FILE
+from training import golden
+from training.tracking import CHAMPION_ALIAS, REGISTERED_MODEL, tracking_uri
+
+MODEL_PREFIX = "models/{version}/"
+PROMOTED_AT_TAG = "promoted_at"
+PROMOTED_STACK_TAG = "promoted_stack"
+_CONTENT_TYPES = {".onnx": "application/octet-stream", ".npz": "application/octet-stream",
+                  ".json": "application/json", ".gz": "application/gzip"}
+
+
+class PromoteError(Exception):
+    """The model may not be promoted; ``str(exc)`` says why."""
+
+
+@dataclass(frozen=True)
+class Promotion:
+    version: str
+    model_prefix: str
+    keys: tuple[str, ...]
+    command: tuple[str, ...]
+    promoted_at: str
+
+
+def resolve(client: Any, alias: str | None, version: int | None,
+            name: str = REGISTERED_MODEL) -> Any:
+    """The registry's ModelVersion for the alias or version."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        if version is not None:
+            return client.get_model_version(name, str(version))
+        return client.get_model_version_by_alias(name, alias or CHAMPION_ALIAS)
+    except MlflowException as exc:
+        what = f"version {version}" if version is not None else f"alias {alias!r}"
+        raise PromoteError(f"no {what} of {name} in the MLflow registry at "
+                           f"{client.tracking_uri}: {exc.message}") from None
+
+
+def download_bundle(model_version: Any, destination: Path) -> Path:
+    """The bundle logged by the version's training run, downloaded to ``destination``."""
+    import mlflow.artifacts
+
+    try:
+        path = mlflow.artifacts.download_artifacts(
+            run_id=model_version.run_id, artifact_path="bundle", dst_path=str(destination))
+    except Exception as exc:
+        raise PromoteError(f"run {model_version.run_id} of version {model_version.version} "
+                           f"has no bundle artifacts: {exc}") from None
+    return Path(path)
+
+
+def schema_differences(card: dict[str, Any]) -> list[str]:
+    """Names of the fields where the card's input schema differs from contract.schema."""
+    serving = {f.name: f.to_dict() for f in schema.FIELDS}
+    entries = card.get("schema")
+    if not isinstance(entries, list):
+        return ["(the card has no schema)"]
+    trained: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if isinstance(entry, dict):
+            name = str(entry.get("name"))
+            trained[name] = {k: entry.get(k) for k in serving.get(name, {})}
+    names = list(serving) + [n for n in trained if n not in serving]
+    return [str(n) for n in names if trained.get(n) != serving.get(n)]
+
+
+def check_bundle(bundle: Path, version: str) -> dict[str, Any]:
+    """The card, once every check passed; raises PromoteError naming the first failure."""
+    missing = [n for n in (*PUBLISHED_FILES, REFERENCE_FILE) if not (bundle / n).is_file()]
+    if missing:
+        raise PromoteError(f"the bundle of version {version} lacks {', '.join(missing)}")
+    card: dict[str, Any] = json.loads((bundle / CARD_FILE).read_text(encoding="utf-8"))
+    if str(card.get("model_version")) != version:
+        raise PromoteError(f"the bundle's card is for model_version "
+                           f"{card.get('model_version')!r}, not registry version {version}")
+    digest = hashlib.sha256((bundle / MODEL_FILE).read_bytes()).hexdigest()
+    if digest != card.get("onnx_sha256"):
+        raise PromoteError(f"{MODEL_FILE} sha256 {digest} does not match the card's "
+                           f"onnx_sha256 {card.get('onnx_sha256')!r}: the bundle was altered")
+    for gate in ("parity", "probe"):
+        if not (isinstance(card.get(gate), dict) and card[gate].get("passed") is True):
+            raise PromoteError(f"the card does not record a passed {gate} check")
+    try:
+        golden.verify(bundle)
+    except (golden.GoldenError, KeyError, ValueError) as exc:
+        raise PromoteError(f"golden set: {exc}") from None
+    differing = schema_differences(card)
+    if differing:
+        raise PromoteError(f"the model's input schema differs from the serving schema on "
+                           f"{len(differing)} field(s): {', '.join(differing[:10])}")
+    return card
+
+
+def stack_state(stack: str, cloudformation: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """(outputs, parameters) of the deployed stack."""
+    try:
+        found = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    except Exception as exc:
+        raise PromoteError(f"stack {stack!r} cannot be read: {exc}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "")
+                  for p in found.get("Parameters", [])}
+    for key in ("ModelBucketName", "ReferenceS3Uri"):
+        if key not in outputs:
+            raise PromoteError(f"stack {stack!r} has no output {key}: is it template.yaml's?")
+    return outputs, parameters
+
+
+def upload(bundle: Path, bucket: str, prefix: str, reference_uri: str, s3: Any) -> list[str]:
+    """The published files under ``prefix`` (card last), the reference to its key."""
+    reference_bucket, _, reference_key = reference_uri.removeprefix("s3://").partition("/")
+    uploads = [(bundle / name, bucket, f"{prefix}{name}") for name in PUBLISHED_FILES]
+    uploads.append((bundle / REFERENCE_FILE, reference_bucket, reference_key))
+    written = []
+    for path, target_bucket, key in uploads:
+        s3.upload_file(str(path), target_bucket, key, ExtraArgs={
+            "ContentType": _CONTENT_TYPES.get(path.suffix, "application/octet-stream")})
+        written.append(f"s3://{target_bucket}/{key}")
+    return written
+
+
+def deploy_command(stack: str, model_prefix: str) -> tuple[str, ...]:
+    """The ``sam deploy`` that serves the model at ``model_prefix`` (other parameters keep
+    their samconfig.toml / previous values)."""
+    return ("sam", "deploy", "--stack-name", stack,
+            "--parameter-overrides", f"ModelPrefix={model_prefix}")
+
+
+def promote(stack: str, alias: str | None = None, version: int | None = None, *,
+            uri: str | None = None, s3: Any = None, cloudformation: Any = None,
+            deploy: bool = False) -> Promotion:
+    """Check, upload and tag one registered model (see the module doc)."""
+    import boto3
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri or tracking_uri())
+    model_version = resolve(client, alias, version)
+    number = str(model_version.version)
+    prefix = MODEL_PREFIX.format(version=number)
+    outputs, parameters = stack_state(stack, cloudformation or boto3.client("cloudformation"))
+    if parameters.get("ModelPrefix") == prefix:
+        raise PromoteError(f"version {number} already serves stack {stack!r} "
+                           f"(ModelPrefix={prefix}): nothing to promote")
+    with tempfile.TemporaryDirectory(prefix="promote-") as tmp:
+        bundle = download_bundle(model_version, Path(tmp))
+        check_bundle(bundle, number)
+        keys = upload(bundle, outputs["ModelBucketName"], prefix, outputs["ReferenceS3Uri"],
+                      s3 or boto3.client("s3"))
+    command = deploy_command(stack, prefix)
+    if deploy:
+        done = subprocess.run(command, check=False)
+        if done.returncode != 0:
+            raise PromoteError(f"{shlex.join(command)} failed (exit {done.returncode}); the "
+                               f"bundle is uploaded, the stack still serves "
+                               f"{parameters.get('ModelPrefix') or 'the packaged model'}")
+    promoted_at = datetime.now(UTC).isoformat(timespec="seconds")
+    client.set_model_version_tag(model_version.name, number, PROMOTED_AT_TAG, promoted_at)
+    client.set_model_version_tag(model_version.name, number, PROMOTED_STACK_TAG, stack)
+    return Promotion(number, prefix, tuple(keys), command, promoted_at)
+
+
+def main(args: Any) -> int:
+    """The CLI command (training/cli.py parses the arguments)."""
+    try:
+        result = promote(args.stack, args.alias, args.version, deploy=args.deploy)
+    except PromoteError as exc:
+        print(f"promote refused: {exc}")
+        return 1
+    for key in result.keys:
+        print(f"uploaded {key}")
+    action = "deployed with" if args.deploy else "serve it with"
+    print(f"model version {result.version} promoted at {result.promoted_at}; {action}:\n"
+          f"  {shlex.join(result.command)}")
+    return 0
