@@ -55,8 +55,6 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
     Raises export.ParityError (and writes nothing) when the ONNX graph disagrees with
     LightGBM on the hold-out rows or routes any probe differently from LightGBM.
     """
-    from training.treeshap_export import export_paths
-
     model = export.export_model(booster)
     holdout_inputs = schema.encode_columns(holdout)
     parity = export.check_parity(model, booster, holdout_inputs, threshold)
@@ -89,21 +87,28 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
-        (staging / MODEL_FILE).write_bytes(model_bytes)
-        shap_arrays: dict[str, Any] = export_paths(booster)
-        np.savez(staging / SHAP_FILE, **shap_arrays)
-        reference.loc[:, [f.name for f in schema.FEATURE_FIELDS]].to_csv(
-            staging / REFERENCE_FILE, index=False,
-            compression={"method": "gzip", "mtime": 0})
-        bins = reference_bins(reference, frame_features(reference), FEATURE_NAMES)
-        (staging / REFERENCE_BINS_FILE).write_text(
-            json.dumps(bins, separators=(",", ":"), allow_nan=False))
-        (staging / GOLDEN_FILE).write_bytes(golden_bytes)
+        _write_files(staging, model_bytes, booster, reference, golden_bytes)
         write_card(staging / CARD_FILE, final_card)
         move_into_place(staging, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final_card
+
+
+def _write_files(staging: Path, model_bytes: bytes, booster: lightgbm.Booster,
+                 reference: pd.DataFrame, golden_bytes: bytes) -> None:
+    """Every bundle file but the card, into the staging directory."""
+    from training.treeshap_export import export_paths
+
+    (staging / MODEL_FILE).write_bytes(model_bytes)
+    shap_arrays: dict[str, Any] = export_paths(booster)
+    np.savez(staging / SHAP_FILE, **shap_arrays)
+    reference.loc[:, [f.name for f in schema.FEATURE_FIELDS]].to_csv(
+        staging / REFERENCE_FILE, index=False, compression={"method": "gzip", "mtime": 0})
+    bins = reference_bins(reference, frame_features(reference), FEATURE_NAMES)
+    (staging / REFERENCE_BINS_FILE).write_text(
+        json.dumps(bins, separators=(",", ":"), allow_nan=False))
+    (staging / GOLDEN_FILE).write_bytes(golden_bytes)
 
 
 def write_card(path: Path, card: ModelCard) -> None:

@@ -36,7 +36,8 @@ def test_serving_loads_everything_but_the_drift_reference_and_the_golden_set():
 
 
 def test_the_model_prefix_holds_the_serving_files_and_the_golden_set_card_last():
-    assert (*SERVING_FILES[:-1], bundle.GOLDEN_FILE, CARD_FILE) == bundle.PUBLISHED_FILES
+    assert (*SERVING_FILES[:-1], bundle.REFERENCE_BINS_FILE, bundle.GOLDEN_FILE,
+            CARD_FILE) == bundle.PUBLISHED_FILES
 
 
 def test_required_card_keys_are_model_card_keys():
