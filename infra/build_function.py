@@ -6,9 +6,10 @@ function/Makefile -> this module) and benchmarks/bench_serving.py measures its o
 1. ``pip install --no-compile --target`` of requirements-fn.txt, wheels for Lambda's
    platform (python3.12, x86_64, Amazon Linux 2023's glibc 2.34) whatever the build host;
 2. the serving code: function/scoring/ (entry point scoring.handler.handler) and contract/
-   (+ function/model/, the
-   packaged bundle, when present, without the drift job's reference.csv.gz);
-3. PRUNE removed (test suites, numpy's f2py, onnxruntime's offline tooling, console scripts);
+   (+ function/model/, the packaged bundle, when present: only the files the function
+   reads, MODEL_FILES);
+3. PRUNE removed (test suites, numpy's f2py, onnxruntime's offline tooling, console scripts,
+   type stubs, C headers and static libraries);
 4. every module precompiled (``compileall --invalidation-mode unchecked-hash``).
 
 Why 4: /var/task is read-only, so a package without .pyc files makes Python compile every
@@ -30,7 +31,7 @@ import subprocess  # nosec B404  (runs pip and compileall of the given interpret
 import sys
 from pathlib import Path
 
-from contract.bundle import REFERENCE_FILE
+from contract.bundle import OPTIONAL_SERVING_FILES, SERVING_FILES
 
 REPO = Path(__file__).resolve().parents[1]
 FUNCTION_DIR = REPO / "function"
@@ -43,11 +44,15 @@ PYTHON_VERSION = (3, 12)
 PLATFORMS = (*(f"manylinux_2_{minor}_x86_64" for minor in range(34, 16, -1)),
              "manylinux2014_x86_64")
 #: Not needed at run time: test suites, numpy's Fortran wrapper generator, onnxruntime's
-#: offline tooling (model conversion, quantization, transformer optimisers), console scripts.
+#: offline tooling (model conversion, quantization, transformer optimisers), console scripts,
+#: and what only builds or type-checks against a package: type stubs (.pyi), Cython
+#: declarations (.pxd), numpy's C headers and static libraries.
 PRUNE = ("**/tests", "numpy/f2py", "numpy/_pyinstaller", "onnxruntime/transformers",
-         "onnxruntime/quantization", "onnxruntime/tools", "bin")
-#: Bundle files the function does not read (the drift job's reference sample).
-MODEL_EXCLUDE = (REFERENCE_FILE,)
+         "onnxruntime/quantization", "onnxruntime/tools", "bin", "**/*.pyi", "**/*.pxd",
+         "numpy/_core/include", "numpy/_core/lib", "numpy/random/lib")
+#: The bundle files the function reads: the drift job's reference rows and the pre-traffic
+#: hook's golden set stay out of the package (the hook reads its copy from the model bucket).
+MODEL_FILES = (*SERVING_FILES, *OPTIONAL_SERVING_FILES)
 #: Where Lambda unpacks the zip: the path recorded in the .pyc files (reproducible builds,
 #: tracebacks that name /var/task rather than the build host's directory).
 LAMBDA_TASK_ROOT = "/var/task"
@@ -110,18 +115,24 @@ def copy_code(target: Path, model_dir: Path | None = None) -> None:
     if model_dir is None and (FUNCTION_DIR / "model").is_dir():
         model_dir = FUNCTION_DIR / "model"
     if model_dir is not None:
-        shutil.copytree(model_dir, target / "model", dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", *MODEL_EXCLUDE))
+        (target / "model").mkdir(exist_ok=True)
+        for name in MODEL_FILES:
+            if (Path(model_dir) / name).is_file():
+                shutil.copy2(Path(model_dir) / name, target / "model" / name)
 
 
 def prune(target: Path) -> list[Path]:
-    """Remove PRUNE from the package; returns what was removed."""
+    """Remove PRUNE (directories and files) from the package; returns what was removed."""
     removed = []
     for pattern in PRUNE:
         for path in sorted(target.glob(pattern), reverse=True):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
-                removed.append(path)
+            elif path.is_file():
+                path.unlink()
+            else:
+                continue
+            removed.append(path)
     return removed
 
 

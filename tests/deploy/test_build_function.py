@@ -35,17 +35,24 @@ def _flags_and_filename(pyc: Path) -> tuple[int, str]:
 
 
 def test_prune_removes_the_runtime_dead_weight_only(tmp_path):
-    for rel in ("numpy/f2py/crackfortran.py", "numpy/_core/tests/test_x.py",
-                "onnxruntime/tools/convert.py", "onnxruntime/quantization/q.py",
-                "onnxruntime/transformers/t.py", "bin/f2py", "numpy/_core/multiarray.py",
-                "onnxruntime/capi/session.py", "mangum/handlers/api_gateway.py"):
+    kept = ("mangum/handlers/api_gateway.py", "numpy/_core/multiarray.py",
+            "numpy/_core/_multiarray_umath.cpython-312-x86_64-linux-gnu.so",
+            "numpy/random/_generator.cpython-312-x86_64-linux-gnu.so",
+            "onnxruntime/capi/session.py", "pydantic_core/py.typed")
+    dead = ("numpy/f2py/crackfortran.py", "numpy/_core/tests/test_x.py",
+            "onnxruntime/tools/convert.py", "onnxruntime/quantization/q.py",
+            "onnxruntime/transformers/t.py", "bin/f2py", "numpy/__init__.pyi",
+            "pydantic_core/_pydantic_core.pyi", "numpy/random/_generator.pxd",
+            "numpy/_core/include/numpy/ndarrayobject.h", "numpy/_core/lib/libnpymath.a",
+            "numpy/random/lib/libnpyrandom.a")
+    for rel in kept + dead:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x = 1\n")
-    build_function.prune(tmp_path)
-    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.py"))
-    assert left == ["mangum/handlers/api_gateway.py", "numpy/_core/multiarray.py",
-                    "onnxruntime/capi/session.py"]
+    removed = build_function.prune(tmp_path)
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == sorted(kept)
     assert not (tmp_path / "bin").exists()
+    assert all(not path.exists() for path in removed)
 
 
 def test_compile_writes_unchecked_hash_pyc_recorded_under_var_task(tmp_path):
@@ -73,12 +80,15 @@ def test_built_package_answers_predict_from_a_lambda_like_interpreter(tmp_path, 
         if any(marker in str(exc) for marker in _OFFLINE_MARKERS):
             pytest.skip(f"no package index reachable for pip: {str(exc)[-200:]}")
         raise
-    # Layout: code, bundle without the drift reference, no tests / f2py / console scripts.
+    # Layout: code, the bundle files the function reads (not the drift reference nor the
+    # hook's golden set), no tests / f2py / console scripts / type stubs.
     assert (out / "scoring" / "handler.py").is_file() and (out / "contract" / "schema.py").is_file()
-    assert {p.name for p in (out / "model").iterdir()} >= {"model.onnx", "model_card.json",
-                                                          "shap_paths.npz"}
-    assert not (out / "model" / "reference.csv.gz").exists()
+    packaged = {p.name for p in (out / "model").iterdir()}
+    assert packaged == {"model.onnx", "model_card.json", "shap_paths.npz",
+                        "reference_bins.json"} & {p.name for p in trained_bundle.iterdir()}
+    assert {"model.onnx", "model_card.json", "shap_paths.npz"} <= packaged
     assert not [p for p in out.rglob("*") if p.is_dir() and p.name in ("tests", "f2py")]
+    assert not list(out.rglob("*.pyi"))
     assert not (out / "bin").exists()
     # Every module precompiled, unchecked-hash.
     sources = [p for p in out.rglob("*.py") if "__pycache__" not in p.parts]
