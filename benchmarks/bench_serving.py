@@ -388,7 +388,9 @@ def _baseline_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     old_package, versus = f.get("baseline_package"), f["cold"].get("baseline")
     if not old_package or not versus:
         return []
-    name = f"{old_package['ref']} ({old_package['commit']}, entry {old_package['entry']})"
+    ref, commit = old_package["ref"], old_package["commit"]
+    label = ref if commit.startswith(ref) else f"{ref} = {commit}"
+    name = f"{label} (entry {old_package['entry']})"
     new_package = f["package_built"]
     return [
         (f"cold start, baseline build {name}: median / p90",
