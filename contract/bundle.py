@@ -72,3 +72,13 @@ class ModelCard(TypedDict, total=False):
     #: sha256 of golden_set.json, and how its rows were chosen.
     golden_sha256: str
     golden: dict[str, Any]
+    #: Applicant fields that never reach the model (accepted and captured for monitoring).
+    protected_attributes: list[str]
+    #: The same search with the protected fields: CV AUC and cost for both, the difference.
+    compliance: dict[str, Any]
+    #: Decisions and errors by gender and age band on OOF and test predictions, with CIs.
+    fairness: dict[str, Any]
+    intended_use: str
+    out_of_scope_uses: list[str]
+    limitations: dict[str, str]
+    human_oversight: dict[str, str]

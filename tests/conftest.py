@@ -32,22 +32,26 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from contract import schema
     from training.bundle import write_bundle
     from training.costs import Costs
-    from training.features import frame_features
+    from training.card import field_schema
+    from training.features import frame_features, model_features
     from training.synthetic import generate
 
     frame = generate(4_000, seed=7)
     train, holdout = frame.iloc[:3_000], frame.iloc[3_000:]
+    names = model_features()  # the default protected attributes left out
     booster = lightgbm.train(
         {"objective": "binary", "num_leaves": 15, "learning_rate": 0.1, "verbose": -1, "seed": 7,
          "num_threads": 1},
-        lightgbm.Dataset(frame_features(train), label=train[schema.TARGET_FIELD].to_numpy()),
+        lightgbm.Dataset(frame_features(train, names), label=train[schema.TARGET_FIELD].to_numpy(),
+                         feature_name=list(names)),
         num_boost_round=60,
     )
     card = {
         "model_version": "test",
         "costs": Costs().to_dict(),
         "metrics": {},
-        "schema": [field.to_dict() for field in schema.FIELDS],
+        "protected_attributes": ["CODE_GENDER"],
+        "schema": field_schema(train, {}),
     }
     output = tmp_path_factory.mktemp("bundle") / "model"
     write_bundle(output, booster, card, holdout=holdout, reference=train.iloc[:1_000],

@@ -40,7 +40,7 @@ from contract.bundle import (
     ModelCard,
 )
 from training import export, golden
-from training.features import FEATURE_NAMES, compute_features, frame_features
+from training.features import compute_features, frame_features
 from training.reference_bins import reference_bins
 
 #: Rows the split-boundary probe nudges (three probes each).
@@ -58,20 +58,22 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
     model = export.export_model(booster)
     holdout_inputs = schema.encode_columns(holdout)
     parity = export.check_parity(model, booster, holdout_inputs, threshold)
-    probe = export.probe_split_boundaries(model, booster, compute_features(holdout_inputs),
+    names = export.booster_features(booster)
+    probe = export.probe_split_boundaries(model, booster,
+                                          compute_features(holdout_inputs, names),
                                           rows=probe_rows, seed=seed, threshold=threshold)
     probe["passed"] = probe["flips"] == 0 and probe.get("decisions_differing", 0) == 0
     if not probe["passed"]:
         raise export.ParityError("ONNX graph routes split-boundary probes differently", probe)
 
     model_bytes = model.SerializeToString()
-    golden_set = golden.build(model_bytes, booster, holdout, threshold, list(FEATURE_NAMES),
-                              seed=seed)
+    golden_set = golden.build(model_bytes, booster, holdout, threshold, list(names),
+                              seed=seed, card=card)
     golden_bytes = golden.dumps(golden_set)
     golden_summary = golden.summary(golden_set, golden_bytes)
     final_card: ModelCard = {
         **card,
-        "features": list(FEATURE_NAMES),
+        "features": list(names),
         "onnx_sha256": hashlib.sha256(model_bytes).hexdigest(),
         "parity": parity,
         "probe": probe,
@@ -87,7 +89,7 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
-        _write_files(staging, model_bytes, booster, reference, golden_bytes)
+        _write_files(staging, model_bytes, booster, reference, golden_bytes, names)
         write_card(staging / CARD_FILE, final_card)
         move_into_place(staging, output)
     finally:
@@ -96,7 +98,8 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
 
 
 def _write_files(staging: Path, model_bytes: bytes, booster: lightgbm.Booster,
-                 reference: pd.DataFrame, golden_bytes: bytes) -> None:
+                 reference: pd.DataFrame, golden_bytes: bytes,
+                 names: tuple[str, ...]) -> None:
     """Every bundle file but the card, into the staging directory."""
     from training.treeshap_export import export_paths
 
@@ -105,7 +108,7 @@ def _write_files(staging: Path, model_bytes: bytes, booster: lightgbm.Booster,
     np.savez(staging / SHAP_FILE, **shap_arrays)
     reference.loc[:, [f.name for f in schema.FEATURE_FIELDS]].to_csv(
         staging / REFERENCE_FILE, index=False, compression={"method": "gzip", "mtime": 0})
-    bins = reference_bins(reference, frame_features(reference), FEATURE_NAMES)
+    bins = reference_bins(reference, frame_features(reference, names), names)
     (staging / REFERENCE_BINS_FILE).write_text(
         json.dumps(bins, separators=(",", ":"), allow_nan=False))
     (staging / GOLDEN_FILE).write_bytes(golden_bytes)

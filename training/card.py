@@ -16,6 +16,7 @@ import pandas as pd
 
 from contract import schema
 from contract.bundle import UNREGISTERED, ModelCard
+from contract.explain import LABELS
 
 __all__ = ["UNREGISTERED", "build_card", "field_schema"]
 
@@ -31,13 +32,16 @@ def field_schema(frame: pd.DataFrame, descriptions: Mapping[str, str]) -> list[d
     """The 121 request fields: schema facts plus what the training data showed.
 
     Each entry: name, type, nullable, categories (category fields) or minimum/maximum (the
-    bounds the API enforces), description, and ``observed``: min/max (numeric) or the
+    bounds the API enforces), ``label`` (the project's short plain-language label, used in
+    reason statements), ``description`` (the official column description where training
+    found one, else the label), and ``observed``: min/median/max (numeric) or the
     categories seen (category), and the missing rate.
     """
     entries = []
     for f in schema.FIELDS:
         entry = f.to_dict()
-        entry["description"] = descriptions.get(f.name, "")
+        entry["label"] = LABELS.get(f.name, "applicant id")
+        entry["description"] = descriptions.get(f.name) or entry["label"]
         column = frame[f.name]
         observed: dict[str, Any] = {"missing_rate": float(column.isna().mean())}
         if f.kind == "category":
@@ -46,6 +50,7 @@ def field_schema(frame: pd.DataFrame, descriptions: Mapping[str, str]) -> list[d
         else:
             values = pd.to_numeric(column, errors="coerce")
             observed["min"] = _number(values.min())
+            observed["median"] = _number(values.median())
             observed["max"] = _number(values.max())
         entry["observed"] = observed
         entries.append(entry)

@@ -89,9 +89,6 @@ def _check_booster(dump: dict[str, Any], num_features: int) -> float:
     names = list(dump.get("feature_names", []))
     if len(names) != num_features:
         raise ValueError(f"booster has {len(names)} features, the feature graph {num_features}")
-    default = [f"Column_{i}" for i in range(num_features)]
-    if names not in (default, list(fe.FEATURE_NAMES)):
-        raise ValueError("booster feature names differ from features.FEATURE_NAMES")
     sigmoid = 1.0
     for part in parts[1:]:
         if part.startswith("sigmoid:"):
@@ -99,6 +96,21 @@ def _check_booster(dump: dict[str, Any], num_features: int) -> float:
     if parts[0] == "cross_entropy":
         sigmoid = 1.0
     return sigmoid
+
+
+def booster_features(booster: lightgbm.Booster) -> tuple[str, ...]:
+    """The feature graph columns a booster was trained on: its feature names, which must be
+    FEATURE_NAMES or a subsequence of it (a model without the protected fields); unnamed
+    columns (``Column_i``) mean all of FEATURE_NAMES."""
+    names = list(booster.feature_name())
+    if names == [f"Column_{i}" for i in range(len(fe.FEATURE_NAMES))]:
+        return fe.FEATURE_NAMES
+    position = {name: i for i, name in enumerate(fe.FEATURE_NAMES)}
+    indices = [position.get(name, -1) for name in names]
+    if -1 in indices or indices != sorted(set(indices)):
+        raise ValueError("booster feature names are not a subsequence of "
+                         "features.FEATURE_NAMES")
+    return tuple(names)
 
 
 def _numerical_missing(node: dict[str, Any]) -> int:
@@ -130,7 +142,7 @@ def _converted_trees(booster: lightgbm.Booster) -> onnx.NodeProto:
     # rejects an early-stopped booster, so it is given a copy truncated the same way.
     exported = lightgbm.Booster(model_str=booster.model_to_string())
     converted = convert_lightgbm(
-        exported, initial_types=[("input", FloatTensorType([None, len(fe.FEATURE_NAMES)]))],
+        exported, initial_types=[("input", FloatTensorType([None, booster.num_feature()]))],
         zipmap=False, target_opset=15)
     (trees,) = [n for n in converted.graph.node if n.op_type.startswith("TreeEnsemble")]
     node: onnx.NodeProto = trees
@@ -267,7 +279,7 @@ def add_tree_nodes(g: fe._GraphBuilder, booster: lightgbm.Booster, features: str
                    margin: str, probability: str) -> None:
     """Append features -> trees -> margin [N] -> probability [N] (float64) to g."""
     dump = booster.dump_model()
-    sigmoid = _check_booster(dump, len(fe.FEATURE_NAMES))
+    sigmoid = _check_booster(dump, len(booster_features(booster)))
     e = _ensemble(dump, _converted_trees(booster))
     f64 = np.float64
     attrs: dict[str, Any] = {
@@ -317,15 +329,16 @@ def _vector_output(name: str) -> onnx.ValueInfoProto:
 
 def export_model(booster: lightgbm.Booster) -> onnx.ModelProto:
     """The bundle's model.onnx: (numeric, categorical) -> features, margin, probability."""
+    names = booster_features(booster)
     g = fe._GraphBuilder("fe/")
-    fe.add_feature_nodes(g, output=FEATURES_OUTPUT)
+    fe.add_feature_nodes(g, output=FEATURES_OUTPUT, names=names)
     t = fe._GraphBuilder("trees/")
     add_tree_nodes(t, booster, FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT)
     graph = helper.make_graph(
         g.nodes + t.nodes,
         "credit_scoring",
         fe.feature_inputs(),
-        [fe.features_value_info(), _vector_output(MARGIN_OUTPUT),
+        [fe.features_value_info(width=len(names)), _vector_output(MARGIN_OUTPUT),
          _vector_output(PROBABILITY_OUTPUT)],
         g.initializers + t.initializers,
     )
@@ -345,7 +358,7 @@ def tree_model(source: onnx.ModelProto | lightgbm.Booster) -> onnx.ModelProto:
         t = fe._GraphBuilder("trees/")
         add_tree_nodes(t, source, FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT)
         graph = helper.make_graph(
-            t.nodes, "trees", [fe.features_value_info()],
+            t.nodes, "trees", [fe.features_value_info(width=source.num_feature())],
             [_vector_output(MARGIN_OUTPUT), _vector_output(PROBABILITY_OUTPUT)], t.initializers)
         return fe.make_model(graph)
     if [i.name for i in source.graph.input] == [FEATURES_OUTPUT]:
@@ -361,7 +374,7 @@ def onnxmltools_float32_model(booster: lightgbm.Booster) -> onnx.ModelProto:
     converter's TreeEnsembleClassifier is re-declared as a TreeEnsembleRegressor with
     post_transform NONE so its raw margin is visible; nothing else is changed.
     """
-    n_features = len(fe.FEATURE_NAMES)
+    n_features = booster.num_feature()
     trees = _converted_trees(booster)
     rename = {"class_ids": "target_ids", "class_nodeids": "target_nodeids",
               "class_treeids": "target_treeids", "class_weights": "target_weights"}
@@ -381,7 +394,7 @@ def onnxmltools_float32_model(booster: lightgbm.Booster) -> onnx.ModelProto:
     _add_sigmoid(g, MARGIN_OUTPUT, PROBABILITY_OUTPUT,
                  _check_booster(booster.dump_model(), n_features))
     graph = helper.make_graph(
-        g.nodes, "onnxmltools_float32", [fe.features_value_info()],
+        g.nodes, "onnxmltools_float32", [fe.features_value_info(width=n_features)],
         [_vector_output(MARGIN_OUTPUT), _vector_output(PROBABILITY_OUTPUT)], g.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", fe.ONNX_OPSET),
                                                     helper.make_opsetid("ai.onnx.ml", 3)])
@@ -414,7 +427,7 @@ def check_parity(model: onnx.ModelProto, booster: lightgbm.Booster,
     feeds = fe.validate_inputs(inputs)
     onnx_features, onnx_margin, onnx_p = session(model).run(
         [FEATURES_OUTPUT, MARGIN_OUTPUT, PROBABILITY_OUTPUT], feeds)
-    x = fe.compute_features(feeds)
+    x = fe.compute_features(feeds, booster_features(booster))
     lgb_margin = np.asarray(booster.predict(x, raw_score=True), dtype=np.float64)
     lgb_p = np.asarray(booster.predict(x), dtype=np.float64)
     figures: dict[str, Any] = {
@@ -525,7 +538,8 @@ def per_tree_model(model: onnx.ModelProto) -> onnx.ModelProto:
             stack.extend(produced[name].input)
     used = {i for n in upstream for i in n.input}
     graph = helper.make_graph(
-        [*reversed(upstream), routed, cast], "per_tree", [fe.features_value_info()],
+        [*reversed(upstream), routed, cast], "per_tree",
+        [helper.make_tensor_value_info(FEATURES_OUTPUT, TensorProto.DOUBLE, ["N", "F"])],
         [helper.make_tensor_value_info(PER_TREE_OUTPUT, TensorProto.DOUBLE, ["N", "T"])],
         [t for t in trees.graph.initializer if t.name in used])
     out = helper.make_model(graph, opset_imports=list(trees.opset_import))

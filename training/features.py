@@ -23,6 +23,7 @@ the application, so negative) must be < 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +33,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from contract import schema
+from contract.explain import DEFAULT_PROTECTED, excluded_features
 from contract.graph import CATEGORICAL_INPUT, FEATURES_OUTPUT, NUMERIC_INPUT
 
 #: Opsets of every graph this package builds (features + trees).
@@ -68,6 +70,27 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 _NUM = {name: i for i, name in enumerate(schema.NUMERIC_FIELDS)}
+
+
+def model_features(protected: Sequence[str] = DEFAULT_PROTECTED) -> tuple[str, ...]:
+    """The model's features: FEATURE_NAMES without the protected fields and without every
+    engineered feature computed from one (contract.explain.ENGINEERED_SOURCES)."""
+    unknown = [p for p in protected if p not in schema.FIELDS_BY_NAME or p == schema.ID_FIELD]
+    if unknown:
+        raise ValueError(f"protected attributes {unknown} are not applicant fields")
+    banned = set(excluded_features(FEATURE_NAMES, tuple(protected)))
+    return tuple(name for name in FEATURE_NAMES if name not in banned)
+
+
+def _columns(names: Sequence[str] | None) -> list[int] | None:
+    """Indices of ``names`` in FEATURE_NAMES (None: all of them, in order)."""
+    if names is None or tuple(names) == FEATURE_NAMES:
+        return None
+    index = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    unknown = [n for n in names if n not in index]
+    if unknown:
+        raise ValueError(f"unknown features {unknown}")
+    return [index[n] for n in names]
 
 
 class _GraphBuilder:
@@ -107,8 +130,12 @@ def add_feature_nodes(
     numeric: str = NUMERIC_INPUT,
     categorical: str = CATEGORICAL_INPUT,
     output: str = FEATURES_OUTPUT,
+    names: Sequence[str] | None = None,
 ) -> None:
-    """Append the feature sub-graph (inputs ``numeric``/``categorical`` -> ``output``) to g."""
+    """Append the feature sub-graph (inputs ``numeric``/``categorical`` -> ``output``) to g.
+
+    ``names`` (default: all of FEATURE_NAMES) selects the output columns: the model's
+    features, so an excluded field's column never leaves the sub-graph."""
     nan = g.const(np.array(np.nan, dtype=np.float64), "nan")
     zero = g.const(np.array(0.0, dtype=np.float64), "zero")
     axis1 = g.const(np.array([1], dtype=np.int64), "axis1")
@@ -120,10 +147,16 @@ def add_feature_nodes(
         *_ratios(g, numeric, days_employed, zero, nan),
         *_ext_source_summary(g, numeric, zero, nan, axis1),
     ]
+    keep = _columns(names)
+    concat = output if keep is None else g.name("all_features")
     g.nodes.append(helper.make_node(
-        "Concat", [*numeric_parts, codes, *engineered], [output], name=g.name("features"),
+        "Concat", [*numeric_parts, codes, *engineered], [concat], name=g.name("features"),
         axis=1,
     ))
+    if keep is not None:
+        selected = g.const(np.array(keep, dtype=np.int64), "model_columns")
+        g.nodes.append(helper.make_node("Gather", [concat, selected], [output],
+                                        name=g.name("model_features"), axis=1))
 
 
 def _days_employed(g: _GraphBuilder, numeric: str, nan: str) -> tuple[str, str]:
@@ -220,8 +253,9 @@ def feature_inputs() -> list[onnx.ValueInfoProto]:
     ]
 
 
-def features_value_info(name: str = FEATURES_OUTPUT) -> onnx.ValueInfoProto:
-    return helper.make_tensor_value_info(name, TensorProto.DOUBLE, ["N", len(FEATURE_NAMES)])
+def features_value_info(name: str = FEATURES_OUTPUT,
+                        width: int = len(FEATURE_NAMES)) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, TensorProto.DOUBLE, ["N", width])
 
 
 def make_model(graph: onnx.GraphProto) -> onnx.ModelProto:
@@ -278,15 +312,20 @@ def validate_inputs(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {NUMERIC_INPUT: numeric, CATEGORICAL_INPUT: categorical}
 
 
-def compute_features(inputs: dict[str, np.ndarray]) -> np.ndarray:
-    """Run the feature graph on encode_columns output: float64 [N, len(FEATURE_NAMES)]."""
+def compute_features(inputs: dict[str, np.ndarray],
+                     names: Sequence[str] | None = None) -> np.ndarray:
+    """Run the feature graph on encode_columns output: float64 [N, F], the columns
+    ``names`` (default: all of FEATURE_NAMES)."""
     feeds = validate_inputs(inputs)
+    keep = _columns(names)
     if feeds[NUMERIC_INPUT].shape[0] == 0:
-        return np.empty((0, len(FEATURE_NAMES)), dtype=np.float64)
+        width = len(FEATURE_NAMES) if keep is None else len(keep)
+        return np.empty((0, width), dtype=np.float64)
     features: np.ndarray = _feature_session().run([FEATURES_OUTPUT], feeds)[0]
-    return features
+    return features if keep is None else np.ascontiguousarray(features[:, keep])
 
 
-def frame_features(df: object) -> np.ndarray:
-    """compute_features(schema.encode_columns(df)) for a DataFrame with the schema columns."""
-    return compute_features(schema.encode_columns(df))
+def frame_features(df: object, names: Sequence[str] | None = None) -> np.ndarray:
+    """compute_features(schema.encode_columns(df), names) for a DataFrame with the schema
+    columns."""
+    return compute_features(schema.encode_columns(df), names)

@@ -70,8 +70,11 @@ LOGISTIC_GRID: dict[str, tuple[Any, ...]] = {
     "class_weight": (None, "balanced"),
 }
 
-_CATEGORICAL_FEATURES = [FEATURE_NAMES.index(name) for name in schema.CATEGORICAL_FIELDS]
-_NUMERIC_FEATURES = [i for i in range(len(FEATURE_NAMES)) if i not in _CATEGORICAL_FEATURES]
+
+def _column_kinds(names: Sequence[str]) -> tuple[list[int], list[int]]:
+    """(numeric, categorical) column indices of a feature matrix with these names."""
+    categorical = [i for i, name in enumerate(names) if name in schema.CATEGORICAL_FIELDS]
+    return [i for i in range(len(names)) if i not in categorical], categorical
 
 
 @dataclass
@@ -138,12 +141,13 @@ def lgbm(params: dict[str, Any], seed: int, n_jobs: int) -> lgb.LGBMClassifier:
 
 
 def fit_champion(X: np.ndarray, y: np.ndarray, params: dict[str, Any], seed: int,
-                 n_jobs: int) -> lgb.LGBMClassifier:
-    """Fit the champion on the feature matrix, with the feature graph's names."""
+                 n_jobs: int, names: Sequence[str] = FEATURE_NAMES) -> lgb.LGBMClassifier:
+    """Fit the champion on the feature matrix whose columns are ``names`` (the feature
+    graph's, or the model's subset of them: the export reads them back)."""
     model = lgbm(params, seed, n_jobs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        model.fit(X, y, feature_name=list(FEATURE_NAMES))
+        model.fit(X, y, feature_name=list(names))
     return model
 
 
@@ -338,7 +342,8 @@ def run_dummy(y: np.ndarray, folds: Sequence[Fold], costs: Costs) -> CandidateRe
     return result
 
 
-def logistic_pipeline(C: float, class_weight: str | None, seed: int) -> Pipeline:
+def logistic_pipeline(C: float, class_weight: str | None, seed: int,
+                      names: Sequence[str] = FEATURE_NAMES) -> Pipeline:
     """Impute + scale the numeric/engineered features (with missing indicators), one-hot
     the category codes, then an L2 logistic regression."""
     numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True,
@@ -346,17 +351,19 @@ def logistic_pipeline(C: float, class_weight: str | None, seed: int) -> Pipeline
                             StandardScaler())
     categorical = make_pipeline(SimpleImputer(strategy="constant", fill_value=-1.0),
                                 OneHotEncoder(handle_unknown="ignore"))
-    columns = ColumnTransformer([("numeric", numeric, _NUMERIC_FEATURES),
-                                 ("categorical", categorical, _CATEGORICAL_FEATURES)])
+    numeric_columns, categorical_columns = _column_kinds(names)
+    columns = ColumnTransformer([("numeric", numeric, numeric_columns),
+                                 ("categorical", categorical, categorical_columns)])
     model = LogisticRegression(C=C, class_weight=class_weight, max_iter=2000, random_state=seed)
     return Pipeline([("columns", columns), ("model", model)])
 
 
 def run_logistic(
     X: np.ndarray, y: np.ndarray, folds: Sequence[Fold], costs: Costs, seed: int = 0,
-    progress: bool = False,
+    progress: bool = False, names: Sequence[str] = FEATURE_NAMES,
 ) -> CandidateResult:
-    """LogisticRegression over C x class_weight, chosen by OOF cost."""
+    """LogisticRegression over C x class_weight, chosen by OOF cost (``names``: X's
+    columns)."""
     started = time.perf_counter()
     X = np.clip(X, -1e12, 1e12)  # ratios can be huge; keep the scaler's moments finite
     best: CandidateResult | None = None
@@ -367,7 +374,7 @@ def run_logistic(
 
         def fit_predict(train_idx: np.ndarray, val_idx: np.ndarray,
                         params: dict[str, Any] = params) -> np.ndarray:
-            model = logistic_pipeline(params["C"], params["class_weight"], seed)
+            model = logistic_pipeline(params["C"], params["class_weight"], seed, names)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model.fit(X[train_idx], y[train_idx])

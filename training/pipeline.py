@@ -34,6 +34,7 @@ import pandas as pd
 
 from contract import schema
 from contract.bundle import CARD_FILE, MODEL_FILE, ModelCard
+from contract.explain import DEFAULT_PROTECTED
 from training import card as card_mod
 from training import plots
 from training.costs import ONEHOT_GRID_THRESHOLDS, Costs, best_threshold
@@ -96,6 +97,10 @@ class TrainConfig:
     experiment: str = EXPERIMENT
     registered_model: str = REGISTERED_MODEL
     progress: bool = True
+    #: Applicant fields that never reach the model (nor any feature computed from them).
+    protected: tuple[str, ...] = DEFAULT_PROTECTED
+    #: Also run the search with the protected fields, to report what excluding them costs.
+    compare_protected: bool = True
 
     def check(self) -> None:
         if self.folds < 2:
@@ -136,8 +141,10 @@ class Prepared:
 
 @dataclass(frozen=True)
 class Holdout:
-    """The stratified train/test split, frames, labels and feature matrices."""
+    """The stratified train/test split, frames, labels and feature matrices (the model's
+    features ``names``: no protected field, no feature computed from one)."""
 
+    names: tuple[str, ...]
     train_frame: pd.DataFrame
     test_frame: pd.DataFrame
     y_train: np.ndarray
@@ -155,6 +162,7 @@ class SearchPlan:
     """
 
     rows: np.ndarray
+    names: tuple[str, ...]
     subsampled: bool
     frame: pd.DataFrame
     y: np.ndarray
@@ -313,11 +321,16 @@ def _train(config: TrainConfig) -> TrainResult:
     with tracker.parent_run("train", tags={"entry": "python -m training train"}) as run_id:
         _log_run(tracker, config, prepared.dataset, holdout, plan)
         comparison = _compare(config, plan, tracker)
+        compliance = _compliance(config, tracker, plan, comparison.champion_search)
         evaluation = _evaluate(config, holdout, plan, comparison)
         scores = _score_test(config, holdout, plan, evaluation)
         metrics = _test_metrics(config, holdout, plan, comparison, evaluation, scores, tracker)
+        fairness_report = _fairness(config, tracker, holdout, evaluation, scores)
         card = _card(config, prepared, holdout, plan, comparison, evaluation, metrics, run_id)
+        card.update(_responsible_keys(config, prepared, holdout, compliance,
+                                      fairness_report))
         summary = {"comparison": comparison.summary(), "metrics": metrics,
+                   "compliance": compliance, "fairness": fairness_report,
                    "config": _config_dict(config)}
         registered = _export_and_register(config, tracker, prepared.dataset, holdout,
                                           evaluation, scores, card, run_id, summary)
@@ -343,13 +356,16 @@ def _prepare(config: TrainConfig) -> Prepared:
 
 def _split(config: TrainConfig, prepared: Prepared) -> Holdout:
     """Hold out the stratified test rows; compute every row's features once."""
-    from training.features import frame_features
+    from training.features import frame_features, model_features
 
     frame, y = prepared.dataset.frame, prepared.y
     train_idx, test_idx = split_holdout(y, config.test_size, config.seed)
-    _say(config, "computing features with the ONNX feature graph")
-    X_all = frame_features(frame)
+    names = model_features(config.protected)
+    _say(config, f"computing features with the ONNX feature graph ({len(names)} model "
+                 f"features; protected, never used: {', '.join(config.protected) or 'none'})")
+    X_all = frame_features(frame, names)
     return Holdout(
+        names=names,
         train_frame=frame.iloc[train_idx].reset_index(drop=True),
         test_frame=frame.iloc[test_idx].reset_index(drop=True),
         y_train=y[train_idx], y_test=y[test_idx],
@@ -365,7 +381,7 @@ def _plan_search(config: TrainConfig, holdout: Holdout) -> SearchPlan:
     k = min(config.folds, config.search_folds) if subsampled else config.folds
     y = y_train[rows]
     plan = SearchPlan(
-        rows=rows, subsampled=subsampled,
+        rows=rows, names=holdout.names, subsampled=subsampled,
         frame=holdout.train_frame.iloc[rows].reset_index(drop=True),
         y=y, X=holdout.X_train[rows],
         folds=make_folds(y, k, config.seed),
@@ -396,7 +412,8 @@ def _compare(config: TrainConfig, plan: SearchPlan, tracker: Tracker) -> Compari
     _say(config, "comparing candidates on the same folds")
     comparison = Comparison(
         dummy=run_dummy(plan.y, plan.folds, costs),
-        logistic=run_logistic(plan.X, plan.y, plan.folds, costs, seed, progress=progress),
+        logistic=run_logistic(plan.X, plan.y, plan.folds, costs, seed, progress=progress,
+                              names=plan.names),
         onehot_grid=run_onehot_grid(plan.frame, plan.y, plan.folds, costs, seed,
                                     plan.small_jobs, progress=progress),
         champion_search=search_champion(plan.X, plan.y, plan.folds, costs, config.trials,
@@ -449,7 +466,7 @@ def _score_test(config: TrainConfig, holdout: Holdout, plan: SearchPlan,
     """Refit the champion and the one-hot grid recipe on the training part; score the test."""
     _say(config, "refitting the champion and the one-hot grid recipe on the training part")
     model = fit_champion(holdout.X_train, holdout.y_train, evaluation.champion.params,
-                         config.seed, plan.big_jobs)
+                         config.seed, plan.big_jobs, plan.names)
     booster = model.booster_
     p_test = np.asarray(booster.predict(holdout.X_test))
     onehot_model, columns = fit_onehot_grid(holdout.train_frame, holdout.y_train,
@@ -582,6 +599,7 @@ def _export_and_register(config: TrainConfig, tracker: Tracker, dataset: Dataset
         plot_dir = staging_root / "plots"
         plot_dir.mkdir()
         _plots(plot_dir, config, holdout, evaluation, scores)
+        _fairness_plots(card.get("fairness"), plot_dir)
         tracker.log_artifacts(plot_dir, "plots")
         tracker.log_artifacts(staged, "bundle")
         tracker.log_dict(summary, "summary.json")
@@ -604,8 +622,6 @@ def _config_dict(config: TrainConfig) -> dict[str, Any]:
 
 def _plots(directory: Path, config: TrainConfig, holdout: Holdout, evaluation: Evaluation,
            scores: TestScores) -> None:
-    from training.features import FEATURE_NAMES
-
     y_test, threshold, costs = holdout.y_test, evaluation.threshold, config.costs
     plots.cost_vs_threshold(holdout.y_train, evaluation.champion.oof, threshold, costs,
                             directory / "cost_vs_threshold.png")
@@ -614,4 +630,75 @@ def _plots(directory: Path, config: TrainConfig, holdout: Holdout, evaluation: E
               directory / "roc.png")
     plots.confusion(y_test, scores.p_test, threshold, directory / "confusion_matrix.png")
     importance = _shap_importance(scores.booster, holdout.X_test, 5_000, config.seed)
-    plots.shap_importance(list(FEATURE_NAMES), importance, directory / "shap_importance.png")
+    plots.shap_importance(list(holdout.names), importance, directory / "shap_importance.png")
+
+
+# --------------------------------------------------------------------------- responsible use
+
+
+def _compliance(config: TrainConfig, tracker: Tracker, plan: SearchPlan,
+                compliant: CandidateResult) -> dict[str, Any] | None:
+    """The same search with the protected fields, on the same folds (evidence only: the
+    champion is always the compliant model)."""
+    if not config.compare_protected or not config.protected:
+        return None
+    from training.features import frame_features
+    from training.protected import compliance_cost, summary_line
+
+    _say(config, "searching again with the protected fields, to measure what excluding "
+                 "them costs")
+    entry, unprotected = compliance_cost(
+        frame_features(plan.frame), plan.y, plan.folds, config.costs, config.trials,
+        config.seed, plan.small_jobs, compliant, config.protected, config.progress)
+    tracker.log_child(unprotected.name, unprotected.params,
+                      {"cv_auc": unprotected.auc,
+                       "cv_cost_per_applicant": unprotected.cost_per_applicant},
+                      tags={"folds": "comparison", "served": "never"})
+    tracker.log_metrics({
+        "compliance_cv_auc_with_protected": entry["with_protected"]["cv_auc"],
+        "compliance_cv_cost_with_protected": entry["with_protected"]["cv_cost_per_applicant"],
+        "compliance_cv_auc_compliant": entry["compliant"]["cv_auc"],
+        "compliance_cv_cost_compliant": entry["compliant"]["cv_cost_per_applicant"],
+        "compliance_cv_auc_difference": entry["difference"]["cv_auc"],
+        "compliance_cv_cost_difference": entry["difference"]["cv_cost_per_applicant"]})
+    _say(config, summary_line(entry))
+    return entry
+
+
+def _fairness(config: TrainConfig, tracker: Tracker, holdout: Holdout,
+              evaluation: Evaluation, scores: TestScores) -> dict[str, Any]:
+    """The fairness table on OOF and test predictions, logged and summarised in one line."""
+    from training import fairness
+
+    report = fairness.fairness_report(
+        {"oof": (holdout.train_frame, holdout.y_train, evaluation.champion.oof),
+         "test": (holdout.test_frame, holdout.y_test, scores.p_test)},
+        evaluation.threshold, config.bootstrap, config.seed)
+    tracker.log_metrics(fairness.flat_metrics(report))
+    _say(config, fairness.summary_line(report))
+    return report
+
+
+def _fairness_plots(report: Any, directory: Path) -> None:
+    from training import fairness
+
+    if report:
+        for set_name in ("oof", "test"):
+            fairness.plot(report, set_name, directory / f"fairness_{set_name}.png")
+
+
+def _responsible_keys(config: TrainConfig, prepared: Prepared, holdout: Holdout,
+                      compliance: dict[str, Any] | None,
+                      fairness_report: dict[str, Any]) -> ModelCard:
+    """Card keys: protected attributes, compliance cost, fairness, governance sections."""
+    from training import governance
+
+    return {
+        "protected_attributes": list(config.protected),
+        "compliance": compliance or {"skipped": "compare_protected is off"},
+        "fairness": fairness_report,
+        **governance.sections(source=prepared.dataset.source, rows=len(prepared.y),
+                              rows_train=len(holdout.y_train), rows_test=len(holdout.y_test),
+                              default_rate=float(prepared.y.mean()),
+                              protected=config.protected),
+    }
