@@ -58,8 +58,8 @@ class Bundle:
     version: str
     threshold: float
     feature_names: tuple[str, ...]
-    #: For each model feature, the request field it shows (None: engineered feature).
-    raw_fields: tuple[str | None, ...]
+    #: How the features' contributions become reasons (scoring.reasons).
+    plan: Any = field(repr=False)
     session: ort.InferenceSession = field(repr=False)
     explainer: TreeShap = field(repr=False)
 
@@ -175,6 +175,16 @@ def _explainer(directory: Path, n_features: int) -> TreeShap:
     return explainer
 
 
+def _reason_plan(names: tuple[str, ...], card: ModelCard) -> Any:
+    from scoring.reasons import ReasonPlan
+
+    try:
+        return ReasonPlan.build(names, card)
+    except KeyError as exc:
+        raise BundleError(f"{CARD_FILE} lists a feature reasons cannot explain: {exc}") \
+            from None
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:300]
@@ -197,7 +207,7 @@ def load_bundle(directory: str | Path, threads: int = 1) -> Bundle:
         version=str(card["model_version"]),
         threshold=float(card["threshold"]),
         feature_names=names,
-        raw_fields=tuple(n if n in schema.FIELDS_BY_NAME else None for n in names),
+        plan=_reason_plan(names, card),
         session=session,
         explainer=explainer,
     )

@@ -106,13 +106,25 @@ _RESPONSE_CONFIG = ConfigDict(defer_build=True)
 
 class Reason(BaseModel):
     model_config = _RESPONSE_CONFIG
-    feature: str = Field(description="Model feature (a request field or an engineered one).")
-    value: float | int | str | None = Field(
-        description="The request's raw value for a request field (the category string for a "
-        "categorical one); the engineered value otherwise; null when missing."
+    fields: list[str] = Field(
+        description="The applicant fields this reason comes from (request field names). "
+        "Contributions of engineered features (ratios, the external-score mean/min/max) are "
+        "split back onto the fields they are computed from; fields of one recognisable group "
+        "(documents, home building, credit bureau enquiries, ...) form one reason. Never a "
+        "protected attribute (the model card's protected_attributes)."
     )
-    contribution: float = Field(description="TreeSHAP contribution in log-odds.")
+    values: dict[str, float | int | str | None] = Field(
+        description="The request's value of each of those fields (null when missing)."
+    )
+    contribution: float = Field(
+        description="Exact TreeSHAP contribution of these fields in log-odds of default."
+    )
     direction: Literal["increases_risk", "decreases_risk"]
+    statement: str = Field(
+        description="Plain-language reason built from the field's label, its value (high or "
+        "low against the training median) and the direction, e.g. 'Score from external "
+        "credit bureau 3 is low (0.27)' or 'No score from external credit bureau 1 on file'."
+    )
 
 
 class Prediction(BaseModel):
@@ -125,9 +137,19 @@ class Prediction(BaseModel):
     threshold: float
     model_version: str
     reasons: list[Reason] = Field(
-        description="The largest contributions by absolute value, largest first "
-        "(features contributing exactly 0 are never listed)."
+        description="For a decline: only the factors that raised the risk, largest first "
+        "(the principal reasons for the adverse action). For an approval: the factors that "
+        "lowered the risk most. Never a protected attribute; for an applicant aged 62 or "
+        "over, never a risk-raising factor derived from age. At most `reasons` entries; "
+        "fewer when fewer qualify."
     )
+    base_log_odds: float | None = Field(
+        description="The model's expected log-odds (TreeSHAP base value); null without "
+        "reasons.")
+    other_log_odds: float | None = Field(
+        description="Sum of every contribution not listed in `reasons`: base_log_odds + "
+        "the listed contributions + other_log_odds = the model's log-odds of default. Null "
+        "without reasons.")
 
 
 class BatchResponse(BaseModel):

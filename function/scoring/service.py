@@ -27,7 +27,7 @@ from scoring.request import encode, parse_application, parse_batch
 
 if TYPE_CHECKING:
     from contract.aws import S3Client
-    from scoring.shapes import CaptureHealth, HealthBody, PredictionBody, ReasonBody
+    from scoring.shapes import CaptureHealth, Explained, HealthBody, PredictionBody
 
 #: A failed bundle load is retried on demand at most this often.
 RETRY_AFTER_S = 30.0
@@ -38,27 +38,31 @@ class Unavailable(Exception):
 
 
 def score(bundle: Bundle, apps: list[dict[str, Any]], k: int) -> list[PredictionBody]:
-    """Predictions (response dicts) for validated applications, with k reasons each."""
+    """Predictions (response dicts) for validated applications, with up to k reasons each
+    (scoring.reasons: chosen by the decision)."""
     probability, features = bundle.predict(encode(apps), with_features=k > 0)
     probabilities: list[float] = probability.tolist()
     threshold = bundle.threshold
     version = bundle.version
-    reasons: list[list[ReasonBody]]
+    declined = [p >= threshold for p in probabilities]
+    explained: list[Explained]
     if k > 0 and features is not None:
-        reasons = reasons_for_rows(bundle.explain(features), features, apps,
-                                   bundle.feature_names, bundle.raw_fields, k)
+        explained = reasons_for_rows(bundle.explain(features), apps, declined, bundle.plan, k)
     else:
-        reasons = [[] for _ in apps]
+        explained = [{"reasons": [], "base_log_odds": None, "other_log_odds": None}
+                     for _ in apps]
     return [
         {
             "client_id": app[ID_FIELD],
             "probability_default": p,
-            "decision": "decline" if p >= threshold else "approve",
+            "decision": "decline" if d else "approve",
             "threshold": threshold,
             "model_version": version,
-            "reasons": r,
+            "reasons": e["reasons"],
+            "base_log_odds": e["base_log_odds"],
+            "other_log_odds": e["other_log_odds"],
         }
-        for app, p, r in zip(apps, probabilities, reasons, strict=True)
+        for app, p, d, e in zip(apps, probabilities, declined, explained, strict=True)
     ]
 
 

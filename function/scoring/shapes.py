@@ -17,12 +17,22 @@ Direction = Literal["increases_risk", "decreases_risk"]
 
 
 class ReasonBody(TypedDict):
-    """One reason code (scoring.reasons)."""
+    """One reason (scoring.reasons): the applicant fields it comes from, their values, the
+    exact contribution, its direction and a plain-language statement."""
 
-    feature: str
-    value: float | int | str | None
+    fields: list[str]
+    values: dict[str, float | int | str | None]
     contribution: float
     direction: Direction
+    statement: str
+
+
+class Explained(TypedDict):
+    """The reasons of one prediction and the log-odds they do not list."""
+
+    reasons: list[ReasonBody]
+    base_log_odds: float | None
+    other_log_odds: float | None
 
 
 class PredictionBody(TypedDict):
@@ -34,6 +44,8 @@ class PredictionBody(TypedDict):
     threshold: float
     model_version: str
     reasons: list[ReasonBody]
+    base_log_odds: float | None
+    other_log_odds: float | None
 
 
 class BatchResponseBody(TypedDict):

@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 from fastapi.testclient import TestClient
 
-from contract import schema
+from contract import explain, schema
 from infra.lambda_events import to_application
 from scoring.api import create_app
 from scoring.config import MAX_BATCH_SIZE, Settings
@@ -60,53 +60,83 @@ def test_predict_scores_with_four_reasons_by_default(client, apps, card, referen
     assert 1 <= len(body["reasons"]) <= 4
 
 
+def _margin(reference_model, app) -> float:
+    session, _ = reference_model
+    (margin,) = session.run(["margin"], schema.encode_records([app]))
+    return float(margin[0])
+
+
 @pytest.mark.parametrize("k", [0, 1, 4, 10])
-def test_reasons_are_the_top_k_treeshap_contributions(client, apps, card, reference_model, k):
+def test_reasons_follow_the_decision_and_add_up_to_the_margin(client, apps, card,
+                                                              reference_model, k):
+    """Decline: only risk-raising reasons; approval: only risk-lowering ones; largest first;
+    base + listed + other = the graph's margin (1e-9)."""
     names = card["features"]
-    for app in apps[:5]:
+    for app in apps[:12]:
         body = client.post("/predict", params={"reasons": k}, json=app).json()
-        features, _, phi = _oracle(reference_model, [app])
-        contributions = phi[0, :-1]
-        nonzero = np.flatnonzero(contributions)
-        expected = sorted(nonzero, key=lambda j: (-abs(contributions[j]), j))[:k]
-        assert [r["feature"] for r in body["reasons"]] == [names[j] for j in expected]
-        for reason, j in zip(body["reasons"], expected, strict=True):
-            assert reason["contribution"] == pytest.approx(contributions[j], abs=1e-12)
-            assert reason["direction"] == (
-                "increases_risk" if contributions[j] > 0 else "decreases_risk")
-            if names[j] in schema.FIELDS_BY_NAME:  # raw value, category string as sent
-                assert reason["value"] == app[names[j]]
-            elif math.isnan(features[0, j]):
-                assert reason["value"] is None
-            else:
-                assert reason["value"] == pytest.approx(features[0, j])
-
-
-def test_engineered_reason_shows_the_engineered_value(client, apps, card, reference_model):
-    """With all reasons requested, an engineered feature shows its computed value."""
-    engineered = [n for n in card["features"] if n not in schema.FIELDS_BY_NAME]
-    seen = 0
-    for app in apps[:10]:
-        body = client.post("/predict", params={"reasons": 10}, json=app).json()
-        features, _, _ = _oracle(reference_model, [app])
+        assert len(body["reasons"]) <= k
+        contributions = [r["contribution"] for r in body["reasons"]]
+        if body["decision"] == "decline":
+            assert all(c > 0 for c in contributions)
+        else:
+            assert all(c < 0 for c in contributions)
+        assert [abs(c) for c in contributions] == sorted(map(abs, contributions), reverse=True)
+        if k == 0:
+            assert body["base_log_odds"] is None and body["other_log_odds"] is None
+            continue
+        total = body["base_log_odds"] + math.fsum(contributions) + body["other_log_odds"]
+        assert total == pytest.approx(_margin(reference_model, app), abs=1e-9)
+        _, _, phi = _oracle(reference_model, [app])
         for reason in body["reasons"]:
-            if reason["feature"] in engineered:
-                j = card["features"].index(reason["feature"])
-                value = features[0, j]
-                assert reason["value"] == (None if math.isnan(value) else pytest.approx(value))
-                seen += 1
-    assert seen > 0, "no engineered feature among the top reasons of 10 applications"
+            assert reason["direction"] == ("increases_risk" if reason["contribution"] > 0
+                                           else "decreases_risk")
+            assert reason["values"] == {f: app[f] for f in reason["fields"]}
+            assert reason["statement"]
+            (field,) = reason["fields"] if len(reason["fields"]) == 1 else (None,)
+            # A field that feeds no engineered feature keeps its own exact contribution.
+            if field in names and not any(field in explain.feature_sources(n) and n != field
+                                          for n in names):
+                assert reason["contribution"] == pytest.approx(
+                    phi[0, names.index(field)], abs=1e-12)
 
 
-def test_categorical_reason_value_is_the_category_string(client, apps, card):
-    seen = 0
-    for app in apps:
-        for reason in client.post("/predict?reasons=10", json=app).json()["reasons"]:
-            if reason["feature"] in schema.CATEGORICAL_FIELDS:
-                assert reason["value"] == app[reason["feature"]]
-                assert reason["value"] is None or isinstance(reason["value"], str)
-                seen += 1
-    assert seen > 0
+def test_engineered_contributions_reach_their_raw_fields(client, apps, card):
+    """No reason names an engineered feature; the external scores appear as their fields."""
+    seen: set[str] = set()
+    for app in apps[:30]:
+        for reason in client.post("/predict", params={"reasons": 10}, json=app).json()["reasons"]:
+            assert set(reason["fields"]) <= set(schema.FIELDS_BY_NAME)
+            seen.update(reason["fields"])
+    assert seen & {"EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3"}
+    assert "CODE_GENDER" not in seen
+
+
+def test_protected_attribute_is_neither_a_feature_nor_used(client, apps, card):
+    """CODE_GENDER is accepted and captured but never reaches the model: changing it changes
+    nothing in the response."""
+    assert "CODE_GENDER" not in card["features"]
+    for app in apps[:10]:
+        bodies = [client.post("/predict?reasons=10", json={**app, "CODE_GENDER": g}).json()
+                  for g in ("F", "M", "XNA")]
+        assert bodies[0] == bodies[1] == bodies[2]
+
+
+def test_declines_list_only_principal_reasons(trained_bundle, apps):
+    """With the threshold moved under every probability, every application is declined and
+    gets only risk-raising reasons, largest first."""
+    client = TestClient(create_app(Settings(model_dir=trained_bundle)))
+    bundle = client.app.state.service.bundle()
+    object.__setattr__(bundle, "threshold", 0.0)  # frozen dataclass: test-only override
+    declines = 0
+    for app in apps[:20]:
+        body = client.post("/predict?reasons=10", json=app).json()
+        assert body["decision"] == "decline"
+        declines += 1
+        contributions = [r["contribution"] for r in body["reasons"]]
+        assert contributions and all(c > 0 for c in contributions)
+        assert contributions == sorted(contributions, reverse=True)
+        assert all(r["direction"] == "increases_risk" for r in body["reasons"])
+    assert declines == 20
 
 
 def test_nullable_fields_may_be_omitted(client, apps):
@@ -147,14 +177,12 @@ def test_batch_reasons_match_single_predictions(client, apps):
     batch = client.post("/predict/batch?reasons=3", json={"applications": apps[:8]}).json()
     for app, prediction in zip(apps[:8], batch["predictions"], strict=True):
         single = client.post("/predict?reasons=3", json=app).json()
-        # onnxruntime may vectorise a batch differently: engineered values and contributions
-        # agree to rounding, features and directions exactly.
-        assert [(r["feature"], r["direction"]) for r in prediction["reasons"]] == [
-            (r["feature"], r["direction"]) for r in single["reasons"]]
+        # onnxruntime may vectorise a batch differently: contributions agree to rounding,
+        # fields, values and statements exactly.
+        assert [(r["fields"], r["values"], r["statement"]) for r in prediction["reasons"]] == [
+            (r["fields"], r["values"], r["statement"]) for r in single["reasons"]]
         for a, b in zip(prediction["reasons"], single["reasons"], strict=True):
             assert a["contribution"] == pytest.approx(b["contribution"], abs=1e-9)
-            assert a["value"] == (b["value"] if isinstance(b["value"], str | None)
-                                  else pytest.approx(b["value"], rel=1e-12))
         assert prediction["probability_default"] == pytest.approx(
             single["probability_default"], abs=1e-12)
 

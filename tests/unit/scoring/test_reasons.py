@@ -1,112 +1,150 @@
-"""Reason codes (scoring/reasons.py): the top-k TreeSHAP contributions of each row, with the
-value each feature had and the direction it pushes the decision."""
+"""Readable reasons: engineered contributions split onto raw fields, grouped, chosen by the
+decision, never protected, never a risk-raising age reason for 62+, plain statements."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 
-from scoring.reasons import DECREASES, INCREASES, reasons_for_rows, top_indices
+from contract import explain, schema
+from scoring.reasons import ReasonPlan, reasons_for_rows
 
-NAMES = ["AMT_CREDIT", "CREDIT_TERM", "CODE_GENDER", "EXT_SOURCE_MEAN"]
-#: Feature -> the request field it shows (None: an engineered feature, shown as computed).
-RAW = ["AMT_CREDIT", None, "CODE_GENDER", None]
-
-
-def test_top_indices_rank_by_magnitude_then_feature_order():
-    contributions = np.array([
-        [0.1, -0.5, 0.3, 0.0],
-        [0.2, -0.2, 0.2, -0.9],  # a three-way tie at 0.2 after -0.9
-    ])
-    np.testing.assert_array_equal(top_indices(contributions, 2), [[1, 2], [3, 0]])
-    np.testing.assert_array_equal(top_indices(contributions, 4), [[1, 2, 0, 3], [3, 0, 1, 2]])
-
-
-def test_top_indices_caps_k_at_the_number_of_features():
-    contributions = np.array([[0.3, -0.4]])
-    np.testing.assert_array_equal(top_indices(contributions, 10), [[1, 0]])
+FEATURES = ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3", "EXT_SOURCE_MEAN", "EXT_SOURCE_MIN",
+            "EXT_SOURCE_MAX", "EXT_SOURCE_COUNT", "AMT_CREDIT", "AMT_GOODS_PRICE",
+            "CREDIT_GOODS_RATIO", "DAYS_BIRTH", "EMPLOYED_AGE_RATIO", "DAYS_EMPLOYED",
+            "FLAG_DOCUMENT_3", "FLAG_DOCUMENT_6", "CODE_GENDER", "OCCUPATION_TYPE")
+J = {name: j for j, name in enumerate(FEATURES)}
+CARD: dict[str, Any] = {
+    "protected_attributes": ["CODE_GENDER"],
+    "schema": [{"name": "EXT_SOURCE_3", "label": "score from external credit bureau 3",
+                "observed": {"median": 0.5}},
+               {"name": "AMT_CREDIT", "observed": {"median": 500_000.0}},
+               {"name": "DAYS_BIRTH", "observed": {"median": -15_000}}],
+}
+PLAN = ReasonPlan.build(FEATURES, CARD)
+BASE = -2.5
 
 
-def test_top_indices_agree_with_a_full_sort():
-    rng = np.random.default_rng(3)
-    contributions = rng.normal(size=(50, 30))
-    for k in (1, 5, 29, 30):
-        got = top_indices(contributions, k)
-        for row, picked in zip(contributions, got, strict=True):
-            expected = sorted(range(30), key=lambda j, r=row: (-abs(r[j]), j))[:k]
-            assert picked.tolist() == expected
+def _app(**values: Any) -> dict[str, Any]:
+    app: dict[str, Any] = {f.name: None for f in schema.FIELDS}
+    app.update({"EXT_SOURCE_1": None, "EXT_SOURCE_2": 0.6, "EXT_SOURCE_3": 0.27,
+                "AMT_CREDIT": 900_000.0, "AMT_GOODS_PRICE": 800_000.0, "DAYS_BIRTH": -12_000,
+                "DAYS_EMPLOYED": -1_000, "FLAG_DOCUMENT_3": 1, "FLAG_DOCUMENT_6": 0,
+                "CODE_GENDER": "M", "OCCUPATION_TYPE": "Drivers"})
+    app.update(values)
+    return app
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reasons.top_indices: a tie in |contribution| across the k-th place is not broken by "
-    "feature order (argpartition picks either candidate); ties inside the top k are"))
-def test_a_tie_at_the_kth_place_goes_to_the_first_feature():
-    row = [-0.3, -0.7, -0.7, -0.3, 0.8, -0.8, 1.2, 0.3, -0.2, -1.3, 0.2, 0.7, -1.8, 1.2, 1.6,
-           0.3, 0.5, 2.4, 1.2, -0.9, 0.0, -0.2, -0.2, -2.4, 0.8, -0.6, 0.2, -0.1, 0.9, -0.3]
-    assert abs(row[17]) == abs(row[23]) == max(abs(x) for x in row)
-    assert top_indices(np.array([row]), 1).tolist() == [[17]]
+def _phi(**contributions: float) -> np.ndarray:
+    row = np.zeros(len(FEATURES) + 1)
+    for name, value in contributions.items():
+        row[J[name]] = value
+    row[-1] = BASE
+    return row[None, :]
 
 
-def _one_row(phi: list[float], features: list[float], app: dict, k: int):
-    contributions = np.array([[*phi, -2.5]])  # last column: the expected value
-    return reasons_for_rows(contributions, np.array([features]), [app], NAMES, RAW, k)[0]
+def _explain(phi: np.ndarray, app: dict[str, Any], declined: bool, k: int = 10
+             ) -> dict[str, Any]:
+    (out,) = reasons_for_rows(phi, [app], [declined], PLAN, k)
+    return out
 
 
-def test_reasons_carry_feature_value_contribution_and_direction():
-    app = {"AMT_CREDIT": 512_000.0, "CODE_GENDER": "F"}
-    reasons = _one_row([0.25, -0.75, 0.5, 0.0], [512_000.0, 20.7, 0.0, 0.61], app, k=3)
-    assert reasons == [
-        {"feature": "CREDIT_TERM", "value": 20.7, "contribution": -0.75,
-         "direction": DECREASES},
-        {"feature": "CODE_GENDER", "value": "F", "contribution": 0.5, "direction": INCREASES},
-        {"feature": "AMT_CREDIT", "value": 512_000.0, "contribution": 0.25,
-         "direction": INCREASES},
-    ]
+def _by_fields(out: dict[str, Any]) -> dict[tuple[str, ...], float]:
+    return {tuple(r["fields"]): r["contribution"] for r in out["reasons"]}
 
 
-def test_a_request_field_shows_the_raw_value_even_when_missing():
-    """The category string as sent (the graph sees a code), null when the field is null."""
-    reasons = _one_row([0.4, 0.0, -0.3, 0.0], [math.nan, 0.0, 1.0, 0.0],
-                       {"AMT_CREDIT": None, "CODE_GENDER": "XNA"}, k=2)
-    assert [(r["feature"], r["value"]) for r in reasons] == [("AMT_CREDIT", None),
-                                                             ("CODE_GENDER", "XNA")]
+def test_external_score_aggregates_go_to_the_scores_they_come_from():
+    """MIN -> the lowest present score, MAX -> the highest, MEAN -> equally over the present
+    ones, COUNT -> the missing one; the shares add up exactly."""
+    phi = _phi(EXT_SOURCE_MIN=0.4, EXT_SOURCE_MAX=0.1, EXT_SOURCE_MEAN=0.3, EXT_SOURCE_COUNT=0.05,
+               EXT_SOURCE_3=0.02)
+    out = _explain(phi, _app(), declined=True)
+    got = _by_fields(out)
+    assert got[("EXT_SOURCE_3",)] == pytest.approx(0.4 + 0.15 + 0.02, abs=1e-15)  # the min
+    assert got[("EXT_SOURCE_2",)] == pytest.approx(0.1 + 0.15, abs=1e-15)         # the max
+    assert got[("EXT_SOURCE_1",)] == pytest.approx(0.05, abs=1e-15)               # missing
+    assert math.fsum(got.values()) == pytest.approx(0.87, abs=1e-12)
+    assert out["other_log_odds"] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_an_engineered_feature_that_is_nan_shows_null():
-    reasons = _one_row([0.0, 0.0, 0.0, 0.9], [1.0, 2.0, 0.0, math.nan],
-                       {"AMT_CREDIT": 1.0, "CODE_GENDER": "M"}, k=1)
-    assert reasons == [{"feature": "EXT_SOURCE_MEAN", "value": None, "contribution": 0.9,
-                        "direction": INCREASES}]
+def test_ratio_splits_onto_both_fields_and_additivity_holds():
+    phi = _phi(CREDIT_GOODS_RATIO=0.3, AMT_CREDIT=0.1, AMT_GOODS_PRICE=-0.04,
+               OCCUPATION_TYPE=0.07, EXT_SOURCE_2=-0.2)
+    out = _explain(phi, _app(), declined=True, k=2)
+    got = _by_fields(out)
+    assert got == {("AMT_CREDIT",): pytest.approx(0.25), ("AMT_GOODS_PRICE",): pytest.approx(0.11)}
+    margin = phi[0].sum()
+    total = out["base_log_odds"] + math.fsum(got.values()) + out["other_log_odds"]
+    assert total == pytest.approx(margin, abs=1e-12)
+    assert out["base_log_odds"] == BASE
 
 
-def test_zero_contributions_are_never_listed():
-    """A feature the trees did not use for this row is not a reason: fewer than k come back."""
-    reasons = _one_row([0.0, 0.2, 0.0, 0.0], [1.0, 2.0, 0.0, 0.5],
-                       {"AMT_CREDIT": 1.0, "CODE_GENDER": "M"}, k=4)
-    assert [r["feature"] for r in reasons] == ["CREDIT_TERM"]
+def test_fields_of_one_group_form_one_reason():
+    phi = _phi(FLAG_DOCUMENT_3=0.2, FLAG_DOCUMENT_6=0.1)
+    (reason,) = _explain(phi, _app(), declined=True)["reasons"]
+    assert reason["fields"] == ["FLAG_DOCUMENT_3", "FLAG_DOCUMENT_6"]
+    assert reason["contribution"] == pytest.approx(0.3)
+    assert reason["values"] == {"FLAG_DOCUMENT_3": 1, "FLAG_DOCUMENT_6": 0}
+    assert reason["statement"] == "Documents provided with the application raise the risk"
+    # One contributing field of a group: that field's own statement.
+    (single,) = _explain(_phi(FLAG_DOCUMENT_3=0.2), _app(), declined=True)["reasons"]
+    assert single["fields"] == ["FLAG_DOCUMENT_3"]
+    assert single["statement"] == "Document 3 provided: yes"
 
 
-def test_the_expected_value_column_is_never_a_reason():
-    contributions = np.array([[0.1, 0.0, 0.0, 0.0, 9.0]])
-    (reasons,) = reasons_for_rows(contributions, np.zeros((1, 4)),
-                                  [{"AMT_CREDIT": 1.0, "CODE_GENDER": "M"}], NAMES, RAW, 4)
-    assert [r["feature"] for r in reasons] == ["AMT_CREDIT"]
+def test_decline_lists_only_risk_raising_reasons_largest_first():
+    phi = _phi(EXT_SOURCE_3=0.5, AMT_CREDIT=-0.9, OCCUPATION_TYPE=0.2, DAYS_EMPLOYED=0.3)
+    out = _explain(phi, _app(), declined=True)
+    assert [r["fields"] for r in out["reasons"]] == [["EXT_SOURCE_3"], ["DAYS_EMPLOYED"],
+                                                     ["OCCUPATION_TYPE"]]
+    assert all(r["direction"] == "increases_risk" for r in out["reasons"])
+    assert out["other_log_odds"] == pytest.approx(-0.9)
+    approved = _explain(phi, _app(), declined=False)
+    assert [r["fields"] for r in approved["reasons"]] == [["AMT_CREDIT"]]
+    assert approved["reasons"][0]["direction"] == "decreases_risk"
 
 
-@pytest.mark.parametrize("k", [0, -1])
-def test_no_reasons_asked(k):
-    rows = reasons_for_rows(np.ones((3, 5)), np.ones((3, 4)), [{}, {}, {}], NAMES, RAW, k)
-    assert rows == [[], [], []]
+def test_protected_attribute_is_never_a_reason():
+    phi = _phi(CODE_GENDER=0.8, EXT_SOURCE_3=0.1)
+    out = _explain(phi, _app(), declined=True)
+    assert [r["fields"] for r in out["reasons"]] == [["EXT_SOURCE_3"]]
+    assert out["other_log_odds"] == pytest.approx(0.8)
 
 
-def test_rows_are_independent_and_in_order():
-    contributions = np.array([[0.5, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -0.5, 0.0]])
-    features = np.array([[1.0, 0.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.3]])
-    apps = [{"AMT_CREDIT": 1.0, "CODE_GENDER": "F"}, {"AMT_CREDIT": 2.0, "CODE_GENDER": "M"}]
-    first, second = reasons_for_rows(contributions, features, apps, NAMES, RAW, 1)
-    assert first == [{"feature": "AMT_CREDIT", "value": 1.0, "contribution": 0.5,
-                      "direction": INCREASES}]
-    assert second == [{"feature": "EXT_SOURCE_MEAN", "value": 0.3, "contribution": -0.5,
-                       "direction": DECREASES}]
+@pytest.mark.parametrize(("years", "listed"), [(61.9, True), (62.0, False), (80, False)])
+def test_no_risk_raising_age_reason_at_62_or_over(years, listed):
+    """Age and the age share of EMPLOYED_AGE_RATIO form the DAYS_BIRTH reason; from 62 on a
+    risk-raising one is never given (its contribution stays in other_log_odds)."""
+    app = _app(DAYS_BIRTH=-math.ceil(years * explain.DAYS_PER_YEAR))
+    phi = _phi(DAYS_BIRTH=0.3, EMPLOYED_AGE_RATIO=0.2, EXT_SOURCE_3=0.1)
+    fields = [r["fields"] for r in _explain(phi, app, declined=True)["reasons"]]
+    assert (["DAYS_BIRTH"] in fields) is listed
+    assert ["DAYS_EMPLOYED"] in fields  # the other half of the ratio is not about age
+    # A risk-lowering age factor may still be given on an approval.
+    lowering = _explain(_phi(DAYS_BIRTH=-0.3), app, declined=False)
+    assert [r["fields"] for r in lowering["reasons"]] == [["DAYS_BIRTH"]]
+
+
+def test_statements_name_the_field_value_and_missing_values():
+    phi = _phi(EXT_SOURCE_1=0.3, EXT_SOURCE_3=0.2, AMT_CREDIT=0.1, DAYS_BIRTH=0.05,
+               OCCUPATION_TYPE=0.04)
+    statements = {tuple(r["fields"]): r["statement"]
+                  for r in _explain(phi, _app(), declined=True)["reasons"]}
+    assert statements[("EXT_SOURCE_1",)] == "No score from external credit bureau 1 on file"
+    assert statements[("EXT_SOURCE_3",)] == "Score from external credit bureau 3 is low (0.27)"
+    assert statements[("AMT_CREDIT",)] == "Loan amount is high (900,000)"
+    assert statements[("DAYS_BIRTH",)] == "Age is low (32.9 years)"
+    assert statements[("OCCUPATION_TYPE",)] == "Occupation: Drivers"
+    assert explain.statement("OWN_CAR_AGE", "age of the applicant's car", None, 9.0, True) == (
+        "No age of the applicant's car on file")
+    assert explain.statement("DAYS_EMPLOYED", "time in the current job",
+                             schema.DAYS_EMPLOYED_SENTINEL, -1500.0, True) == "Not in employment"
+
+
+def test_every_field_has_a_label_and_groups_are_disjoint():
+    assert set(explain.LABELS) == {f.name for f in schema.FEATURE_FIELDS}
+    members = [f for _, fields in explain.FIELD_GROUPS.values() for f in fields]
+    assert len(members) == len(set(members)) and set(members) <= set(explain.LABELS)
