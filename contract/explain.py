@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
+import numpy as np
+
 from contract import schema
 
 #: Never model inputs, never reasons: captured for fairness monitoring only.
@@ -24,6 +26,22 @@ DEFAULT_PROTECTED: Final = ("CODE_GENDER",)
 AGE_FIELD: Final = "DAYS_BIRTH"
 ELDERLY_AGE: Final = 62
 DAYS_PER_YEAR: Final = 365.25
+
+#: Fairness monitoring groups: age bands (lower bound in years, label), the last open-ended.
+AGE_BANDS: Final = ((0.0, "<30"), (30.0, "30-44"), (45.0, "45-61"), (62.0, "62+"))
+GENDER_FIELD: Final = "CODE_GENDER"
+
+
+def age_band(days_birth: np.ndarray) -> np.ndarray:
+    """The AGE_BANDS label of each DAYS_BIRTH (days before the application, negative);
+    "missing" where it is NaN."""
+    years = -np.asarray(days_birth, dtype=np.float64) / DAYS_PER_YEAR
+    bounds = np.array([b for b, _ in AGE_BANDS[1:]])
+    labels = np.array([label for _, label in AGE_BANDS] + ["missing"], dtype=object)
+    index = np.searchsorted(bounds, years, side="right")
+    index[np.isnan(years)] = len(AGE_BANDS)
+    return labels[index]
+
 
 # How an engineered feature's contribution is split onto its source fields (exactly: the
 # shares of one contribution sum to it).

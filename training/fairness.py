@@ -22,23 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from contract.explain import AGE_FIELD, DAYS_PER_YEAR
+from contract.explain import AGE_BANDS, AGE_FIELD, GENDER_FIELD, age_band
 
 FOUR_FIFTHS = 0.8
-#: Age bands (lower bound in years, label), the last open-ended.
-AGE_BANDS: tuple[tuple[float, str], ...] = ((0, "<30"), (30, "30-44"), (45, "45-61"),
-                                            (62, "62+"))
-GENDER_FIELD = "CODE_GENDER"
 _METRICS = ("applicants", "decline_rate", "approval_ratio", "fpr", "tpr",
             "mean_probability", "default_rate")
-
-
-def age_band(days_birth: np.ndarray) -> np.ndarray:
-    """The age band label of each DAYS_BIRTH (days before the application, negative)."""
-    years = -np.asarray(days_birth, dtype=np.float64) / DAYS_PER_YEAR
-    bounds = np.array([b for b, _ in AGE_BANDS[1:]])
-    labels = np.array([label for _, label in AGE_BANDS], dtype=object)
-    return labels[np.searchsorted(bounds, years, side="right")]
 
 
 def groups(frame: pd.DataFrame) -> dict[str, np.ndarray]:

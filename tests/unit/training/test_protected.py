@@ -78,7 +78,7 @@ def test_exported_model_ignores_protected_fields_and_their_engineered_features(f
 
 def test_age_bands():
     days = -np.array([18, 29.99, 30, 44.99, 45, 61.99, 62, 90]) * explain.DAYS_PER_YEAR
-    assert list(fairness.age_band(days)) == ["<30", "<30", "30-44", "30-44", "45-61", "45-61",
+    assert list(explain.age_band(days)) == ["<30", "<30", "30-44", "30-44", "45-61", "45-61",
                                              "62+", "62+"]
 
 
