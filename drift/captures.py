@@ -88,6 +88,8 @@ class CaptureSample:
     model_versions: dict[str, int] = field(default_factory=dict)
     #: Shadow-challenger agreement over every record read (drift.shadow).
     shadow: ShadowTally = field(default_factory=ShadowTally)
+    #: bool [rows]: the served decision was "decline" (fairness monitoring, drift.fairness).
+    declined: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def rows(self) -> int:
@@ -157,6 +159,7 @@ class _Read:
     versions: Counter[str] | None = None
     error: str | None = None
     shadow: ShadowTally | None = None
+    declined: np.ndarray | None = None
 
 
 def _read_one(s3: S3Client, bucket: str, obj: CaptureObject) -> _Read:
@@ -173,7 +176,8 @@ def _read_one(s3: S3Client, bucket: str, obj: CaptureObject) -> _Read:
         return _Read(obj.key, error=f"{type(exc).__name__}: {str(exc)[:200]}")
     versions = Counter(str(r["model_version"]) for r in records)
     return _Read(obj.key, encoded[NUMERIC_INPUT], encoded[CATEGORICAL_INPUT], versions,
-                 shadow=ShadowTally().add(records))
+                 shadow=ShadowTally().add(records),
+                 declined=np.array([r["decision"] == "decline" for r in records], dtype=bool))
 
 
 def _rounds(items: list[CaptureObject], size: int) -> Iterator[list[CaptureObject]]:
@@ -209,6 +213,7 @@ def read_window(
         sample.categorical = np.concatenate(
             [r.categorical for r in reads if r.categorical is not None]
         )
+        sample.declined = np.concatenate([r.declined for r in reads if r.declined is not None])
     versions: Counter[str] = Counter()
     for read in reads:
         versions.update(read.versions or {})
@@ -269,3 +274,4 @@ def _keep_smallest_ranks(
     keep = np.sort(np.argsort(ranks, kind="stable")[:max_rows])
     sample.numeric = sample.numeric[keep]
     sample.categorical = sample.categorical[keep]
+    sample.declined = sample.declined[keep]

@@ -122,6 +122,8 @@ class ReportFields(TypedDict, total=False):
     evidently_version: str
     untestable_columns: list[UntestableColumn]
     report_keys: dict[str, str]
+    #: Decline rate by gender and age band on the captures vs the reference (drift.fairness).
+    fairness: dict[str, Any]
 
 
 class DriftSummary(ReportFields):
@@ -335,7 +337,8 @@ def run(event: Any, config: Config, s3: S3Client) -> RunResult:
     summary = _summary(config, window, len(reference), sample)
     reason = _skip_reason(sample, config)
     if reason is None:
-        files, stale = _report_files(summary, reference, sample, window, keys)
+        files, stale = _report_files(summary, reference, sample, window, keys,
+                                     _fairness(s3, config, sample))
         marks.append(time.perf_counter())
     else:
         files, stale = _skipped_files(summary, reason, keys)
@@ -404,8 +407,10 @@ def _report_files(
     sample: CaptureSample,
     window: Window,
     keys: dict[str, str],
+    fairness: dict[str, Any],
 ) -> tuple[list[File], list[str]]:
-    """Run the Evidently report; add its verdict to the summary. Returns (files, stale keys)."""
+    """Run the Evidently report; add its verdict and the decline rates by group
+    (``fairness``) to the summary and the report. Returns (files, stale keys)."""
     from drift.report import frame_from_encoded, run_report
 
     current = frame_from_encoded(sample.encoded())
@@ -422,8 +427,10 @@ def _report_files(
             "evidently_version": verdict["evidently_version"],
             "untestable_columns": verdict["untestable_columns"],
             "report_keys": {k: keys[k] for k in ("html", "json", "summary")},
+            "fairness": fairness,
         }
     )
+    result.json["fairness"] = fairness
     files = [
         (keys["html"], result.html.encode("utf-8"), "text/html; charset=utf-8"),
         (keys["json"], _dumps(result.json), JSON),
@@ -497,3 +504,12 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     config = Config.from_env()
     result = run(event, config, s3_client(config.read_workers + 2))
     return {k: result[k] for k in ("status", "reason", "window", "rows", "written", "timings_s")}
+
+
+def _fairness(s3: S3Client, config: Config, sample: CaptureSample) -> dict[str, Any]:
+    """Decline rate by gender and age band on the window's captures vs the reference."""
+    from drift import fairness
+
+    reference = fairness.reference_rates(s3, config.reference_bucket, config.reference_key)
+    return fairness.decline_by_group(sample.numeric, sample.categorical, sample.declined,
+                                     reference)

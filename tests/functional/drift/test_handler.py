@@ -192,6 +192,13 @@ def test_end_to_end_writes_report_summary_and_latest(ok_run: dict[str, Any]) -> 
     assert count["config"]["type"] == "evidently:metric_v2:DriftedColumnsCount"
     assert count["value"] == {"count": summary["drifted_count"], "share": summary["drift_share"]}
     assert len(report["metrics"]) == 121  # DriftedColumnsCount + one ValueDrift per field
+    # Decline rate by group on the captures (all approved here; no card beside the reference).
+    fairness = summary["fairness"]
+    assert report["fairness"] == fairness and fairness["reference"] is None
+    for attribute in ("gender", "age"):
+        table = fairness["decline_rate_by_group"][attribute]
+        assert sum(row["applicants"] for row in table.values()) == 1000
+        assert {row["decline_rate"] for row in table.values() if row["applicants"]} == {0.0}
     result = ok_run["result"]
     assert result["status"] == "ok" and result["written"] == [
         PREFIX + "report.html",
