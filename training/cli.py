@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from contract.explain import DEFAULT_PROTECTED
 from training.costs import DEFAULT_COST_FN, DEFAULT_COST_FP
 
 EXIT_BAD_INPUT = 2
@@ -61,6 +62,13 @@ def parser() -> argparse.ArgumentParser:
                             "(default 40,000; the final CV and fit use every training row)")
     train.add_argument("--jobs", type=_positive_int, default=None,
                        help="LightGBM threads (default: 1 for small fits, all cores for big)")
+    train.add_argument("--protected", nargs="*", default=list(DEFAULT_PROTECTED),
+                       metavar="FIELD",
+                       help="applicant fields that never reach the model, nor any feature "
+                            "computed from them (default: %(default)s; give none to disable)")
+    train.add_argument("--no-compliance-cost", action="store_true",
+                       help="skip the extra search with the protected fields that measures "
+                            "what excluding them costs")
     train.add_argument("--quiet", action="store_true", help="no progress output")
 
     sample = sub.add_parser("sample", help="write a synthetic Home-Credit-shaped data set")
@@ -90,7 +98,8 @@ def _train(args: argparse.Namespace) -> int:
         output=args.output, data=args.data, rows=args.rows, seed=args.seed, folds=args.folds,
         trials=args.trials, costs=Costs(fn=args.cost_fn, fp=args.cost_fp),
         descriptions=args.descriptions, search_rows=args.search_rows, n_jobs=args.jobs,
-        progress=not args.quiet)
+        progress=not args.quiet, protected=tuple(args.protected),
+        compare_protected=not args.no_compliance_cost)
     result = train(config)
     cv, test = result.card["metrics"]["cv"], result.card["metrics"]["test"]
     print(f"bundle: {result.output}  model version: {result.model_version}  "

@@ -282,3 +282,32 @@ def test_every_real_row_scores(client, trained_bundle, real_data_dir, sample):
                                                     >= bundle.threshold)
         scored += len(predictions)
     assert scored == len(frame)
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("sample", ["application_train_sample.csv",
+                                    "application_test_sample.csv"])
+def test_real_rows_never_get_a_protected_or_elderly_age_reason(client, real_data_dir, sample):
+    """Every real row with 10 reasons: none names CODE_GENDER; no applicant aged 62+ gets a
+    risk-raising reason from age; declines list only risk-raising reasons."""
+    import pandas as pd
+
+    frame = pd.read_csv(real_data_dir / sample).drop(columns=["TARGET"], errors="ignore")
+    apps = [to_application(row) for row in frame.to_dict("records")]
+    elderly = age_reasons = 0
+    for start in range(0, len(apps), MAX_BATCH_SIZE):
+        chunk = apps[start:start + MAX_BATCH_SIZE]
+        response = client.post("/predict/batch?reasons=10", json={"applications": chunk})
+        assert response.status_code == 200, response.text[:2000]
+        for app, p in zip(chunk, response.json()["predictions"], strict=True):
+            fields = [f for r in p["reasons"] for f in r["fields"]]
+            assert "CODE_GENDER" not in fields
+            raising = [r for r in p["reasons"] if r["direction"] == "increases_risk"]
+            if p["decision"] == "decline":
+                assert raising == p["reasons"]
+            if explain.is_elderly(app["DAYS_BIRTH"]):
+                elderly += 1
+                assert not any("DAYS_BIRTH" in r["fields"] for r in raising)
+            else:
+                age_reasons += any("DAYS_BIRTH" in r["fields"] for r in raising)
+    assert elderly > 0 and age_reasons > 0  # the rule had something to act on

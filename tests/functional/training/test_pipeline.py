@@ -15,7 +15,7 @@ from training.cli import main
 from training.costs import Costs, best_threshold
 from training.data import load_dataset
 from training.evaluate import make_folds, split_holdout
-from training.features import frame_features
+from training.features import frame_features, model_features
 from training.models import (
     MAX_DEPTH_CAP,
     ONEHOT_GRID,
@@ -55,7 +55,7 @@ def test_train_cli_on_a_file_threshold_is_out_of_fold(tmp_path: Path,
     y = frame[schema.TARGET_FIELD].to_numpy()
     train_idx, test_idx = split_holdout(y, 0.2, 4)
     assert card["training"]["rows_train"] == len(train_idx)
-    X = frame_features(frame)[train_idx]
+    X = frame_features(frame, model_features())[train_idx]
     oof = lgbm_oof(X, y[train_idx], make_folds(y[train_idx], 3, 5), card["hyperparameters"],
                    4, 1, False, "")
     choice = best_threshold(y[train_idx], oof, Costs(8, 1.5))
@@ -63,6 +63,27 @@ def test_train_cli_on_a_file_threshold_is_out_of_fold(tmp_path: Path,
     assert card["metrics"]["cv"]["cost_per_applicant"] == pytest.approx(
         choice.cost_per_applicant)
     assert card["metrics"]["test"]["rows"] == len(test_idx)
+
+    # The protected attribute is out of the model; what that costs was measured on the same
+    # folds; fairness by gender and age band on OOF and test predictions.
+    assert card["protected_attributes"] == ["CODE_GENDER"]
+    assert "CODE_GENDER" not in card["features"]
+    compliance = card["compliance"]
+    assert compliance["excluded_features"] == ["CODE_GENDER"]
+    assert compliance["compliant"]["cv_auc"] == card["candidates"]["champion"]["cv_auc"]
+    assert compliance["difference"]["cv_auc"] == pytest.approx(
+        compliance["compliant"]["cv_auc"] - compliance["with_protected"]["cv_auc"])
+    assert "compliance cost: without CODE_GENDER" in captured.err
+    assert "fairness: " in captured.err
+    for set_name in ("oof", "test"):
+        tables = card["fairness"][set_name]
+        assert set(tables["age"]) <= {"<30", "30-44", "45-61", "62+"}
+        assert sum(row["applicants"]["value"] for row in tables["gender"].values()) == (
+            len(train_idx) if set_name == "oof" else len(test_idx))
+        assert max(row["approval_ratio"]["value"] for row in tables["age"].values()) == 1.0
+    for key in ("intended_use", "out_of_scope_uses", "limitations", "human_oversight"):
+        assert card[key]
+    assert "Article 22" in card["human_oversight"]["right_to_review"]
 
 
 @pytest.mark.slow
