@@ -31,8 +31,8 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from contract import schema
     from training.bundle import write_bundle
-    from training.costs import Costs
     from training.card import field_schema
+    from training.costs import Costs
     from training.features import frame_features, model_features
     from training.synthetic import generate
 

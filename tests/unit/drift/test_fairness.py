@@ -12,7 +12,7 @@ from contract.capture_format import capture_key, encode_capture
 from contract.explain import DAYS_PER_YEAR
 from drift import fairness
 from drift.captures import read_window
-from tests.drift_synthetic import applications, capture_records
+from infra.synthetic_traffic import applications, capture_records
 
 BUCKET = "data"
 REFERENCE_KEY = "models/7/reference.csv.gz"
