@@ -42,9 +42,15 @@ class ReasonPlan:
     """How one bundle's feature contributions become reasons (built once at load)."""
 
     fields: tuple[str, ...]          # applicant fields that receive contributions
-    static: np.ndarray               # [F, n_fields] shares of request / EQUAL features
+    # Fixed shares (request fields, EQUAL rule) as terms sorted by field: feature, weight,
+    # and where each field's terms start. Sums run row by row (no matrix product), so one
+    # row gives bit-identical reasons alone or in a batch.
+    term_features: np.ndarray
+    term_weights: np.ndarray
+    field_starts: np.ndarray
     dynamic: tuple[tuple[int, str, tuple[int, ...]], ...]  # (feature, rule, field indices)
-    units: np.ndarray                # [n_fields, n_units] 0/1 field -> reason unit
+    unit_order: np.ndarray           # fields sorted by reason unit
+    unit_starts: np.ndarray          # where each unit's fields start in unit_order
     unit_fields: tuple[tuple[int, ...], ...]
     unit_labels: tuple[str, ...]
     unit_banned: np.ndarray          # [n_units] bool: contains a protected field
@@ -57,32 +63,38 @@ class ReasonPlan:
         fields = tuple(dict.fromkeys(
             f for name in feature_names for f in explain.feature_sources(name)))
         index = {f: i for i, f in enumerate(fields)}
-        static = np.zeros((len(feature_names), len(fields)))
+        terms: list[tuple[int, int, float]] = []  # (field, feature, weight)
         dynamic = []
         for j, name in enumerate(feature_names):
             rule, sources = explain.ENGINEERED_SOURCES.get(name, (explain.EQUAL, (name,)))
             if rule == explain.EQUAL:
-                static[j, [index[s] for s in sources]] = 1.0 / len(sources)
+                terms.extend((index[s], j, 1.0 / len(sources)) for s in sources)
             else:
                 dynamic.append((j, rule, tuple(index[s] for s in sources)))
+                terms.extend((index[s], j, 0.0) for s in sources)  # keeps every field
+        terms.sort(key=lambda t: t[0])
+        term_fields = np.array([t[0] for t in terms])
         group_of = {f: key for key, (_, members) in explain.FIELD_GROUPS.items()
                     for f in members}
         unit_keys = list(dict.fromkeys(group_of.get(f, f) for f in fields))
         unit_index = {key: u for u, key in enumerate(unit_keys)}
-        units = np.zeros((len(fields), len(unit_keys)))
-        for i, f in enumerate(fields):
-            units[i, unit_index[group_of.get(f, f)]] = 1.0
+        field_unit = np.array([unit_index[group_of.get(f, f)] for f in fields])
+        unit_order = np.argsort(field_unit, kind="stable")
         entries = {e.get("name"): e for e in card.get("schema", []) if isinstance(e, dict)}
         labels = tuple(str(entries.get(f, {}).get("label") or explain.LABELS.get(f, f))
                        for f in fields)
         medians = tuple(_median(entries.get(f, {})) for f in fields)
         protected = set(card.get("protected_attributes") or ()) | set(explain.DEFAULT_PROTECTED)
-        unit_fields = tuple(tuple(np.flatnonzero(units[:, u]).tolist())
+        unit_fields = tuple(tuple(np.flatnonzero(field_unit == u).tolist())
                             for u in range(len(unit_keys)))
         unit_labels = tuple(explain.FIELD_GROUPS[k][0] if k in explain.FIELD_GROUPS
                             else labels[index[k]] for k in unit_keys)
         return cls(
-            fields=fields, static=static, dynamic=tuple(dynamic), units=units,
+            fields=fields, term_features=np.array([t[1] for t in terms]),
+            term_weights=np.array([t[2] for t in terms]),
+            field_starts=np.searchsorted(term_fields, np.arange(len(fields))),
+            dynamic=tuple(dynamic), unit_order=unit_order,
+            unit_starts=np.searchsorted(field_unit[unit_order], np.arange(len(unit_keys))),
             unit_fields=unit_fields, unit_labels=unit_labels,
             unit_banned=np.array([any(fields[i] in protected for i in members)
                                   for members in unit_fields], dtype=bool),
@@ -93,7 +105,8 @@ class ReasonPlan:
     def field_contributions(self, phi: np.ndarray,
                             apps: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """[N, n_fields]: each feature's contribution split onto its fields (row sums kept)."""
-        out: np.ndarray = phi @ self.static
+        terms = phi[:, self.term_features] * self.term_weights
+        out: np.ndarray = np.add.reduceat(terms, self.field_starts, axis=1)
         for j, rule, members in self.dynamic:
             values = np.array([[_number(app.get(self.fields[i])) for i in members]
                                for app in apps], dtype=np.float64).reshape(len(apps), -1)
@@ -139,7 +152,7 @@ def reasons_for_rows(
     ``contributions`` is [N, F+1] (TreeSHAP, last column the expected value)."""
     phi = contributions[:, :-1]
     by_field = plan.field_contributions(phi, apps)
-    by_unit = by_field @ plan.units
+    by_unit = np.add.reduceat(by_field[:, plan.unit_order], plan.unit_starts, axis=1)
     total = phi.sum(axis=1)
     out: list[Explained] = []
     for row, app in enumerate(apps):
