@@ -50,7 +50,7 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "model_version": "test",
         "costs": Costs().to_dict(),
         "metrics": {},
-        "protected_attributes": ["CODE_GENDER"],
+        "protected_attributes": ["CODE_GENDER", "DAYS_BIRTH"],
         "schema": field_schema(train, {}),
     }
     output = tmp_path_factory.mktemp("bundle") / "model"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from contract.explain import ELDERLY_AGE
+from contract.explain import AGE_FIELD, ELDERLY_AGE
 
 
 def sections(*, source: str, rows: int, rows_train: int, rows_test: int,
@@ -42,10 +42,7 @@ def sections(*, source: str, rows: int, rows_train: int, rows_test: int,
                 f"{', '.join(protected)} never reach the model, neither directly nor "
                 "through an engineered feature; other fields may still correlate with them, "
                 "which the fairness table measures rather than rules out."),
-            "age": (
-                "age-derived features are used; an applicant aged "
-                f"{ELDERLY_AGE} or over never receives a risk-raising reason derived from "
-                "age."),
+            "age": _age_note(protected),
             "drift": "performance holds only while applicants resemble the training data; "
                      "the drift job compares live traffic with the reference weekly.",
         },
@@ -66,3 +63,11 @@ def sections(*, source: str, rows: int, rows_train: int, rows_test: int,
                 "ratio falls under 0.8 is escalated for review of the model."),
         },
     }
+
+
+def _age_note(protected: Sequence[str]) -> str:
+    if AGE_FIELD in protected:
+        return (f"age ({AGE_FIELD}) and every feature computed from it are left out of the "
+                "model; age is captured for fairness monitoring only.")
+    return (f"age-derived features are used; an applicant aged {ELDERLY_AGE} or over never "
+            "receives a risk-raising reason derived from age.")

@@ -84,7 +84,8 @@ class ReasonPlan:
         labels = tuple(str(entries.get(f, {}).get("label") or explain.LABELS.get(f, f))
                        for f in fields)
         medians = tuple(_median(entries.get(f, {})) for f in fields)
-        protected = set(card.get("protected_attributes") or ()) | set(explain.DEFAULT_PROTECTED)
+        protected = set(card.get("protected_attributes") or explain.DEFAULT_PROTECTED)
+        protected.add(explain.GENDER_FIELD)
         unit_fields = tuple(tuple(np.flatnonzero(field_unit == u).tolist())
                             for u in range(len(unit_keys)))
         unit_labels = tuple(explain.FIELD_GROUPS[k][0] if k in explain.FIELD_GROUPS

@@ -104,9 +104,16 @@ def test_child_runs_per_candidate(first: tuple[Path, TrainResult]) -> None:
     children = client.search_runs(
         [run.info.experiment_id], f"tags.mlflow.parentRunId = '{result.run_id}'")
     names = {c.data.tags["candidate"] for c in children}
-    assert names == {"dummy", "logistic_regression", "onehot_grid", "champion"}
+    # "unprotected": the same search with the protected fields, evidence only.
+    assert names == {"dummy", "logistic_regression", "onehot_grid", "champion", "unprotected"}
     for child in children:
         assert "cv_auc" in child.data.metrics and "cv_cost_per_applicant" in child.data.metrics
+    (unprotected,) = [c for c in children if c.data.tags["candidate"] == "unprotected"]
+    assert unprotected.data.tags["served"] == "never"
+    metrics = run.data.metrics
+    assert metrics["compliance_cv_auc_compliant"] == pytest.approx(
+        result.card["compliance"]["compliant"]["cv_auc"])
+    assert any(k.startswith("fair_oof_age_") for k in metrics)
 
 
 def test_artifacts(first: tuple[Path, TrainResult]) -> None:
@@ -116,7 +123,8 @@ def test_artifacts(first: tuple[Path, TrainResult]) -> None:
     assert {"plots", "bundle", "summary.json", "champion_search_trials.csv"} <= listed
     plots = {a.path for a in client.list_artifacts(result.run_id, "plots")}
     assert plots == {f"plots/{n}.png" for n in ("cost_vs_threshold", "roc", "confusion_matrix",
-                                                 "shap_importance")}
+                                                 "shap_importance", "fairness_oof",
+                                                 "fairness_test")}
     bundle = {a.path for a in client.list_artifacts(result.run_id, "bundle")}
     assert {"bundle/model.onnx", "bundle/model_card.json", "bundle/golden_set.json"} <= bundle
     local = Path(client.download_artifacts(result.run_id, "bundle/model_card.json",

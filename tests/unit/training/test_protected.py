@@ -15,10 +15,11 @@ from training.features import FEATURE_NAMES, frame_features, model_features
 from training.synthetic import generate
 
 
-def test_default_model_features_leave_out_code_gender():
+def test_default_model_features_leave_out_gender_and_age():
     names = model_features()
     assert "CODE_GENDER" not in names
-    assert set(FEATURE_NAMES) - set(names) == {"CODE_GENDER"}
+    assert set(FEATURE_NAMES) - set(names) == {"CODE_GENDER", "DAYS_BIRTH", "EMPLOYED_AGE_RATIO"}
+    assert set(FEATURE_NAMES) - set(model_features(("CODE_GENDER",))) == {"CODE_GENDER"}
     assert list(names) == [n for n in FEATURE_NAMES if n in names]  # graph order kept
 
 
