@@ -8,10 +8,11 @@ client sends, with the expected ``probability_default``, ``decision`` and top re
 The expected values follow the serving path step for step: the bundle's own ONNX graph on
 ``schema.encode_records`` of the request bodies (the encoding serving uses), ``decision =
 decline iff probability >= threshold``, and exact TreeSHAP contributions (LightGBM's
-``pred_contrib``) ranked as ``scoring.reasons`` ranks them (|contribution| descending, ties
-by feature index, zeros dropped). tests/functional/training/test_golden.py proves them equal
-to what the scoring function answers. The pre-traffic hook replays the set against a new
-function version before it takes traffic; ``verify`` replays it against a bundle directory.
+``pred_contrib``) turned into reasons by the serving code itself (contract.reasons: fields,
+grouping, decision-dependent choice, statements). tests/functional/training/test_golden.py
+proves them equal to what the scoring function answers. The pre-traffic hook replays the
+set against a new function version before it takes traffic; ``verify`` replays it against
+a bundle directory.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ import pandas as pd
 from contract import schema
 from contract.bundle import CARD_FILE, GOLDEN_FILE, MODEL_FILE
 from contract.graph import FEATURES_OUTPUT, PROBABILITY_OUTPUT
+from contract.reasons import ReasonPlan, reasons_for_rows
 
 #: Applications in the golden set, and how many of them are the closest to the threshold.
 GOLDEN_ROWS = 200
@@ -90,39 +93,25 @@ def score(model_bytes: bytes, apps: list[dict[str, Any]]) -> tuple[np.ndarray, n
     return np.asarray(probability, dtype=np.float64), np.asarray(features, dtype=np.float64)
 
 
-def top_reasons(contributions: np.ndarray, features: np.ndarray, app: dict[str, Any],
-                feature_names: list[str], k: int = GOLDEN_REASONS) -> list[dict[str, Any]]:
-    """One row's reasons, ranked and shown as the scoring function shows them."""
-    phi = contributions[: len(feature_names)]
-    order = sorted(range(len(phi)), key=lambda j: (-abs(phi[j]), j))[:k]
-    reasons = []
-    for j in order:
-        value = float(phi[j])
-        if value == 0.0:
-            continue
-        name = feature_names[j]
-        shown = app[name] if name in schema.FIELDS_BY_NAME else (
-            float(features[j]) if math.isfinite(features[j]) else None)
-        reasons.append({"feature": name, "value": shown, "contribution": value,
-                        "direction": "increases_risk" if value > 0 else "decreases_risk"})
-    return reasons
-
-
 def build(model_bytes: bytes, booster: lightgbm.Booster, holdout: pd.DataFrame,
-          threshold: float, feature_names: list[str], seed: int = 0) -> dict[str, Any]:
-    """The golden set of a bundle, from its hold-out rows."""
+          threshold: float, feature_names: list[str], seed: int = 0,
+          card: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The golden set of a bundle, from its hold-out rows. ``card`` (labels, medians and
+    protected attributes for the reasons) defaults to none: labels from contract.explain."""
     apps_all = applications(holdout)
     probability, _ = score(model_bytes, apps_all)
     chosen = select(probability, threshold, seed=seed)
     apps = [apps_all[i] for i in chosen]
     p, features = score(model_bytes, apps)
     contributions = np.asarray(booster.predict(features, pred_contrib=True), dtype=np.float64)
+    explained = reasons_for_rows(contributions, apps, [bool(v >= threshold) for v in p],
+                                 ReasonPlan.build(feature_names, card or {}), GOLDEN_REASONS)
     near = min(NEAR_THRESHOLD_ROWS, len(chosen)) if len(apps_all) > GOLDEN_ROWS else len(chosen)
     rows = [{
         "application": app,
         "probability_default": float(p[i]),
         "decision": "decline" if p[i] >= threshold else "approve",
-        "reasons": top_reasons(contributions[i], features[i], app, feature_names),
+        "reasons": explained[i]["reasons"],
     } for i, app in enumerate(apps)]
     gaps = np.sort(np.abs(p - threshold))
     return {

@@ -12,27 +12,7 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 from contract.capture_format import Decision
-
-Direction = Literal["increases_risk", "decreases_risk"]
-
-
-class ReasonBody(TypedDict):
-    """One reason (scoring.reasons): the applicant fields it comes from, their values, the
-    exact contribution, its direction and a plain-language statement."""
-
-    fields: list[str]
-    values: dict[str, float | int | str | None]
-    contribution: float
-    direction: Direction
-    statement: str
-
-
-class Explained(TypedDict):
-    """The reasons of one prediction and the log-odds they do not list."""
-
-    reasons: list[ReasonBody]
-    base_log_odds: float | None
-    other_log_odds: float | None
+from contract.reasons import Direction, Explained, ReasonBody
 
 
 class PredictionBody(TypedDict):
@@ -53,6 +33,9 @@ class BatchResponseBody(TypedDict):
 
     predictions: list[PredictionBody]
 
+
+__all__ = ["BatchResponseBody", "CaptureCounts", "CaptureHealth", "CaptureOutcome",
+           "Direction", "Explained", "HealthBody", "PredictionBody", "ReasonBody"]
 
 #: What became of one request's capture (scoring.capture).
 CaptureOutcome = Literal["written", "failed", "timed_out", "dropped"]

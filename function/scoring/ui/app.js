@@ -238,8 +238,11 @@ async function renderPrediction(p, app) {
   card.append(table("reasons", "Reasons with the applicant's place in the training population",
     ["Reason", "Value", "Effect (log-odds)", "Direction", "Applicant's bin in the training reference", "Default rate in that bin"],
     p.reasons.map((r) => {
-      const hit = ref ? findBin(ref.features[r.feature], r.value) : null;
-      return [reasonLabel(r), show(r.value), signed(r.contribution, 4),
+      const field = r.fields ? (r.fields.length === 1 ? r.fields[0] : null) : r.feature;
+      const value = r.values ? (field ? r.values[field] : null) : r.value;
+      const hit = ref && field ? findBin(ref.features[field], value) : null;
+      const shown = r.values ? Object.keys(r.values).map((k) => r.fields.length > 1 ? k + " " + show(r.values[k]) : show(r.values[k])).join(", ") : show(r.value);
+      return [reasonLabel(r), shown, signed(r.contribution, 4),
         r.direction === "increases_risk" ? "\u25B2 raises risk" : "\u25BC lowers risk",
         hit ? hit.label + ", " + hit.bin.rows + " applicants" : "not shown (too few reference rows)",
         hit ? pct(hit.bin.default_rate) : "\u2014"];

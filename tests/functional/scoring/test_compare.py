@@ -39,8 +39,10 @@ def test_compare_deltas_sum_to_the_margin_difference(client, scoring_app, apps) 
         for got, alone in zip((body["a"], body["b"]), single, strict=True):
             assert math.isclose(got.pop("probability_default"),
                                 alone.pop("probability_default"), rel_tol=1e-12)
-            assert [r["feature"] for r in got.pop("reasons")] == [
-                r["feature"] for r in alone.pop("reasons")]
+            assert [r["fields"] for r in got.pop("reasons")] == [
+                r["fields"] for r in alone.pop("reasons")]
+            for key in ("base_log_odds", "other_log_odds"):
+                assert got.pop(key) == pytest.approx(alone.pop(key), abs=1e-9)
             assert got == alone
         assert body["probability_difference"] == pytest.approx(
             single_p(client, b) - single_p(client, a), abs=1e-12)

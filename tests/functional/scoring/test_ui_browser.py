@@ -194,10 +194,12 @@ def test_score_an_example(page: Any, server: Server) -> None:
     assert len(rows) == len(expected["reasons"]) > 0
     for row, reason in zip(rows, expected["reasons"], strict=True):
         cells = [c.inner_text() for c in row.query_selector_all("th, td")]
-        assert cells[0] == reason.get("statement", reason["feature"])
+        assert cells[0] == reason["statement"]
         assert same(cells[2], reason["contribution"], 4)
         assert ("raises" in cells[3]) == (reason["direction"] == "increases_risk")
-        hit = find_bin(reference["features"].get(reason["feature"]), reason["value"])
+        field = reason["fields"][0] if len(reason["fields"]) == 1 else None
+        hit = find_bin(reference["features"].get(field), reason["values"].get(field)) \
+            if field else None
         assert (pct_ok(cells[5], hit["default_rate"]) if hit else cells[5] == "\u2014"), cells
         if hit:
             assert f"{hit['rows']} applicants" in cells[4]

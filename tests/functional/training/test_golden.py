@@ -43,9 +43,11 @@ def test_serving_answers_exactly_the_golden_set(trained_bundle: Path, golden_set
     for expected, got in zip(rows, served, strict=True):
         assert got["probability_default"] == expected["probability_default"]
         assert got["decision"] == expected["decision"]
-        assert [r["feature"] for r in got["reasons"]] == [
-            r["feature"] for r in expected["reasons"]]
-        assert [r["value"] for r in got["reasons"]] == [r["value"] for r in expected["reasons"]]
+        assert [r["fields"] for r in got["reasons"]] == [
+            r["fields"] for r in expected["reasons"]]
+        assert [r["values"] for r in got["reasons"]] == [r["values"] for r in expected["reasons"]]
+        assert [r["statement"] for r in got["reasons"]] == [
+            r["statement"] for r in expected["reasons"]]
         assert [r["direction"] for r in got["reasons"]] == [
             r["direction"] for r in expected["reasons"]]
         for a, b in zip(got["reasons"], expected["reasons"], strict=True):
