@@ -1,0 +1,47 @@
+"""contract.explain: labels, groups, statements, age bands and the feature sources."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from contract import explain, schema
+from training import features
+
+
+def test_every_field_has_a_label_and_groups_are_disjoint():
+    assert set(explain.LABELS) == {f.name for f in schema.FEATURE_FIELDS}
+    members = [f for _, fields in explain.FIELD_GROUPS.values() for f in fields]
+    assert len(members) == len(set(members)) and set(members) <= set(explain.LABELS)
+
+
+def test_statement_templates():
+    assert explain.statement("EXT_SOURCE_1", "score from external credit bureau 1", None, 0.5,
+                             True) == "No score from external credit bureau 1 on file"
+    assert explain.statement("EXT_SOURCE_3", "score from external credit bureau 3", 0.27, 0.5,
+                             True) == "Score from external credit bureau 3 is low (0.27)"
+    assert explain.statement("DAYS_EMPLOYED", "time in the current job", -3653, -1500.0,
+                             False) == "Time in the current job is high (10.0 years)"
+    assert explain.statement("FLAG_EMAIL", "e-mail given", 0, None, True) == "E-mail given: no"
+    assert explain.group_statement("documents provided", False) == (
+        "Documents provided lower the risk")
+
+
+def test_age_bands_and_the_elderly_rule():
+    days = -np.array([18, 29.99, 30, 44.99, 45, 61.99, 62, 90]) * explain.DAYS_PER_YEAR
+    assert list(explain.age_band(days)) == ["<30", "<30", "30-44", "30-44", "45-61", "45-61",
+                                            "62+", "62+"]
+    assert explain.age_band(np.array([np.nan]))[0] == "missing"
+    assert explain.is_elderly(-62 * explain.DAYS_PER_YEAR)
+    assert not explain.is_elderly(-61.9 * explain.DAYS_PER_YEAR)
+    assert not explain.is_elderly(None)
+
+
+def test_engineered_sources_match_the_feature_graph():
+    """The serving-side attribution names exactly the fields each ratio is computed from."""
+    assert set(explain.ENGINEERED_SOURCES) == set(features.ENGINEERED_FEATURES)
+    for name, numerator, denominator, _ in features._RATIOS:
+        assert explain.ENGINEERED_SOURCES[name][1] == (numerator, denominator)
+    assert explain.EXT_SOURCES == features._EXT_SOURCES
+    assert explain.excluded_features(list(features.FEATURE_NAMES), ["AMT_GOODS_PRICE"]) == [
+        "AMT_GOODS_PRICE", "CREDIT_GOODS_RATIO"]
+    assert schema.FIELDS_BY_NAME[explain.AGE_FIELD].kind == "integer"
