@@ -46,8 +46,8 @@ def describe(prediction: dict[str, Any]) -> str:
     for reason in prediction["reasons"]:
         arrow = "raises" if reason["direction"] == "increases_risk" else "lowers"
         lines.append(
-            f"    {reason['feature']:<28} = {_show(reason['value']):<30} "
-            f"{arrow} risk by {abs(reason['contribution']):.3f} log-odds"
+            f"    {reason['statement']:<60} {arrow} risk by "
+            f"{abs(reason['contribution']):.3f} log-odds ({', '.join(reason['fields'][:3])})"
         )
     return "\n".join(lines)
 
@@ -74,12 +74,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(describe(response["body"]) + "\n")
     return 0
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(missing)"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 if __name__ == "__main__":

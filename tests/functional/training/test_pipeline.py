@@ -109,3 +109,13 @@ def test_real_sample_champion_beats_the_onehot_grid_recipe(real_data_dir: Path,
     assert champion["cv_cost_per_applicant"] < compare["dummy"]["cv_cost_per_applicant"]
     assert all(entry["description"] for entry in result.card["schema"])
     assert np.isfinite(metrics["test"]["auc"]["value"])
+    # Compliant (no sex, no age, no feature computed from them) and still ahead of the
+    # recipe on the held-out split; what compliance cost and the fairness table are in the
+    # card.
+    card = result.card
+    assert not {"CODE_GENDER", "DAYS_BIRTH", "EMPLOYED_AGE_RATIO"} & set(card["features"])
+    test, onehot_test = metrics["test"], metrics["onehot_grid"]["test"]
+    assert test["auc"]["value"] > onehot_test["auc"]["value"], (test, onehot_test)
+    assert test["cost_per_applicant"]["value"] < onehot_test["cost_per_applicant"]["value"]
+    assert card["compliance"]["compliant"]["cv_auc"] == champion["cv_auc"]
+    assert set(card["fairness"]["test"]["age"]) == {"<30", "30-44", "45-61", "62+"}
