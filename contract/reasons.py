@@ -127,10 +127,13 @@ class ReasonPlan:
         """[N, n_fields]: each feature's contribution split onto its fields (row sums kept)."""
         terms = phi[:, self.term_features] * self.term_weights
         out: np.ndarray = np.add.reduceat(terms, self.field_starts, axis=1)
+        values: dict[tuple[int, ...], np.ndarray] = {}  # the source values, read once
         for j, rule, members in self.dynamic:
-            values = np.array([[_number(app.get(self.fields[i])) for i in members]
-                               for app in apps], dtype=np.float64).reshape(len(apps), -1)
-            out[:, list(members)] += phi[:, j:j + 1] * _shares(rule, values)
+            if members not in values:
+                values[members] = np.array(
+                    [[_number(app.get(self.fields[i])) for i in members] for app in apps],
+                    dtype=np.float64).reshape(len(apps), -1)
+            out[:, list(members)] += phi[:, j:j + 1] * _shares(rule, values[members])
         return out
 
 
@@ -151,8 +154,7 @@ def _shares(rule: str, values: np.ndarray) -> np.ndarray:
     elif rule in (explain.ARGMIN, explain.ARGMAX):
         sign = 1.0 if rule == explain.ARGMIN else -1.0
         filled = np.where(missing, np.inf, sign * values)
-        mask = np.zeros_like(missing)
-        mask[np.arange(len(values)), np.argmin(filled, axis=1)] = True
+        mask = np.arange(values.shape[1]) == np.argmin(filled, axis=1)[:, None]
         mask &= ~missing
     else:
         raise ValueError(f"unknown attribution rule {rule!r}")
