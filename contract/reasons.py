@@ -70,6 +70,7 @@ class ReasonPlan:
     dynamic: tuple[tuple[int, str, tuple[int, ...]], ...]  # (feature, rule, field indices)
     unit_order: np.ndarray           # fields sorted by reason unit
     unit_starts: np.ndarray          # where each unit's fields start in unit_order
+    unit_keys: tuple[str, ...]       # a FIELD_GROUPS key, or the field of a one-field unit
     unit_fields: tuple[tuple[int, ...], ...]
     unit_labels: tuple[str, ...]
     unit_banned: np.ndarray          # [n_units] bool: contains a protected field
@@ -115,7 +116,7 @@ class ReasonPlan:
             field_starts=np.searchsorted(term_fields, np.arange(len(fields))),
             dynamic=tuple(dynamic), unit_order=unit_order,
             unit_starts=np.searchsorted(field_unit[unit_order], np.arange(len(unit_keys))),
-            unit_fields=unit_fields, unit_labels=unit_labels,
+            unit_keys=tuple(unit_keys), unit_fields=unit_fields, unit_labels=unit_labels,
             unit_banned=np.array([any(fields[i] in protected for i in members)
                                   for members in unit_fields], dtype=bool),
             unit_age=np.array([any(fields[i] == explain.AGE_FIELD for i in members)
@@ -163,6 +164,24 @@ def _shares(rule: str, values: np.ndarray) -> np.ndarray:
     return mask / mask.sum(axis=1, keepdims=True)
 
 
+def _attribute(phi: np.ndarray, apps: Sequence[Mapping[str, Any]],
+               plan: ReasonPlan) -> tuple[np.ndarray, np.ndarray]:
+    """([N, n_fields], [N, n_units]): the feature contributions split onto fields, and
+    summed per reason unit."""
+    by_field = plan.field_contributions(phi, apps)
+    by_unit = np.add.reduceat(by_field[:, plan.unit_order], plan.unit_starts, axis=1)
+    return by_field, by_unit
+
+
+def group_contributions(contributions: np.ndarray, apps: Sequence[Mapping[str, Any]],
+                        plan: ReasonPlan) -> np.ndarray:
+    """[N, n_units]: every reason unit's exact contribution per row (the value a reason for
+    that unit carries), named by plan.unit_keys / unit_labels / unit_fields. A row's units
+    sum to its feature contributions' sum (the margin minus the expected value, last column
+    of ``contributions`` [N, F+1]), protected units included."""
+    return _attribute(contributions[:, :-1], apps, plan)[1]
+
+
 def reasons_for_rows(
     contributions: np.ndarray,
     apps: Sequence[Mapping[str, Any]],
@@ -173,8 +192,7 @@ def reasons_for_rows(
     """Per row: ``reasons`` (at most k), ``base_log_odds`` and ``other_log_odds``.
     ``contributions`` is [N, F+1] (TreeSHAP, last column the expected value)."""
     phi = contributions[:, :-1]
-    by_field = plan.field_contributions(phi, apps)
-    by_unit = np.add.reduceat(by_field[:, plan.unit_order], plan.unit_starts, axis=1)
+    by_field, by_unit = _attribute(phi, apps, plan)
     total = phi.sum(axis=1)
     out: list[Explained] = []
     for row, app in enumerate(apps):
@@ -222,4 +240,4 @@ def _reason(plan: ReasonPlan, unit: int, contribution: float, by_field: np.ndarr
 
 
 __all__ = ["DECREASES", "INCREASES", "Direction", "Explained", "ReasonBody", "ReasonPlan",
-           "reasons_for_rows"]
+           "group_contributions", "reasons_for_rows"]

@@ -3,9 +3,15 @@
 The body is ``{"a": application, "b": application}``, validated like /predict (errors name
 ``a.FIELD`` / ``b.FIELD``). The answer holds both predictions with their reasons, the
 probability and margin (log-odds) differences, the fields whose values differ, and, per
-reason group (scoring.reasons.reason_group), the change in TreeSHAP contribution from a to
-b. TreeSHAP contributions of a row sum to its margin, so the group deltas sum to the margin
-difference (the expected value cancels); both are computed from the same contributions.
+reason group, the change in contribution from a to b. The groups are the reasons' units
+(an applicant field, or a group of fields a person recognises) with the contributions the
+reasons engine attributes to them (contract.reasons.group_contributions), so a group's
+contribution is the one a reason for it carries. A row's group contributions sum exactly
+to its TreeSHAP contributions, which sum to its margin with the expected value; that value
+is the same for a and b, so the deltas sum to the margin difference. A group holding a
+protected field (never a model input in a compliant bundle) is never shown: its
+contributions, if any, go to one "other" group without fields, as /predict counts them in
+``other_log_odds``.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contract import schema
 from scoring.model import Bundle
-from scoring.reasons import reason_group
+from scoring.reasons import ReasonPlan, group_contributions
 from scoring.request import (
     Application,
     Prediction,
@@ -48,10 +54,14 @@ class FieldDifference(BaseModel):
 
 class GroupDelta(BaseModel):
     model_config = _RESPONSE_CONFIG
-    group: str = Field(description="Reason group (the applicant field(s) it comes from).")
-    features: list[str]
-    contribution_a: float = Field(description="The group's contribution to a's log-odds.")
-    contribution_b: float
+    group: str = Field(description="Reason group key: the applicant field, or the name of "
+                       "the field group, a reason of /predict is made of.")
+    label: str = Field(description="The group's readable name.")
+    fields: list[str] = Field(description="The applicant fields in the group (empty for "
+                              "'other').")
+    contribution_a: float = Field(description="The group's contribution to a's log-odds: "
+                                  "the contribution a reason for it carries.")
+    contribution_b: float = Field(description="The group's contribution to b's log-odds.")
     delta: float = Field(description="contribution_b - contribution_a (log-odds).")
 
 
@@ -63,7 +73,7 @@ class CompareResponse(BaseModel):
                             "contributions and expected value.")
     margin_b: float
     margin_difference: float = Field(description="margin_b - margin_a; the groups' deltas "
-                                     "sum to it.")
+                                     "sum to it (the expected value is the same for both).")
     probability_difference: float = Field(description="b's probability minus a's.")
     differing_fields: list[FieldDifference]
     groups: list[GroupDelta] = Field(description="Every group whose contribution changes, "
@@ -85,20 +95,29 @@ def _differing(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
             for f in schema.FIELDS if a[f.name] != b[f.name]]
 
 
-def _groups(phi: np.ndarray, names: tuple[str, ...]) -> list[dict[str, Any]]:
-    members: dict[str, list[int]] = {}
-    for j, name in enumerate(names):
-        members.setdefault(reason_group(name), []).append(j)
+OTHER_GROUP = "other"
+OTHER_LABEL = "Other factors (not given as reasons)"
+
+
+def _groups(by_unit: np.ndarray, plan: ReasonPlan) -> list[dict[str, Any]]:
+    """Per reason unit (protected ones pooled into 'other'): contributions and delta, for
+    every group whose contribution changes, largest |delta| first (ties: unit order)."""
     groups: list[dict[str, Any]] = []
-    for group, index in members.items():
-        delta = math.fsum(phi[1, index].tolist()) - math.fsum(phi[0, index].tolist())
-        if delta != 0.0:
-            groups.append({"group": group, "features": [names[j] for j in index],
-                           "contribution_a": math.fsum(phi[0, index].tolist()),
-                           "contribution_b": math.fsum(phi[1, index].tolist()),
-                           "delta": delta})
-    groups.sort(key=lambda g: -abs(g["delta"]))
-    return groups
+    for u, key in enumerate(plan.unit_keys):
+        if not plan.unit_banned[u]:
+            groups.append({"group": key, "label": plan.unit_labels[u],
+                           "fields": [plan.fields[i] for i in plan.unit_fields[u]],
+                           "contribution_a": float(by_unit[0, u]),
+                           "contribution_b": float(by_unit[1, u])})
+    banned = np.flatnonzero(plan.unit_banned)
+    groups.append({"group": OTHER_GROUP, "label": OTHER_LABEL, "fields": [],
+                   "contribution_a": math.fsum(by_unit[0, banned].tolist()),
+                   "contribution_b": math.fsum(by_unit[1, banned].tolist())})
+    for g in groups:
+        g["delta"] = g["contribution_b"] - g["contribution_a"]
+    changed = [g for g in groups if g["delta"] != 0.0]
+    changed.sort(key=lambda g: -abs(g["delta"]))
+    return changed
 
 
 def compare(bundle: Bundle, a: dict[str, Any], b: dict[str, Any], k: int) -> dict[str, Any]:
@@ -107,7 +126,7 @@ def compare(bundle: Bundle, a: dict[str, Any], b: dict[str, Any], k: int) -> dic
     _, features = bundle.predict(encode([a, b]), with_features=True)
     assert features is not None
     contributions = bundle.explain(features)
-    groups = _groups(contributions[:, : len(bundle.feature_names)], bundle.feature_names)
+    groups = _groups(group_contributions(contributions, [a, b], bundle.plan), bundle.plan)
     margin_a, margin_b = (math.fsum(row) for row in contributions.tolist())
     return {
         "a": prediction_a,

@@ -309,11 +309,11 @@ function renderComparison(c) {
   ]));
   const top = c.groups.slice(0, 10), rest = c.groups.slice(10);
   const restSum = rest.reduce((s, g) => s + g.delta, 0);
-  const items = top.map((g) => ({ label: g.group, value: g.delta }));
+  const items = top.map((g) => ({ label: g.label, value: g.delta }));
   if (rest.length) items.push({ label: rest.length + " other groups", value: restSum });
   card.append(el("h3", {}, "What explains the gap"));
   card.append(waterfall(items, "Change in contribution from A to B, by reason group"));
-  const rows = top.map((g) => [g.group, signed(g.contribution_a, 4), signed(g.contribution_b, 4), signed(g.delta, 4)]);
+  const rows = top.map((g) => [g.label, signed(g.contribution_a, 4), signed(g.contribution_b, 4), signed(g.delta, 4)]);
   if (rest.length) rows.push([rest.length + " other groups", "", "", signed(restSum, 4)]);
   rows.push(["Total (= log-odds difference)", "", "", signed(c.groups.reduce((s, g) => s + g.delta, 0), 4)]);
   card.append(table("groups", "Reason groups, largest change first", ["Reason group", "A", "B", "Change"], rows));

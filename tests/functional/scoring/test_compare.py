@@ -1,5 +1,6 @@
-"""POST /compare through the FastAPI app with the synthetic test bundle: the groups' deltas
-sum to the margin difference, the differing fields, and errors named like /predict's."""
+"""POST /compare through the FastAPI app with the synthetic test bundle: the groups are the
+reasons' units and their deltas sum to the margin difference, protected fields change
+nothing, the differing fields, and errors named like /predict's."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from contract import schema
+from contract import explain, schema
 from contract.graph import MARGIN_OUTPUT
-from scoring.compare import CompareResponse
+from scoring.compare import OTHER_GROUP, CompareResponse
+from scoring.config import MAX_REASONS
 from scoring.request import encode
 
 
@@ -51,6 +53,41 @@ def test_compare_deltas_sum_to_the_margin_difference(client, scoring_app, apps) 
                 g["delta"], g["contribution_b"] - g["contribution_a"], abs_tol=1e-12)
         deltas = [abs(g["delta"]) for g in body["groups"]]
         assert deltas == sorted(deltas, reverse=True) and all(d > 0 for d in deltas)
+        keys = [g["group"] for g in body["groups"]]
+        assert len(set(keys)) == len(keys) and OTHER_GROUP not in keys
+        for g in body["groups"]:
+            assert g["fields"] and g["label"]
+            assert not set(g["fields"]) & set(explain.DEFAULT_PROTECTED)
+
+
+def test_compare_groups_are_the_reasons_units(client, apps) -> None:
+    """A reason /predict gives (all of them requested) is one /compare group, carrying the
+    same contribution; engineered features appear only through their applicant fields."""
+    matched = 0
+    for a, b in zip(apps[:6], apps[6:12], strict=True):
+        body = client.post("/compare", json={"a": a, "b": b}).json()
+        group_of = {f: g for g in body["groups"] for f in g["fields"]}
+        assert set(group_of) <= {f.name for f in schema.FIELDS}
+        for x, side in ((a, "contribution_a"), (b, "contribution_b")):
+            alone = client.post(f"/predict?reasons={MAX_REASONS}", json=x).json()
+            for reason in alone["reasons"]:
+                groups = {id(group_of[f]) for f in reason["fields"] if f in group_of}
+                if not groups:
+                    continue  # this unit's contribution is the same for a and b
+                (group,) = [group_of[f] for f in reason["fields"][:1]]
+                assert len(groups) == 1 and set(reason["fields"]) <= set(group["fields"])
+                assert group[side] == pytest.approx(reason["contribution"], abs=1e-12)
+                matched += 1
+    assert matched >= 12
+
+
+def test_protected_fields_change_nothing(client, apps) -> None:
+    a = apps[0]
+    b = {**a, "CODE_GENDER": "M" if a["CODE_GENDER"] != "M" else "F",
+         "DAYS_BIRTH": a["DAYS_BIRTH"] - 3650}
+    body = client.post("/compare", json={"a": a, "b": b}).json()
+    assert [d["field"] for d in body["differing_fields"]] == ["CODE_GENDER", "DAYS_BIRTH"]
+    assert body["groups"] == [] and body["margin_difference"] == 0.0
 
 
 def test_compare_lists_exactly_the_differing_fields(client, apps) -> None:

@@ -226,7 +226,7 @@ def test_compare_two(page: Any, server: Server) -> None:
     groups = page.query_selector_all("#groups tbody tr")
     first = [c.inner_text() for c in groups[0].query_selector_all("th, td")]
     top = expected["groups"][0]
-    assert first[0] == top["group"]
+    assert first[0] == top["label"]
     for text, key in zip(first[1:], ("contribution_a", "contribution_b", "delta"), strict=True):
         assert same(text, top[key], 4), (text, key, top)
     total = [c.inner_text() for c in groups[-1].query_selector_all("th, td")]

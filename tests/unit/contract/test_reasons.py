@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from contract import explain, schema
-from contract.reasons import ReasonPlan, reasons_for_rows
+from contract.reasons import ReasonPlan, group_contributions, reasons_for_rows
 
 FEATURES = ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3", "EXT_SOURCE_MEAN", "EXT_SOURCE_MIN",
             "EXT_SOURCE_MAX", "EXT_SOURCE_COUNT", "AMT_CREDIT", "AMT_GOODS_PRICE",
@@ -112,6 +112,31 @@ def test_protected_attribute_is_never_a_reason():
     out = _explain(phi, _app(), declined=True)
     assert [r["fields"] for r in out["reasons"]] == [["EXT_SOURCE_3"]]
     assert out["other_log_odds"] == pytest.approx(0.8)
+
+
+def test_group_contributions_are_the_reasons_values_and_sum_to_the_margin():
+    """Every unit's contribution, the one its reason carries; units sum to the features'."""
+    phi = _phi(CREDIT_GOODS_RATIO=0.3, AMT_CREDIT=0.1, EXT_SOURCE_MIN=0.4, EXT_SOURCE_MEAN=0.2,
+               FLAG_DOCUMENT_3=0.2, FLAG_DOCUMENT_6=0.1, CODE_GENDER=0.8,
+               EMPLOYED_AGE_RATIO=-0.3)
+    app = _app()
+    (by_unit,) = group_contributions(phi, [app], PLAN)
+    assert by_unit.shape == (len(PLAN.unit_keys),)
+    assert math.fsum(by_unit.tolist()) == pytest.approx(phi[0, :-1].sum(), abs=1e-12)
+    unit = {key: u for u, key in enumerate(PLAN.unit_keys)}
+    assert by_unit[unit["AMT_CREDIT"]] == pytest.approx(0.25)
+    assert by_unit[unit["DOCUMENTS"]] == pytest.approx(0.3)
+    assert by_unit[unit["CODE_GENDER"]] == pytest.approx(0.8)
+    assert PLAN.unit_banned[unit["CODE_GENDER"]]
+    for reason in _explain(phi, app, declined=True)["reasons"] + \
+            _explain(phi, app, declined=False)["reasons"]:
+        (u,) = {unit_of(PLAN, f) for f in reason["fields"]}
+        assert reason["contribution"] == by_unit[u]
+
+
+def unit_of(plan: ReasonPlan, field: str) -> int:
+    i = plan.fields.index(field)
+    return next(u for u, members in enumerate(plan.unit_fields) if i in members)
 
 
 @pytest.mark.parametrize(("years", "listed"), [(61.9, True), (62.0, False), (80, False)])
