@@ -9,6 +9,7 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -105,17 +106,19 @@ def test_without_a_hash_key_a_random_per_process_key_is_used():
 
 # ----------------------------------------------------------------------------- faults
 class FaultyClient:
-    """An S3 client whose put_object fails the way the real one can."""
+    """An S3 client whose put_object fails the way the real one can, or hangs until released
+    (at the end of the test, so that no capture is still in flight when the next one runs)."""
 
-    def __init__(self, error: BaseException | None = None, sleep_s: float = 0.0) -> None:
+    def __init__(self, error: BaseException | None = None, hang_s: float = 0.0) -> None:
         self.error = error
-        self.sleep_s = sleep_s
+        self.hang_s = hang_s
         self.calls = 0
+        self.release = threading.Event()
 
     def put_object(self, **kwargs: Any) -> dict[str, Any]:
         self.calls += 1
-        if self.sleep_s:
-            time.sleep(self.sleep_s)
+        if self.hang_s:
+            self.release.wait(self.hang_s)
         if self.error is not None:
             raise self.error
         return {}
@@ -133,7 +136,7 @@ def _denied() -> ClientError:
         (FaultyClient(error=ConnectTimeoutError(endpoint_url="https://s3.amazonaws.com")),
          "failed"),
         (FaultyClient(error=RuntimeError("boom")), "failed"),
-        (FaultyClient(sleep_s=3.0), "timed_out"),
+        (FaultyClient(hang_s=3.0), "timed_out"),
     ],
     ids=["access-denied", "connect-timeout", "unexpected-error", "hung-s3"],
 )
@@ -160,6 +163,17 @@ def test_capture_faults_never_fail_the_response(trained_bundle, apps, log_lines,
     health = client.get("/health").json()
     assert health["capture"]["enabled"] is True
     assert health["capture"][outcome] == 1
+    fault.release.set()
+    # The warm-up's put and the timed one were both hung: both finish once released.
+    _settle(lambda: capture.stats()["written"] == (2 if outcome == "timed_out" else 0))
+
+
+def _settle(done: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    """Wait for captures still in flight (released hung puts) to finish and be counted."""
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, "captures still in flight"
+        time.sleep(0.01)
 
 
 def test_missing_bucket_is_a_counted_failure(s3, trained_bundle, apps, log_lines):
@@ -194,6 +208,7 @@ def test_puts_piling_up_behind_a_hung_s3_are_dropped(trained_bundle, apps):
     assert outcomes.count("timed_out") == capture.MAX_PENDING
     assert outcomes.count("dropped") == 2
     assert capture.stats()["dropped"] == 2
+    _settle(lambda: capture.stats()["written"] == capture.MAX_PENDING)
 
 
 def test_capture_logs_hold_no_applicant_values(s3, trained_bundle, apps, log_lines):
