@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from contract.bundle import CARD_FILE, PUBLISHED_FILES
+from contract.bundle import CARD_FILE, PUBLISHED_FILES, ModelCard
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -54,8 +54,8 @@ def synthetic_bundle(directory: Path, trees: int = 300, rows: int = 20_000) -> P
          "seed": 3, "num_threads": 2},
         lightgbm.Dataset(frame_features(train), label=train[schema.TARGET_FIELD].to_numpy()),
         num_boost_round=trees)
-    card = {"model_version": "1", "costs": Costs().to_dict(), "metrics": {},
-            "schema": [f.to_dict() for f in schema.FIELDS]}
+    card: ModelCard = {"model_version": "1", "costs": Costs().to_dict(), "metrics": {},
+                       "schema": [f.to_dict() for f in schema.FIELDS]}
     output = directory / "champion"
     write_bundle(output, booster, card, holdout=holdout, reference=train.iloc[:1_000],
                  threshold=0.08)
