@@ -13,6 +13,7 @@ import pytest
 
 from contract import schema
 from contract.bundle import UNREGISTERED, ModelCard
+from contract.explain import LABELS
 from training.card import build_card, field_schema
 from training.synthetic import generate
 
@@ -26,8 +27,10 @@ def test_one_entry_per_request_field_in_schema_order(frame):
     entries = field_schema(frame, {})
     assert [e["name"] for e in entries] == [f.name for f in schema.FIELDS]
     for entry, field in zip(entries, schema.FIELDS, strict=True):
-        facts = {k: v for k, v in entry.items() if k not in ("description", "observed")}
+        facts = {k: v for k, v in entry.items()
+                 if k not in ("label", "description", "observed")}
         assert facts == field.to_dict()
+        assert entry["label"] == LABELS.get(field.name, "applicant id")
 
 
 def test_observed_numeric_range_and_missing_rate():
@@ -37,9 +40,9 @@ def test_observed_numeric_range_and_missing_rate():
     frame["CNT_CHILDREN"] = [0] * 49 + [4]
     by_name = {e["name"]: e for e in field_schema(frame, {})}
     assert by_name["AMT_CREDIT"]["observed"] == {"missing_rate": 0.0, "min": 1000,
-                                                  "max": 50_000.5}
+                                                  "median": 25_500.25, "max": 50_000.5}
     assert by_name["EXT_SOURCE_1"]["observed"] == {"missing_rate": 0.2, "min": 0.25,
-                                                    "max": 0.25}
+                                                    "median": 0.25, "max": 0.25}
     observed = by_name["CNT_CHILDREN"]["observed"]
     assert (observed["min"], observed["max"]) == (0, 4)
     assert type(observed["min"]) is int and type(observed["max"]) is int  # JSON integers
@@ -60,14 +63,15 @@ def test_an_all_missing_column_has_null_bounds():
     frame = generate(20, seed=3)
     frame["OWN_CAR_AGE"] = np.nan
     (entry,) = [e for e in field_schema(frame, {}) if e["name"] == "OWN_CAR_AGE"]
-    assert entry["observed"] == {"missing_rate": 1.0, "min": None, "max": None}
+    assert entry["observed"] == {"missing_rate": 1.0, "min": None, "median": None,
+                                 "max": None}
 
 
-def test_descriptions_are_attached_and_default_to_empty(frame):
+def test_descriptions_are_attached_and_default_to_the_label(frame):
     entries = field_schema(frame, {"AMT_CREDIT": "Credit amount of the loan"})
     by_name = {e["name"]: e for e in entries}
     assert by_name["AMT_CREDIT"]["description"] == "Credit amount of the loan"
-    assert by_name["AMT_ANNUITY"]["description"] == ""
+    assert by_name["AMT_ANNUITY"]["description"] == LABELS["AMT_ANNUITY"] != ""
 
 
 def test_the_entries_are_plain_json(frame):
