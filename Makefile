@@ -95,6 +95,8 @@ bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git r
 	$(PY) -m benchmarks.bench_serving --bundle $(BUNDLE) $(if $(BASELINE),--baseline-ref $(BASELINE))
 	$(PY) -m benchmarks.bench_treeshap
 	$(PY) -m benchmarks.bench_drift
+	$(PY) -m benchmarks.bench_capture_latency --bundle $(BUNDLE)
+	$(PY) -m benchmarks.bench_drift_week
 
 bench-training: venv ## Training time and peak memory: 5,000 real rows and 307,511 synthetic rows
 	$(PY) -m benchmarks.bench_training --scenario all

@@ -14,9 +14,12 @@ from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 
 class S3Body(Protocol):
-    """The streaming ``Body`` of a GetObject response."""
+    """The streaming ``Body`` of a GetObject response (read whole, or in parts and closed
+    early: the rest is never downloaded)."""
 
-    def read(self) -> bytes: ...
+    def read(self, amt: int | None = ...) -> bytes: ...
+
+    def close(self) -> None: ...
 
 
 class GetObjectOutput(TypedDict):

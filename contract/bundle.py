@@ -11,6 +11,8 @@ A bundle is one directory (or S3 prefix)::
     golden_set.json   about 200 test-split applications with the probability, decision and
                       reasons the bundle must give them (checked before a version takes
                       traffic; see training/golden.py)
+    reference_scores.json  the model's probabilities on the hold-out rows and the threshold
+                      (the drift job's baseline for the score distribution and decline rate)
     model_card.json   the card below; written last, so a reader never meets a card whose
                       files are not all in place
 """
@@ -25,9 +27,12 @@ SHAP_FILE: Final = "shap_paths.npz"
 REFERENCE_FILE: Final = "reference.csv.gz"
 REFERENCE_BINS_FILE: Final = "reference_bins.json"
 GOLDEN_FILE: Final = "golden_set.json"
+REFERENCE_SCORES_FILE: Final = "reference_scores.json"
+#: Files for the drift job only (not packaged with the scoring function).
+DRIFT_FILES: Final = (REFERENCE_FILE, REFERENCE_SCORES_FILE)
 #: Every file of a bundle, in write order: the card last.
-BUNDLE_FILES: Final = (MODEL_FILE, SHAP_FILE, REFERENCE_FILE, REFERENCE_BINS_FILE, GOLDEN_FILE,
-                       CARD_FILE)
+BUNDLE_FILES: Final = (MODEL_FILE, SHAP_FILE, REFERENCE_FILE, REFERENCE_SCORES_FILE,
+                       REFERENCE_BINS_FILE, GOLDEN_FILE, CARD_FILE)
 #: What the scoring function loads (the reference rows are for the drift job only): the
 #: card last.
 SERVING_FILES: Final = (MODEL_FILE, SHAP_FILE, CARD_FILE)
@@ -82,3 +87,9 @@ class ModelCard(TypedDict, total=False):
     out_of_scope_uses: list[str]
     limitations: dict[str, str]
     human_oversight: dict[str, str]
+
+
+def reference_scores_key(reference_key: str) -> str:
+    """Where the reference scores are uploaded: beside the reference sample's key."""
+    head, slash, _ = reference_key.rpartition("/")
+    return f"{head}{slash}{REFERENCE_SCORES_FILE}"

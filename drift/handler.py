@@ -35,11 +35,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+import numpy as np
 import pandas as pd
 
+from contract.bundle import reference_scores_key
 from contract.capture_format import DEFAULT_PREFIX as DEFAULT_CAPTURE_PREFIX
 from contract.env import positive_int, prefix, required
-from drift.captures import DEFAULT_WORKERS, CaptureSample, ReadCounts, read_window
+from drift.captures import (
+    DEFAULT_ROWS_PER_OBJECT,
+    DEFAULT_WORKERS,
+    CaptureSample,
+    ReadCounts,
+    read_window,
+)
+from drift.prediction import PredictionSummary, load_scores, prediction_summary
 
 if TYPE_CHECKING:
     from contract.aws import LambdaContext, S3Client
@@ -69,6 +78,8 @@ class Config:
     window_days: int = 7
     min_rows: int = 200
     max_rows: int = 20_000
+    rows_per_object: int = DEFAULT_ROWS_PER_OBJECT
+    reference_scores_key: str | None = None
     read_workers: int = DEFAULT_WORKERS
     model_name: str = "credit-scoring"
     metric_namespace: str = "CreditScoring/Drift"
@@ -87,6 +98,8 @@ class Config:
             window_days=positive_int(env, "WINDOW_DAYS", cls.window_days),
             min_rows=positive_int(env, "MIN_ROWS", cls.min_rows),
             max_rows=positive_int(env, "MAX_ROWS", cls.max_rows),
+            rows_per_object=positive_int(env, "ROWS_PER_OBJECT", cls.rows_per_object),
+            reference_scores_key=env.get("REFERENCE_SCORES_KEY") or None,
             read_workers=positive_int(env, "READ_WORKERS", cls.read_workers),
             model_name=env.get("MODEL_NAME") or cls.model_name,
             metric_namespace=env.get("METRIC_NAMESPACE") or cls.metric_namespace,
@@ -139,6 +152,9 @@ class DriftSummary(ReportFields):
     max_rows: int
     sampled: bool
     captures: ReadCounts
+    #: Shadow-challenger agreement (drift.shadow); None without challenger records.
+    shadow: dict[str, Any] | None
+    prediction: PredictionSummary
     reference: dict[str, str]
 
 
@@ -212,6 +228,22 @@ def load_reference(s3: S3Client, config: Config) -> pd.DataFrame:
         frame = frame.sample(MAX_REFERENCE_ROWS, random_state=0).sort_index()
         frame = frame.reset_index(drop=True)
     return frame
+
+
+def load_reference_scores(s3: S3Client, config: Config) -> tuple[np.ndarray, float] | None:
+    """The reference scores (REFERENCE_SCORES_KEY, default beside the reference sample),
+    or None, logged, if there are none: the report then shows the window's scores only."""
+    from botocore.exceptions import ClientError
+
+    key = config.reference_scores_key or reference_scores_key(config.reference_key)
+    try:
+        body = s3.get_object(Bucket=config.reference_bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "AccessDenied", "403"}:
+            log.warning("no reference scores at %s: predictions are not compared", key)
+            return None
+        raise
+    return load_scores(body)
 
 
 def _dumps(data: Any) -> bytes:
@@ -333,8 +365,10 @@ def run(event: Any, config: Config, s3: S3Client) -> RunResult:
 
     marks.append(time.perf_counter())
     reference, sample = _read_inputs(s3, config, window)
+    scores = load_reference_scores(s3, config)
     marks.append(time.perf_counter())
     summary = _summary(config, window, len(reference), sample)
+    summary["prediction"] = prediction_summary(sample.probability, sample.declined, scores)
     reason = _skip_reason(sample, config)
     if reason is None:
         files, stale = _report_files(summary, reference, sample, window, keys,
@@ -360,6 +394,7 @@ def _read_inputs(
         window.start,
         window.end,
         max_rows=config.max_rows,
+        rows_per_object=config.rows_per_object,
         prefix=config.capture_prefix,
         workers=config.read_workers,
     )
@@ -386,6 +421,7 @@ def _summary(
         "sampled": sample.sampled,
         "captures": sample.counts(),
         "shadow": sample.shadow.summary(),
+        "prediction": prediction_summary(sample.probability, sample.declined, None),
         "reference": {"bucket": config.reference_bucket, "key": config.reference_key},
     }
 

@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -68,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--function", choices=sorted(HANDLERS), help="default: from the event")
     args = parser.parse_args(argv)
     event = json.loads(args.event.read_text(encoding="utf-8"))
+    if (args.function or detect_function(event)) == "Drift" and not os.environ.get(
+            "REPORT_BUCKET"):
+        from infra import local_drift  # no AWS configured: the whole job on a moto server
+
+        return local_drift.main([str(args.event)])
     with contextlib.redirect_stdout(sys.stderr):
         response = decode_response(invoke(event, args.function))
     print(json.dumps(response, indent=2, default=str))

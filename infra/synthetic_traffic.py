@@ -12,17 +12,21 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import itertools
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from contract.capture_format import capture_key, encode_capture
+from contract.capture_format import encode_capture, firehose_key
 from contract.schema import FEATURE_FIELDS, Field
 
 #: Fields that drifted=True moves: a numeric, a unit-interval and a categorical field.
 DRIFTED_FIELDS = ("AMT_INCOME_TOTAL", "EXT_SOURCE_2", "NAME_CONTRACT_TYPE")
+
+#: The decision threshold of the synthetic captures' "model".
+THRESHOLD = 0.5
 
 
 def _column(field: Field, n: int, rng: np.random.Generator, drifted: bool) -> list[Any]:
@@ -82,20 +86,30 @@ def capture_records(
     return [
         {
             "captured_at": when.isoformat(),
+            "request_id": f"req-{when:%Y%m%d%H%M%S}-{i}",
             "model_version": model_version,
             "client_id_hash": hashlib.sha256(f"{when.isoformat()}/{i}".encode()).hexdigest(),
-            "probability": 0.1,
-            "decision": "approve",
+            "probability": (i % 20) / 20 + 0.01,
+            "decision": "decline" if (i % 20) / 20 + 0.01 >= THRESHOLD else "approve",
             "features": app,
         }
         for i, app in enumerate(apps)
     ]
 
 
+_SERIAL = itertools.count()
+
+
+def capture_key(when: datetime, prefix: str = "captures/") -> str:
+    """A fresh key where Firehose would write an object delivered at ``when``."""
+    return firehose_key(when, "captures-test", next(_SERIAL), prefix)
+
+
 def put_captures(
     s3: Any, bucket: str, apps: list[dict[str, Any]], when: datetime, prefix: str = "captures/"
 ) -> str:
-    """Write one capture object (one scored request) with the scoring function's own format."""
+    """Write one capture object as Firehose delivers it: gzip JSON Lines, hourly prefix."""
     key = capture_key(when, prefix)
-    s3.put_object(Bucket=bucket, Key=key, Body=encode_capture(capture_records(apps, when)))
+    body = gzip.compress(encode_capture(capture_records(apps, when)), mtime=0)
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
     return key

@@ -33,7 +33,9 @@ from contract.bundle import (
     MODEL_FILE,
     PUBLISHED_FILES,
     REFERENCE_FILE,
+    REFERENCE_SCORES_FILE,
     SERVING_FILES,
+    reference_scores_key,
 )
 
 CONTENT_TYPES = {
@@ -112,6 +114,9 @@ def upload_bundle(
     published = [n for n in PUBLISHED_FILES if n in SERVING_FILES or (bundle / n).is_file()]
     uploads = [(bundle / name, model_bucket, f"{prefix}/{name}") for name in published]
     uploads.append((bundle / REFERENCE_FILE, reference_bucket, reference_key))
+    if (bundle / REFERENCE_SCORES_FILE).is_file():  # the drift job's score baseline
+        uploads.append((bundle / REFERENCE_SCORES_FILE, reference_bucket,
+                        reference_scores_key(reference_key)))
     written = []
     for path, bucket, key in uploads:
         content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")

@@ -8,6 +8,7 @@ hold-out rows and the split-boundary probe, and only if both pass writes:
 * reference.csv.gz  reference rows, the 120 applicant fields only (drift baseline);
 * reference_bins.json  aggregates of those rows per feature (training.reference_bins);
 * golden_set.json   hold-out applications with their expected answers (training/golden.py);
+* reference_scores.json  the graph's probabilities on the hold-out rows + the threshold;
 * model_card.json   card + features, onnx_sha256, parity, probe, threshold.
 
 Files are written into a temporary sibling directory and moved into place only once
@@ -36,10 +37,13 @@ from contract.bundle import (
     MODEL_FILE,
     REFERENCE_BINS_FILE,
     REFERENCE_FILE,
+    REFERENCE_SCORES_FILE,
     SHAP_FILE,
     ModelCard,
 )
+from contract.graph import PROBABILITY_OUTPUT
 from training import export, golden
+from training import features as fe
 from training.features import compute_features, frame_features
 from training.reference_bins import reference_bins
 
@@ -90,6 +94,8 @@ def write_bundle(output_dir: str | Path, booster: lightgbm.Booster, card: ModelC
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
         _write_files(staging, model_bytes, booster, reference, golden_bytes, names)
+        write_reference_scores(staging / REFERENCE_SCORES_FILE, model, holdout_inputs,
+                               threshold)
         write_card(staging / CARD_FILE, final_card)
         move_into_place(staging, output)
     finally:
@@ -112,6 +118,15 @@ def _write_files(staging: Path, model_bytes: bytes, booster: lightgbm.Booster,
     (staging / REFERENCE_BINS_FILE).write_text(
         json.dumps(bins, separators=(",", ":"), allow_nan=False))
     (staging / GOLDEN_FILE).write_bytes(golden_bytes)
+
+
+def write_reference_scores(path: Path, model: Any, inputs: dict[str, np.ndarray],
+                           threshold: float) -> None:
+    """The graph's probabilities on the hold-out rows and the threshold: the drift job's
+    baseline for the score distribution and the decline rate."""
+    scores = export.session(model).run([PROBABILITY_OUTPUT], fe.validate_inputs(inputs))[0]
+    path.write_text(json.dumps({"source": "hold-out rows", "threshold": float(threshold),
+                                "probabilities": [float(p) for p in scores]}) + "\n")
 
 
 def write_card(path: Path, card: ModelCard) -> None:

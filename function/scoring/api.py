@@ -21,7 +21,7 @@ from scoring.routes import ROUTES
 from scoring.service import Service
 
 if TYPE_CHECKING:
-    from contract.aws import S3Client
+    from scoring.firehose import FirehoseClient
 
 DESCRIPTION = (
     "Probability of default, approve/decline decision (decline iff probability >= "
@@ -61,7 +61,7 @@ def _settings(settings: Settings | None) -> tuple[Settings, str | None]:
 
 def create_app(
     settings: Settings | None = None,
-    capture_client_factory: Callable[[], S3Client] | None = None,
+    capture_client_factory: Callable[[], FirehoseClient] | None = None,
 ) -> FastAPI:
     """The scoring app. Settings default to the environment (see scoring.config)."""
     settings, config_error = _settings(settings)

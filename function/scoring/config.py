@@ -6,14 +6,15 @@ variable                   meaning                             default
 MODEL_DIR                  the model bundle directory          ``function/model`` (packaged)
 MODEL_S3_URI               ``s3://bucket/prefix``: download     unset (use MODEL_DIR)
                            the bundle to /tmp at cold start
-CAPTURE_BUCKET             S3 bucket for inference capture     unset (capture off)
-CAPTURE_PREFIX             key prefix of the captures          ``captures/``
+CAPTURE_STREAM             Firehose delivery stream of the     unset (capture off)
+                           inference captures
 CAPTURE_HASH_KEY           HMAC-SHA256 key for SK_ID_CURR      unset: a random per-process key
                                                                (hashes then link requests only
                                                                within one execution environment)
-CAPTURE_TIMEOUT_S          the most a capture may delay a      ``1.0``
-                           response (S3 connect/read timeouts
-                           are derived from it)
+CAPTURE_BUFFER_BYTES       captures held in memory at most     16777216 (16 MiB); more are
+                           (waiting to be sent)                dropped and counted
+CAPTURE_FLUSH_S            the producer sends at least this    ``5``
+                           often (seconds)
 MAX_BODY_BYTES             largest /predict body               65536 (64 KiB)
 MAX_BATCH_BODY_BYTES       largest /predict/batch body         5242880 (5 MiB: under Lambda's
                                                                6 MB synchronous payload limit,
@@ -33,7 +34,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from contract.capture_format import DEFAULT_PREFIX
 from contract.env import positive_float, positive_int
 
 #: The bundle packaged with the function: function/model next to the code.
@@ -49,10 +49,10 @@ MAX_REASONS = 10
 class Settings:
     model_dir: Path = PACKAGED_MODEL_DIR
     model_s3_uri: str | None = None
-    capture_bucket: str | None = None
-    capture_prefix: str = DEFAULT_PREFIX
+    capture_stream: str | None = None
     capture_hash_key: bytes | None = None
-    capture_timeout_s: float = 1.0
+    capture_buffer_bytes: int = 16 * 1024 * 1024
+    capture_flush_s: float = 5.0
     max_body_bytes: int = 64 * 1024
     max_batch_body_bytes: int = 5 * 1024 * 1024
     ort_threads: int = 1
@@ -60,7 +60,7 @@ class Settings:
 
     @property
     def capture_enabled(self) -> bool:
-        return bool(self.capture_bucket)
+        return bool(self.capture_stream)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -70,10 +70,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         model_dir=Path(env.get("MODEL_DIR") or PACKAGED_MODEL_DIR),
         model_s3_uri=env.get("MODEL_S3_URI") or None,
-        capture_bucket=env.get("CAPTURE_BUCKET") or None,
-        capture_prefix=env.get("CAPTURE_PREFIX") or DEFAULT_PREFIX,
+        capture_stream=env.get("CAPTURE_STREAM") or None,
         capture_hash_key=hash_key.encode("utf-8") if hash_key else None,
-        capture_timeout_s=positive_float(env, "CAPTURE_TIMEOUT_S", 1.0),
+        capture_buffer_bytes=positive_int(env, "CAPTURE_BUFFER_BYTES", 16 * 1024 * 1024),
+        capture_flush_s=positive_float(env, "CAPTURE_FLUSH_S", 5.0),
         max_body_bytes=positive_int(env, "MAX_BODY_BYTES", 64 * 1024),
         max_batch_body_bytes=positive_int(env, "MAX_BATCH_BODY_BYTES", 5 * 1024 * 1024),
         ort_threads=positive_int(env, "ORT_INTRA_OP_THREADS", 1),

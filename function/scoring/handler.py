@@ -5,7 +5,7 @@ events). Cold start loads the model bundle and runs one request's path end to en
 first real request finds a warm onnxruntime session and warm code:
 
 * on SnapStart, in the runtime's before-snapshot hook (the primed state is snapshotted;
-  after a restore only the S3 client of inference capture is recreated);
+  after a restore only the Firehose client of inference capture is recreated);
 * otherwise at import, during the Lambda init phase.
 
 A bundle that cannot be loaded never crashes the import: /health and /predict answer 503
@@ -32,6 +32,7 @@ from mangum import Mangum  # noqa: E402
 
 from scoring import logs  # noqa: E402
 from scoring.api import create_app  # noqa: E402
+from scoring.firehose import install_sigterm_flush  # noqa: E402
 
 if TYPE_CHECKING:
     from mangum.types import LambdaContext as MangumContext
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 
 app = create_app()
 service: Service = app.state.service
+if service.capture is not None:
+    # Flush the buffered captures on SIGTERM (Lambda sends it when an extension is present).
+    install_sigterm_flush(service.capture.producer)
 
 
 class ScoringMangum(Mangum):

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 #: Scope key where a route leaves facts for the request's log line.
 LOG_KEY = "scoring.log"
+#: scope key of the request's id (the x-request-id header), set by RequestLogMiddleware.
+REQUEST_ID_KEY = "scoring.request_id"
 JSON = "application/json"
 
 
@@ -129,6 +131,7 @@ class RequestLogMiddleware:
         request_id, lambda_id = _request_ids(scope)
         facts: dict[str, Any] = {}
         scope[LOG_KEY] = facts
+        scope[REQUEST_ID_KEY] = request_id
         status = 500
         latency: float | None = None
         header = (b"x-request-id", request_id.encode("latin-1"))

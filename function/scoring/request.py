@@ -160,10 +160,13 @@ class BatchResponse(BaseModel):
 class CaptureStats(BaseModel):
     model_config = _RESPONSE_CONFIG
     enabled: bool
-    written: int
-    failed: int
-    timed_out: int
+    buffered: int
+    sent: int
+    retried: int
     dropped: int
+    failed: int
+    firehose_records: int
+    calls: int
 
 
 class ChallengerStats(BaseModel):

@@ -26,6 +26,7 @@ from starlette.responses import Response
 from scoring.config import DEFAULT_BATCH_REASONS, DEFAULT_REASONS, MAX_BATCH_SIZE, MAX_REASONS
 from scoring.http import (
     JSON,
+    REQUEST_ID_KEY,
     error_response,
     json_response,
     log_facts,
@@ -90,7 +91,7 @@ async def _score(request: Request, endpoint: Endpoint) -> Response:
         log.update(model_version=bundle.version, n=len(apps), reasons=reasons,
                    **endpoint.decisions(predictions))
         capture = _capture_task(service.capture, apps, predictions, bundle.version, log,
-                                service.challenger)
+                                service.challenger, str(request.scope.get(REQUEST_ID_KEY, "")))
         return json_response(200, endpoint.body(predictions), background=capture)
     except Exception as exc:
         return error_response(exc, log)
@@ -98,21 +99,27 @@ async def _score(request: Request, endpoint: Endpoint) -> Response:
 
 def _capture_task(writer: CaptureWriter | None, apps: Sequence[Mapping[str, Any]],
                   predictions: list[PredictionBody], version: str, log: dict[str, Any],
-                  challenger: Challenger | None = None) -> BackgroundTask | None:
-    """Capture (and the shadow challenger, if any) run after the response is built; their
-    outcomes join the request's log line."""
-    if writer is None and challenger is None:
+                  challenger: Challenger | None = None, request_id: str = ""
+                  ) -> BackgroundTask | None:
+    """Capture only buffers its records (the Firehose producer sends them later), so without
+    a shadow challenger it runs here; the challenger scores after the response is built, and
+    its results join the captures. Outcomes join the request's log line."""
+    if challenger is None:
+        if writer is not None:
+            _capture(writer, None, apps, predictions, version, log, request_id)
         return None
-    return BackgroundTask(_capture, writer, challenger, apps, predictions, version, log)
+    return BackgroundTask(_capture, writer, challenger, apps, predictions, version, log,
+                          request_id)
 
 
 def _capture(writer: CaptureWriter | None, challenger: Challenger | None,
              apps: Sequence[Mapping[str, Any]], predictions: list[PredictionBody],
-             version: str, log: dict[str, Any]) -> None:
+             version: str, log: dict[str, Any], request_id: str = "") -> None:
     shadow = challenger.score(apps, predictions, log) if challenger is not None else None
     if writer is not None:
         log["capture"] = writer.capture(apps, [p["probability_default"] for p in predictions],
                                         [p["decision"] for p in predictions], version,
+                                        request_id,
                                         challenger=None if challenger is None else (
                                             shadow or [None] * len(apps)))
 

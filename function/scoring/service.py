@@ -26,7 +26,7 @@ from scoring.reasons import reasons_for_rows
 from scoring.request import encode, parse_application, parse_batch
 
 if TYPE_CHECKING:
-    from contract.aws import S3Client
+    from scoring.firehose import FirehoseClient
     from scoring.shapes import CaptureHealth, Explained, HealthBody, PredictionBody
 
 #: A failed bundle load is retried on demand at most this often.
@@ -94,7 +94,7 @@ class Service:
         self,
         settings: Settings,
         config_error: str | None = None,
-        capture_client_factory: Callable[[], S3Client] | None = None,
+        capture_client_factory: Callable[[], FirehoseClient] | None = None,
     ) -> None:
         self.settings = settings
         self._config_error = config_error
@@ -105,10 +105,8 @@ class Service:
         self.capture: capture_mod.CaptureWriter | None = None
         if settings.capture_enabled and config_error is None:
             self.capture = capture_mod.CaptureWriter(
-                bucket=settings.capture_bucket or "",
-                prefix=settings.capture_prefix,
-                hash_key=settings.capture_hash_key,
-                timeout_s=settings.capture_timeout_s,
+                settings.capture_stream or "", settings.capture_hash_key,
+                buffer_bytes=settings.capture_buffer_bytes, interval_s=settings.capture_flush_s,
                 client_factory=capture_client_factory,
             )
         self.challenger = None if config_error is not None else shadow.from_settings(
@@ -183,7 +181,7 @@ class Service:
                 self._fail(f"the model fails on a probe application: {type(exc).__name__}", exc)
 
     def after_restore(self) -> None:
-        """After a SnapStart restore: S3 connections from the snapshot are stale; build a
+        """After a SnapStart restore: connections from the snapshot are stale; build a
         fresh client now rather than on the first request."""
         if self.capture is not None:
             self.capture.reset_client()
@@ -191,7 +189,8 @@ class Service:
 
     def health(self) -> tuple[int, HealthBody]:
         """(HTTP status, /health body)."""
-        capture: CaptureHealth = {"enabled": self.capture is not None, **capture_mod.stats()}
+        counts = self.capture.stats() if self.capture else capture_mod.empty_stats()
+        capture: CaptureHealth = {"enabled": self.capture is not None, **counts}
         challenger = self.challenger.health() if self.challenger is not None else None
         try:
             bundle = self.bundle()

@@ -38,16 +38,21 @@ __all__ = ["BatchResponseBody", "CaptureCounts", "CaptureHealth", "CaptureOutcom
            "Direction", "Explained", "HealthBody", "PredictionBody", "ReasonBody"]
 
 #: What became of one request's capture (scoring.capture).
-CaptureOutcome = Literal["written", "failed", "timed_out", "dropped"]
+CaptureOutcome = Literal["buffered", "dropped", "failed"]
 
 
 class CaptureCounts(TypedDict):
-    """Capture outcomes counted since the process started."""
+    """Captured records (one per scored application) by outcome, since the process started
+    (scoring.firehose); ``buffered`` is what waits now."""
 
-    written: int
-    failed: int
-    timed_out: int
+    buffered: int
+    sent: int
+    retried: int
     dropped: int
+    failed: int
+    #: What Firehose bills: records (many JSON lines each) and PutRecordBatch calls.
+    firehose_records: int
+    calls: int
 
 
 class CaptureHealth(CaptureCounts):

@@ -112,7 +112,7 @@ def test_built_package_answers_predict_from_a_lambda_like_interpreter(tmp_path, 
         "                        'body': json.loads(response['body']), 'files': loaded}))\n"
     )
     env = {k: v for k, v in os.environ.items()
-           if k not in ("MODEL_S3_URI", "CAPTURE_BUCKET", "PYTHONPATH")}
+           if k not in ("MODEL_S3_URI", "CAPTURE_STREAM", "PYTHONPATH")}
     env.update({"PYTHONPATH": str(out), "MODEL_DIR": "", "PYTHONDONTWRITEBYTECODE": "1"})
     result = subprocess.run([sys.executable, "-S", "-c", child, str(tmp_path / "event.json")],
                             cwd=out, env=env, capture_output=True, text=True, timeout=120,

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import importlib
 import json
-from datetime import UTC, datetime, timedelta
+import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -198,38 +199,39 @@ def app_reset_afterwards(trained_bundle: Path):
     yield
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MODEL_DIR", str(trained_bundle))
-        for name in ("CAPTURE_BUCKET", "MODEL_S3_URI", "CAPTURE_HASH_KEY"):
+        for name in ("CAPTURE_STREAM", "MODEL_S3_URI", "CAPTURE_HASH_KEY"):
             mp.delenv(name, raising=False)
         importlib.reload(importlib.import_module("scoring.handler"))
 
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # few rows
-def test_scoring_captures_feed_a_drift_report(
-    trained_bundle, drift_s3, monkeypatch, app_reset_afterwards
+def test_the_drift_event_runs_end_to_end_on_a_local_moto_server(
+    trained_bundle, tmp_path, monkeypatch, app_reset_afterwards
 ):
-    """The scoring events, with capture on, write captures that the scheduled drift run
-    (at today's date) turns into a full report."""
-    monkeypatch.setenv("MODEL_DIR", str(trained_bundle))
-    monkeypatch.setenv("CAPTURE_HASH_KEY", "test-pepper")
-    monkeypatch.delenv("MODEL_S3_URI", raising=False)
-    importlib.reload(importlib.import_module("scoring.handler"))  # capture on, inside moto
-    batch = load("predict_batch.json")
-    for _ in range(3):
-        assert run("predict_valid.json")["statusCode"] == 200
-        assert invoker.decode_response(invoker.invoke(batch))["statusCode"] == 200
-    captured = drift_s3.list_objects_v2(Bucket=BUCKET, Prefix="captures/")["KeyCount"]
-    assert captured == 6
+    """`make invoke EVENT=infra/events/drift_schedule.json` without AWS: a moto server (S3 +
+    Firehose), captures scored through the scoring handler with capture on, the scheduled
+    drift run, the report copied out; the server is stopped afterwards."""
+    from infra import local_drift
 
-    monkeypatch.setenv("MIN_ROWS", "5")
-    tomorrow = datetime.now(UTC) + timedelta(days=1)  # so that today is in the window
-    event = {**load(DRIFT_EVENT), "time": tomorrow.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    response = invoker.invoke(event)
-    assert response["status"] == "ok", response
-    assert response["rows"]["current"] == 12
-    end = window_end(event["time"])
-    summary = read_json(drift_s3, f"reports/drift/{end}/summary.json")
+    for name in (*DRIFT_ENV, "MODEL_S3_URI", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(os, "environ", os.environ.copy())  # run() points boto3 at the server
+    assert local_drift.run(load(DRIFT_EVENT), trained_bundle, tmp_path) == 0
+    end = window_end(load(DRIFT_EVENT)["time"])
+    summary = json.loads((tmp_path / f"reports/drift/{end}/summary.json").read_text())
     assert summary["status"] == "ok"
-    assert 0.0 <= summary["drift_share"] <= 1.0
-    keys = {o["Key"] for o in drift_s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
-    assert {f"reports/drift/{end}/{n}" for n in ("report.html", "report.json")} <= keys
+    assert summary["rows"]["current"] == local_drift.OBJECTS * local_drift.PER_OBJECT
+    assert summary["captures"]["objects_skipped_corrupt"] == 0
+    assert summary["prediction"]["reference"]["threshold"] == 0.2
+    assert (tmp_path / f"reports/drift/{end}/report.html").is_file()
+
+
+def test_invoking_the_drift_event_without_aws_runs_it_locally(monkeypatch):
+    from infra import local_drift
+
+    calls = []
+    monkeypatch.delenv("REPORT_BUCKET", raising=False)
+    monkeypatch.setattr(local_drift, "main", lambda argv: calls.append(argv) or 0)
+    assert invoker.main([str(EVENTS_DIR / DRIFT_EVENT)]) == 0
+    assert calls == [[str(EVENTS_DIR / DRIFT_EVENT)]]

@@ -156,11 +156,21 @@ def test_no_wildcard_resources(template):
     }
 
 
-def test_deny_statements_are_only_the_tls_guard(template):
+def test_deny_statements_are_the_tls_guard_and_the_capture_bucket_fence(template):
+    fence = {"OnlyFirehoseWrites": ("s3:PutObject", "CaptureFirehoseRole"),
+             "OnlyDriftReads": ("s3:GetObject", "DriftFunctionRole")}
     for where, statement in statements(template):
-        if statement["Effect"] == "Deny":
-            assert statement["Action"] == "s3:*", where
-            assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, where
+        if statement["Effect"] != "Deny":
+            continue
+        if statement.get("Sid") in fence:
+            action, role = fence[statement["Sid"]]
+            assert where.startswith("CaptureBucketPolicy"), where
+            assert statement["Action"] == action
+            assert statement["Condition"] == {
+                "ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [role, "Arn"]}}}
+            continue
+        assert statement["Action"] == "s3:*", where
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, where
 
 
 def test_functions_use_the_templates_roles_and_no_managed_policies(template):
@@ -172,6 +182,13 @@ def test_functions_use_the_templates_roles_and_no_managed_policies(template):
         props = role["Properties"]
         assert "ManagedPolicyArns" not in props, f"{name}: managed policies grant on '*'"
         trust = props["AssumeRolePolicyDocument"]["Statement"]
+        if name == "CaptureFirehoseRole":
+            assert trust == [{"Effect": "Allow",
+                              "Principal": {"Service": "firehose.amazonaws.com"},
+                              "Action": "sts:AssumeRole",
+                              "Condition": {"StringEquals": {
+                                  "sts:ExternalId": {"Ref": "AWS::AccountId"}}}}]
+            continue
         assert trust == [
             {
                 "Effect": "Allow",
@@ -181,7 +198,7 @@ def test_functions_use_the_templates_roles_and_no_managed_policies(template):
         ]
 
 
-def test_scoring_role_reads_the_model_prefix_and_writes_captures_only(template):
+def test_scoring_role_reads_the_model_prefix_and_sends_captures_only(template):
     log_streams = (
         "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
         "log-group:${ScoringLogGroup}:log-stream:*"
@@ -191,7 +208,8 @@ def test_scoring_role_reads_the_model_prefix_and_writes_captures_only(template):
         ("logs:PutLogEvents", log_streams),
         ("s3:GetObject", "${ModelBucket.Arn}/${ModelPrefix}*"),
         ("s3:GetObject", "${ModelBucket.Arn}/${ChallengerModelPrefix}*"),
-        ("s3:PutObject", "${DataBucket.Arn}/${CapturePrefix}*"),
+        ("firehose:PutRecordBatch", "${CaptureDeliveryStream.Arn}"),
+        ("firehose:PutRecord", "${CaptureDeliveryStream.Arn}"),
     }
 
 
@@ -202,7 +220,7 @@ def test_scoring_grants_follow_their_conditions(template):
         for item in policy["PolicyDocument"]["Statement"]
         if "Fn::If" in item
     }
-    assert conditional == {"ReadModelBundle": "UseS3Model", "WriteCaptures": "CaptureEnabled",
+    assert conditional == {"ReadModelBundle": "UseS3Model", "SendCaptures": "CaptureEnabled",
                            "ReadChallengerBundle": "UseChallenger"}
 
 
@@ -214,9 +232,11 @@ def test_drift_role_reads_captures_and_reference_and_writes_reports_only(templat
     assert grants(template, "DriftFunctionRole") == {
         ("logs:CreateLogStream", log_streams),
         ("logs:PutLogEvents", log_streams),
+        ("s3:ListBucket", "${CaptureBucket.Arn}"),
+        ("s3:GetObject", "${CaptureBucket.Arn}/${CapturePrefix}*"),
         ("s3:ListBucket", "${DataBucket.Arn}"),
-        ("s3:GetObject", "${DataBucket.Arn}/${CapturePrefix}*"),
         ("s3:GetObject", "${DataBucket.Arn}/${ReferenceKey}"),
+        ("s3:GetObject", "${DataBucket.Arn}/${ReferenceScoresKey}"),
         ("s3:GetObject", "${DataBucket.Arn}/${ReportPrefix}latest.json"),  # newer window?
         ("s3:PutObject", "${DataBucket.Arn}/${ReportPrefix}*"),
         ("s3:DeleteObject", "${DataBucket.Arn}/${ReportPrefix}*"),
@@ -226,15 +246,28 @@ def test_drift_role_reads_captures_and_reference_and_writes_reports_only(templat
         if where.startswith("DriftFunctionRole ") and s.get("Action") == "s3:ListBucket"
     ]  # fmt: skip
     assert [s["Condition"] for s in listing] == [
-        {
-            "StringLike": {
-                "s3:prefix": [
-                    {"Fn::Sub": "${CapturePrefix}*"},
-                    {"Fn::Sub": "${ReportPrefix}latest.json"},
-                ]
-            }
-        }
+        {"StringLike": {"s3:prefix": {"Fn::Sub": "${CapturePrefix}*"}}},
+        {"StringLike": {"s3:prefix": {"Fn::Sub": "${ReportPrefix}latest.json"}}},
     ]
+
+
+def test_capture_delivery_stream_writes_hourly_gzip_objects(template):
+    from contract.capture_format import DEFAULT_ERROR_PREFIX, firehose_prefix
+
+    props = template["Resources"]["CaptureDeliveryStream"]["Properties"]
+    s3 = props["ExtendedS3DestinationConfiguration"]
+    assert props["DeliveryStreamType"] == "DirectPut"
+    assert props["DeliveryStreamEncryptionConfigurationInput"] == {"KeyType": "AWS_OWNED_CMK"}
+    assert s3["CompressionFormat"] == "GZIP"
+    assert s3["Prefix"] == {"Fn::Sub": firehose_prefix("${CapturePrefix}")}
+    assert s3["ErrorOutputPrefix"].startswith(DEFAULT_ERROR_PREFIX)
+    assert s3["BufferingHints"] == {"IntervalInSeconds": 300, "SizeInMBs": 16}
+    assert s3["BucketARN"] == {"Fn::GetAtt": ["CaptureBucket", "Arn"]}
+    assert grants(template, "CaptureFirehoseRole") == {
+        (action, resource) for action in (
+            "s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:ListBucket",
+            "s3:ListBucketMultipartUploads", "s3:PutObject")
+        for resource in ("${CaptureBucket.Arn}", "${CaptureBucket.Arn}/*")}
 
 
 # --------------------------------------------------------------------------- functions
@@ -251,7 +284,7 @@ def test_scoring_function(template):
     assert props["MemorySize"] == {"Ref": "ScoringMemorySize"}
     assert template["Parameters"]["ScoringMemorySize"]["Default"] == 1024
     assert set(props["Environment"]["Variables"]) == {
-        "MODEL_S3_URI", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "CAPTURE_HASH_KEY",
+        "MODEL_S3_URI", "CAPTURE_STREAM", "CAPTURE_HASH_KEY",
         "CHALLENGER_MODEL_S3_URI",
     }  # fmt: skip
 
@@ -291,6 +324,7 @@ def test_drift_function_is_a_scheduled_container_image(template):
     assert template["Parameters"]["DriftSchedule"]["Default"] == "rate(1 day)"
     assert set(props["Environment"]["Variables"]) == {
         "REPORT_BUCKET", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "REFERENCE_KEY",
+        "REFERENCE_SCORES_KEY",
         "WINDOW_DAYS", "MIN_ROWS", "MAX_ROWS", "REPORT_PREFIX", "METRIC_NAMESPACE", "MODEL_NAME",
     }  # fmt: skip
     metadata = drift["Metadata"]
@@ -339,7 +373,7 @@ def test_every_environment_variable_is_read_by_the_functions_code(template, func
 # --------------------------------------------------------------------------- storage
 def test_buckets_are_encrypted_versioned_private_and_tls_only(template):
     buckets = resources_of(template, "AWS::S3::Bucket")
-    assert set(buckets) >= {"ModelBucket", "DataBucket"}
+    assert set(buckets) >= {"ModelBucket", "DataBucket", "CaptureBucket"}
     policies = {
         p["Properties"]["Bucket"]["Ref"]: p["Properties"]["PolicyDocument"]["Statement"]
         for p in resources_of(template, "AWS::S3::BucketPolicy").values()
@@ -355,7 +389,8 @@ def test_buckets_are_encrypted_versioned_private_and_tls_only(template):
         assert props["VersioningConfiguration"] == {"Status": "Enabled"}
         rules = props["LifecycleConfiguration"]["Rules"]
         assert any("NoncurrentVersionExpiration" in r for r in rules), name
-        deny = [s for s in policies[name] if s["Effect"] == "Deny"]
+        deny = [s for s in policies[name]
+                if s["Effect"] == "Deny" and s["Sid"] == "DenyInsecureTransport"]
         assert deny == [
             {
                 "Sid": "DenyInsecureTransport",
@@ -371,11 +406,17 @@ def test_buckets_are_encrypted_versioned_private_and_tls_only(template):
         ]
 
 
-def test_captures_expire(template):
-    rules = template["Resources"]["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
-    (captures,) = [r for r in rules if r["Id"] == "expire-captures"]
-    assert captures["Prefix"] == {"Ref": "CapturePrefix"}
-    assert captures["ExpirationInDays"] == {"Ref": "CaptureRetentionDays"}
+def test_captures_and_capture_errors_expire(template):
+    from contract.capture_format import DEFAULT_ERROR_PREFIX
+
+    props = template["Resources"]["CaptureBucket"]["Properties"]
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-captures"]["Prefix"] == {"Ref": "CapturePrefix"}
+    assert rules["expire-capture-errors"]["Prefix"] == DEFAULT_ERROR_PREFIX
+    for rule in ("expire-captures", "expire-capture-errors"):
+        assert rules[rule]["ExpirationInDays"] == {"Ref": "CaptureRetentionDays"}
+    assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": {"Ref": "NoncurrentVersionRetentionDays"}}
     assert template["Parameters"]["CaptureRetentionDays"]["Default"] == 90
 
 

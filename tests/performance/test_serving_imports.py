@@ -32,7 +32,7 @@ print(json.dumps({"status": [response["statusCode"], batch["statusCode"]],
 
 
 def test_serving_path_imports_no_heavy_packages(trained_bundle):
-    env = {k: v for k, v in os.environ.items() if k not in ("CAPTURE_BUCKET", "MODEL_S3_URI")}
+    env = {k: v for k, v in os.environ.items() if k not in ("CAPTURE_STREAM", "MODEL_S3_URI")}
     env["MODEL_DIR"] = str(trained_bundle)
     result = subprocess.run(
         [sys.executable, "-c", _PROBE, str(trained_bundle)],

@@ -1,5 +1,5 @@
 """The drift Lambda end to end on moto S3: a real scheduled-event payload, captures written with
-the scoring function's own format (capture_format.encode_capture / capture_key), and the
+the scoring function's own format (gzip JSON Lines under Firehose's hourly keys), and the
 skipped, corrupt-file, rerun and S3-fault cases. Reading a window of captures on its own:
 test_captures.py.
 
@@ -23,13 +23,16 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from contract.capture_format import capture_key, encode_capture
+from contract.bundle import reference_scores_key
+from contract.capture_format import encode_capture
 from contract.schema import FEATURE_FIELDS
 from drift import handler as drift_handler
 from infra import lambda_events
 from infra.synthetic_traffic import (
     DRIFTED_FIELDS,
+    THRESHOLD,
     applications,
+    capture_key,
     capture_records,
     put_captures,
     reference_csv_gz,
@@ -56,6 +59,7 @@ ENV = {
     "WINDOW_DAYS": "7",
     "MIN_ROWS": "200",
     "MAX_ROWS": "1000",
+    "ROWS_PER_OBJECT": "100",
     "MODEL_NAME": "credit-scoring-test",
 }
 
@@ -87,6 +91,8 @@ def aws_world() -> Iterator[Any]:
             s3 = boto3.client("s3", region_name="us-east-1")
             s3.create_bucket(Bucket=BUCKET)
             s3.put_object(Bucket=BUCKET, Key=REFERENCE_KEY, Body=reference_csv_gz(2000))
+            s3.put_object(Bucket=BUCKET, Key=reference_scores_key(REFERENCE_KEY),
+                          Body=json.dumps(REFERENCE_SCORES).encode())
             yield s3
 
 
@@ -103,6 +109,11 @@ def invoke(event: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     with contextlib.redirect_stdout(out):
         result = drift_handler.handler(event, context)
     return result, out.getvalue().splitlines()
+
+
+#: Reference scores: 1,000 probabilities spread over [0, 0.55), 9% at or above 0.5.
+REFERENCE_SCORES = {"source": "test", "threshold": THRESHOLD,
+                    "probabilities": [i * 0.00055 for i in range(1000)]}
 
 
 CORRUPT = {
@@ -167,7 +178,9 @@ def test_end_to_end_writes_report_summary_and_latest(ok_run: dict[str, Any]) -> 
     assert summary["window"] == {"start": "2026-11-21", "end": "2026-11-27", "days": 7}
     assert summary["event_time"] == "2026-11-28T06:00:00+00:00"
     assert summary["model"] == "credit-scoring-test"
-    assert summary["rows"] == {"reference": 2000, "current": 1000}
+    # About MAX_ROWS: the quota of the hour holding only corrupt objects (its share of the
+    # bytes) stays unfilled.
+    assert summary["rows"]["reference"] == 2000 and 980 <= summary["rows"]["current"] < 1000
     assert summary["columns_tested"] == len(FEATURE_FIELDS) == 120
     drifted = {c["column"]: c for c in summary["drifted_columns"]}
     assert set(DRIFTED_FIELDS) <= set(drifted)
@@ -224,11 +237,30 @@ def test_only_the_window_is_read_corrupt_captures_are_skipped_and_counted(
 
 
 @pytest.mark.slow
+def test_the_report_compares_scores_and_decline_rate_with_the_reference(
+    ok_run: dict[str, Any],
+) -> None:
+    summary = json.loads(ok_run["objects"][PREFIX + "summary.json"])
+    prediction = summary["prediction"]
+    current, reference = prediction["current"], prediction["reference"]
+    assert current["rows"] == summary["rows"]["current"]
+    # the synthetic captures: probabilities (i % 20) / 20 + 0.01, declined from 0.5
+    assert 0.3 < current["decline_rate"] < 0.7
+    assert reference["threshold"] == THRESHOLD and reference["rows"] == 1000
+    assert reference["decline_rate"] == pytest.approx(0.09)  # i * 0.00055 >= 0.5 for i >= 910
+    assert prediction["decline_rate_change"] == pytest.approx(
+        current["decline_rate"] - reference["decline_rate"])
+    assert prediction["psi"] > 0.25  # the captured scores sit far above the reference's
+    assert sum(prediction["histogram"]["current"]) == current["rows"]
+
+
+@pytest.mark.slow
 def test_reads_are_bounded_by_max_rows(ok_run: dict[str, Any]) -> None:
     summary = json.loads(ok_run["objects"][PREFIX + "summary.json"])
     assert summary["max_rows"] == 1000
-    assert summary["captures"]["rows_read"] == 1400
-    assert summary["captures"]["rows_used"] == summary["rows"]["current"] == 1000
+    assert summary["captures"]["gets"] == 18  # each hour's one object, and the 4 corrupt
+    assert summary["captures"]["hours_listed"] == 7 * 24
+    assert summary["captures"]["rows_used"] == summary["rows"]["current"] <= 1000
     assert summary["sampled"] is True and summary["captures"]["sampled"] is True
 
 
@@ -280,12 +312,12 @@ def test_no_captures_writes_a_skipped_summary(world: Any) -> None:
 
 
 def test_fewer_rows_than_min_rows_writes_a_skipped_summary(world: Any) -> None:
-    put_captures(world, BUCKET, applications(120, seed=1), at(WINDOW_DAYS[0]))
+    put_captures(world, BUCKET, applications(90, seed=1), at(WINDOW_DAYS[0]))
     world.put_object(Bucket=BUCKET, Key=capture_key(at(WINDOW_DAYS[1])), Body=CORRUPT["not-utf8"])
     result, _ = invoke(scheduled_event())
     assert result["status"] == "skipped"
     summary = json.loads(objects(world, PREFIX)[PREFIX + "summary.json"])
-    assert summary["reason"] == "120 captured rows, fewer than MIN_ROWS=200"
+    assert summary["reason"] == "90 captured rows, fewer than MIN_ROWS=200"
     assert summary["captures"]["objects_skipped_corrupt"] == 1
     assert set(objects(world, "reports/")) == {PREFIX + "summary.json", "reports/drift/latest.json"}
 

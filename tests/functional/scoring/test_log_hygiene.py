@@ -1,13 +1,14 @@
 """Log hygiene: no raw SK_ID_CURR, no applicant value and no secret in any log output.
 
 Predictions run through the Lambda handler (``scoring.handler.ScoringMangum`` over ``create_app()``
-configured from the environment, as in Lambda) with inference capture ON, writing to a moto
-S3 bucket; the environment holds a CAPTURE_HASH_KEY and AWS credentials with distinctive
-values. Requests: a single prediction, a batch (both captured), a 422 (invalid values), a 400
-(a truncated body full of applicant values) and a capture fault (a missing bucket: the
-error is logged). Every byte of output is collected: the scoring JSON lines, every record of
-every logger (the root logger, the library loggers: botocore, urllib3, ...), and the
-process's stdout/stderr; then it is searched for each distinctive value in several spellings.
+configured from the environment, as in Lambda) with inference capture ON, sending to a moto
+Firehose delivery stream; the environment holds a CAPTURE_HASH_KEY and AWS credentials
+with distinctive values. Requests: a single prediction, a batch (both captured), a 422
+(invalid values), a 400 (a truncated body full of applicant values) and a capture fault (a
+missing stream: the error is logged). Every byte of output is collected: the scoring JSON
+lines, every record of every logger (the root logger, the library loggers: botocore,
+urllib3, ...), and the process's stdout/stderr; then it is searched for each distinctive
+value in several spellings.
 
 * At INFO (the deployed level: the template's Text log format leaves the root logger at
   WARNING, the scoring logger logs INFO) nothing may leak.
@@ -35,10 +36,10 @@ import pytest
 from moto import mock_aws
 
 from infra.lambda_events import FakeLambdaContext, http_api_event, reference_applications
-from scoring import capture, logs
+from scoring import logs
 from scoring.api import create_app
+from tests.firehose import STREAM, create_stream, delivered_records
 
-BUCKET = "log-hygiene-captures"
 SECRETS = {
     "CAPTURE_HASH_KEY": "hk-LogHygiene-7d1e5c09b3a24f68",
     "AWS_ACCESS_KEY_ID": "AKIALOGHYGIENE7Q2Z",
@@ -92,24 +93,23 @@ def applications(trained_bundle: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def lambda_env(monkeypatch, trained_bundle: Path) -> Iterator[Any]:
-    """The function's environment (capture on, secrets set) and a moto S3 with the bucket."""
+    """The function's environment (capture on, secrets set), a moto stream and its bucket."""
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("MODEL_DIR", str(trained_bundle))
-    monkeypatch.setenv("CAPTURE_BUCKET", BUCKET)
-    monkeypatch.setenv("CAPTURE_TIMEOUT_S", "2.0")
+    monkeypatch.setenv("CAPTURE_STREAM", STREAM)
     monkeypatch.delenv("MODEL_S3_URI", raising=False)
-    capture.reset_stats()
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
+        create_stream(boto3.client("firehose", region_name="us-east-1"), s3)
         yield s3
-    capture.reset_stats()
 
 
-def _run_requests(applications: list[dict[str, Any]], level: int) -> tuple[str, list[Any]]:
-    """Run the requests with every logger at ``level``; returns (all output, records)."""
+def _run_requests(applications: list[dict[str, Any]], level: int
+                  ) -> tuple[str, list[Any], dict[str, int]]:
+    """Run the requests (and flush the captures) with every logger at ``level``; returns
+    (all output, records, capture counters)."""
     from scoring.handler import ScoringMangum
 
     collect = _Collect()
@@ -123,7 +123,8 @@ def _run_requests(applications: list[dict[str, Any]], level: int) -> tuple[str, 
     scoring_logger.setLevel(min(level, logging.INFO))
     logs.set_stream(stream)
     try:
-        handler = ScoringMangum(create_app(), lifespan="off")
+        app = create_app()
+        handler = ScoringMangum(app, lifespan="off")
         single, batch = applications[0], applications
         responses = [
             handler(http_api_event("POST", "/predict", body=single), FakeLambdaContext()),
@@ -135,6 +136,8 @@ def _run_requests(applications: list[dict[str, Any]], level: int) -> tuple[str, 
             handler(http_api_event("POST", "/predict", body=json.dumps(single)[:-25]),
                     FakeLambdaContext()),
         ]
+        app.state.service.capture.producer.flush(10)
+        stats = app.state.service.capture.stats()
     finally:
         logs.set_stream(None)
         root.removeHandler(collect)
@@ -143,15 +146,7 @@ def _run_requests(applications: list[dict[str, Any]], level: int) -> tuple[str, 
         scoring_logger.setLevel(saved[1])
     assert [r["statusCode"] for r in responses] == [200, 200, 422, 400]
     text = stream.getvalue() + "\n".join(line for _, line in collect.records)
-    return text, collect.records
-
-
-def _capture_outcomes(text: str) -> list[str]:
-    """The capture outcome of each scored request, from its request log line. (The process-wide
-    capture counters are not used: a capture still in flight from an earlier test may land on
-    them while this one runs.)"""
-    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-    return [x["capture"] for x in lines if x.get("event") == "request" and "capture" in x]
+    return text, collect.records, stats
 
 
 def _leaks(text: str) -> dict[str, str]:
@@ -159,11 +154,11 @@ def _leaks(text: str) -> dict[str, str]:
 
 
 def test_no_applicant_value_id_or_secret_in_any_log_at_info(lambda_env, applications, capfd):
-    text, _ = _run_requests(applications, logging.INFO)
+    text, _, stats = _run_requests(applications, logging.INFO)
     out, err = capfd.readouterr()
-    # The captures were really written (so the capture path ran and logged).
-    assert lambda_env.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 2
-    assert _capture_outcomes(text) == ["written", "written"]
+    # The captures were really sent (so the capture path ran and logged).
+    assert len(delivered_records(lambda_env)) == 4
+    assert stats["sent"] == 4
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert [x["status"] for x in lines if x.get("event") == "request"] == [200, 200, 422, 400]
     assert _leaks(text + out + err) == {}
@@ -171,20 +166,20 @@ def test_no_applicant_value_id_or_secret_in_any_log_at_info(lambda_env, applicat
 
 def test_capture_fault_logs_no_value_id_or_secret(lambda_env, applications, monkeypatch,
                                                   capfd):
-    monkeypatch.setenv("CAPTURE_BUCKET", "no-such-bucket-log-hygiene")
-    text, _ = _run_requests(applications, logging.INFO)
+    monkeypatch.setenv("CAPTURE_STREAM", "no-such-stream-log-hygiene")
+    text, _, stats = _run_requests(applications, logging.INFO)
     out, err = capfd.readouterr()
-    assert _capture_outcomes(text) == ["failed", "failed"]
-    assert '"capture_failed"' in text and "NoSuchBucket" in text
+    assert stats["failed"] == 4
+    assert '"capture_failed"' in text and "ResourceNotFoundException" in text
     assert _leaks(text + out + err) == {}
 
 
 def test_no_leak_at_debug_level_either(lambda_env, applications, monkeypatch, capfd):
     for name in logs.AWS_SDK_LOGGERS:  # as in a fresh process: the app must pin them itself
         monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
-    text, records = _run_requests(applications, logging.DEBUG)
+    text, records, stats = _run_requests(applications, logging.DEBUG)
     out, err = capfd.readouterr()
-    assert _capture_outcomes(text) == ["written", "written"]
+    assert stats["sent"] == 4
     leaks = {name: _leaks(line) for name, line in records if _leaks(line)}
     assert leaks == {}, f"leaks at DEBUG, by logger: {leaks}"
     assert _leaks(text + out + err) == {}
@@ -206,7 +201,7 @@ def test_the_scan_has_teeth(lambda_env, applications, monkeypatch, capfd):
         return real_score(bundle, apps, k)
 
     monkeypatch.setattr(routes, "score", leaky_score)
-    text, _ = _run_requests(applications, logging.INFO)
+    text, _, _ = _run_requests(applications, logging.INFO)
     out, err = capfd.readouterr()
     assert set(_leaks(text + out + err).values()) == {
         "SK_ID_CURR", "AMT_INCOME_TOTAL", "CAPTURE_HASH_KEY"}

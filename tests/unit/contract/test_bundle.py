@@ -18,7 +18,8 @@ from contract.bundle import (
 
 def test_the_file_names():
     assert BUNDLE_FILES == ("model.onnx", "shap_paths.npz", "reference.csv.gz",
-                            "reference_bins.json", "golden_set.json", "model_card.json")
+                            "reference_scores.json", "reference_bins.json", "golden_set.json",
+                            "model_card.json")
     assert len(set(BUNDLE_FILES)) == len(BUNDLE_FILES)
 
 
@@ -27,10 +28,12 @@ def test_the_card_is_written_and_read_last():
     assert BUNDLE_FILES[-1] == SERVING_FILES[-1] == CARD_FILE
 
 
-def test_serving_loads_everything_but_the_drift_reference_and_the_golden_set():
+def test_serving_loads_everything_but_the_drift_files_and_the_golden_set():
     """The reference bins are served too, but read on first use (optional: older bundles)."""
     assert set(BUNDLE_FILES) - set(SERVING_FILES) == {
-        bundle.REFERENCE_FILE, bundle.REFERENCE_BINS_FILE, bundle.GOLDEN_FILE}
+        bundle.REFERENCE_FILE, bundle.REFERENCE_SCORES_FILE, bundle.REFERENCE_BINS_FILE,
+        bundle.GOLDEN_FILE}
+    assert set(bundle.DRIFT_FILES) == {bundle.REFERENCE_FILE, bundle.REFERENCE_SCORES_FILE}
     assert bundle.OPTIONAL_SERVING_FILES == (bundle.REFERENCE_BINS_FILE,)
     assert [f for f in BUNDLE_FILES if f in SERVING_FILES] == list(SERVING_FILES)
 
@@ -52,3 +55,9 @@ def test_a_trained_bundle_has_exactly_the_files_and_the_required_keys(trained_bu
     assert set(REQUIRED_CARD_KEYS) <= set(card)
     assert set(card) <= set(get_type_hints(ModelCard)), set(card) - set(
         get_type_hints(ModelCard))
+
+
+def test_reference_scores_sit_beside_the_reference_sample():
+    assert bundle.reference_scores_key("reference/reference.csv.gz") == (
+        "reference/reference_scores.json")
+    assert bundle.reference_scores_key("ref.csv.gz") == "reference_scores.json"

@@ -3,8 +3,8 @@ reads: keys, JSON Lines encoding and the checks on decode."""
 
 from __future__ import annotations
 
+import gzip
 import json
-import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -13,10 +13,14 @@ import pytest
 from contract.capture_format import (
     DEFAULT_PREFIX,
     RECORD_KEYS,
-    capture_key,
     day_prefix,
     decode_capture,
     encode_capture,
+    firehose_key,
+    firehose_prefix,
+    hour_prefix,
+    iter_records,
+    open_lines,
 )
 from contract.schema import FEATURE_FIELDS
 
@@ -24,6 +28,7 @@ from contract.schema import FEATURE_FIELDS
 def _record(**changes: Any) -> dict[str, Any]:
     record: dict[str, Any] = {
         "captured_at": "2026-11-28T05:19:51.123456+00:00",
+        "request_id": "4b1d7e2f9a0c",
         "model_version": "3",
         "client_id_hash": "ab" * 32,
         "probability": 0.083,
@@ -36,18 +41,41 @@ def _record(**changes: Any) -> dict[str, Any]:
 
 
 def test_record_keys():
-    assert {"captured_at", "model_version", "client_id_hash", "probability", "decision",
-            "features"} == RECORD_KEYS
+    assert {"captured_at", "request_id", "model_version", "client_id_hash", "probability",
+            "decision", "features"} == RECORD_KEYS
 
 
-def test_keys_are_partitioned_by_day():
+def test_keys_are_partitioned_by_hour_as_firehose_writes_them():
     assert DEFAULT_PREFIX == "captures/"
     assert day_prefix(date(2026, 11, 28)) == "captures/dt=2026-11-28/"
-    assert day_prefix(date(2026, 1, 2), "live/") == "live/dt=2026-01-02/"
+    assert hour_prefix(date(2026, 1, 2), 7, "live/") == "live/dt=2026-01-02/hour=07/"
+    assert firehose_prefix() == "captures/dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/"
     now = datetime(2026, 11, 28, 5, 19, 51, tzinfo=UTC)
-    key = capture_key(now)
-    assert re.fullmatch(r"captures/dt=2026-11-28/051951-[0-9a-f]{32}\.jsonl", key), key
-    assert capture_key(now) != key  # two requests in the same second never collide
+    key = firehose_key(now, "stream", 1)
+    assert key.startswith(hour_prefix(now.date(), 5)) and key.endswith(".gz")
+    assert firehose_key(now, "stream", 2) != key
+    with pytest.raises(ValueError):
+        hour_prefix(date(2026, 1, 2), 24)
+
+
+def test_gzip_bodies_are_stream_decoded_and_a_limit_stops_early():
+    records = [_record(probability=i / 10) for i in range(10)]
+    body = gzip.compress(encode_capture(records))
+    assert decode_capture(body) == records
+    first = list(iter_records(open_lines(_Chunks(body)), limit=3))
+    assert [r["probability"] for r in first] == [0.0, 0.1, 0.2]
+
+
+class _Chunks:
+    """A body that hands out at most 7 bytes per read (as a network stream may)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        size = 7 if size < 0 else min(size, 7)
+        chunk, self.data = self.data[:size], self.data[size:]
+        return chunk
 
 
 def test_round_trip_is_one_compact_line_per_record():
@@ -73,6 +101,8 @@ def test_blank_lines_are_ignored():
     (b"\xff\xfe", "not a JSON Lines capture"),
     (b'{"captured_at": ', "not a JSON Lines capture"),
     (b"[1, 2]\n", "record 1 does not have the capture keys"),
+    (b"\x1f\x8b" + b"not gzip" * 4, "not a JSON Lines capture"),
+    (b"x" * (2 * 1024 * 1024), "longer than"),
 ])
 def test_undecodable_bodies(body, message):
     with pytest.raises(ValueError, match=message):

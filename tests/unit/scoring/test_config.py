@@ -16,10 +16,10 @@ def test_an_empty_environment_gives_the_defaults():
     assert settings.model_dir == PACKAGED_MODEL_DIR
     assert PACKAGED_MODEL_DIR.parent.name == "function"  # function/model, packaged with the code
     assert settings.model_s3_uri is None
-    assert settings.capture_bucket is None and settings.capture_enabled is False
-    assert settings.capture_prefix == "captures/"
+    assert settings.capture_stream is None and settings.capture_enabled is False
     assert settings.capture_hash_key is None
-    assert settings.capture_timeout_s == 1.0
+    assert settings.capture_buffer_bytes == 16 * 1024 * 1024
+    assert settings.capture_flush_s == 5.0
     assert (settings.max_body_bytes, settings.max_batch_body_bytes) == (65_536, 5_242_880)
     assert settings.ort_threads == 1
 
@@ -28,10 +28,10 @@ def test_every_variable_is_read():
     settings = load_settings({
         "MODEL_DIR": "/opt/bundle",
         "MODEL_S3_URI": "s3://models/scoring/v7/",
-        "CAPTURE_BUCKET": "credit-data",
-        "CAPTURE_PREFIX": "live/captures/",
+        "CAPTURE_STREAM": "credit-captures",
         "CAPTURE_HASH_KEY": "pepper-é",
-        "CAPTURE_TIMEOUT_S": "0.25",
+        "CAPTURE_BUFFER_BYTES": "1048576",
+        "CAPTURE_FLUSH_S": "0.25",
         "MAX_BODY_BYTES": "1000",
         "MAX_BATCH_BODY_BYTES": "200000",
         "ORT_INTRA_OP_THREADS": "2",
@@ -39,10 +39,10 @@ def test_every_variable_is_read():
     assert settings == Settings(
         model_dir=Path("/opt/bundle"),
         model_s3_uri="s3://models/scoring/v7/",
-        capture_bucket="credit-data",
-        capture_prefix="live/captures/",
+        capture_stream="credit-captures",
         capture_hash_key="pepper-é".encode(),
-        capture_timeout_s=0.25,
+        capture_buffer_bytes=1_048_576,
+        capture_flush_s=0.25,
         max_body_bytes=1000,
         max_batch_body_bytes=200_000,
         ort_threads=2,
@@ -52,16 +52,16 @@ def test_every_variable_is_read():
 
 def test_empty_and_blank_values_mean_unset():
     """CloudFormation passes an unset optional parameter as an empty string."""
-    blank = {name: "" for name in ("MODEL_DIR", "MODEL_S3_URI", "CAPTURE_BUCKET",
-                                   "CAPTURE_PREFIX", "CAPTURE_HASH_KEY")}
-    blank |= {name: "  " for name in ("CAPTURE_TIMEOUT_S", "MAX_BODY_BYTES",
+    blank = {name: "" for name in ("MODEL_DIR", "MODEL_S3_URI", "CAPTURE_STREAM",
+                                   "CAPTURE_HASH_KEY")}
+    blank |= {name: "  " for name in ("CAPTURE_FLUSH_S", "CAPTURE_BUFFER_BYTES", "MAX_BODY_BYTES",
                                       "MAX_BATCH_BODY_BYTES", "ORT_INTRA_OP_THREADS")}
     assert load_settings(blank) == Settings()
 
 
 def test_numbers_may_carry_surrounding_spaces():
-    settings = load_settings({"MAX_BODY_BYTES": " 2048 ", "CAPTURE_TIMEOUT_S": "\t3\n"})
-    assert (settings.max_body_bytes, settings.capture_timeout_s) == (2048, 3.0)
+    settings = load_settings({"MAX_BODY_BYTES": " 2048 ", "CAPTURE_FLUSH_S": "\t3\n"})
+    assert (settings.max_body_bytes, settings.capture_flush_s) == (2048, 3.0)
 
 
 @pytest.mark.parametrize(
@@ -73,11 +73,11 @@ def test_numbers_may_carry_surrounding_spaces():
                                        "got '-5'"),
         ("ORT_INTRA_OP_THREADS", "1.5", "ORT_INTRA_OP_THREADS must be a positive integer, "
                                         "got '1.5'"),
-        ("CAPTURE_TIMEOUT_S", "soon", "CAPTURE_TIMEOUT_S must be a positive number, "
+        ("CAPTURE_FLUSH_S", "soon", "CAPTURE_FLUSH_S must be a positive number, "
                                       "got 'soon'"),
-        ("CAPTURE_TIMEOUT_S", "0", "CAPTURE_TIMEOUT_S must be a positive number, got '0'"),
-        ("CAPTURE_TIMEOUT_S", "inf", "CAPTURE_TIMEOUT_S must be a positive number, got 'inf'"),
-        ("CAPTURE_TIMEOUT_S", "nan", "CAPTURE_TIMEOUT_S must be a positive number, got 'nan'"),
+        ("CAPTURE_FLUSH_S", "0", "CAPTURE_FLUSH_S must be a positive number, got '0'"),
+        ("CAPTURE_FLUSH_S", "inf", "CAPTURE_FLUSH_S must be a positive number, got 'inf'"),
+        ("CAPTURE_FLUSH_S", "nan", "CAPTURE_FLUSH_S must be a positive number, got 'nan'"),
     ],
 )
 def test_a_malformed_number_names_the_variable_and_the_value(name, value, message):

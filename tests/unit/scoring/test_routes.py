@@ -1,9 +1,8 @@
 """scoring.routes: the route table, the shared scoring path of /predict and /predict/batch,
-and capture as a background task."""
+and capture (buffered on the request path, sent later by the producer)."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from pathlib import Path
@@ -15,9 +14,8 @@ from fastapi.testclient import TestClient
 from infra.lambda_events import reference_applications
 from scoring import logs
 from scoring.api import create_app
-from scoring.capture import CaptureWriter
 from scoring.config import Settings
-from scoring.routes import BATCH, ROUTES, SINGLE, _capture_task, _decision_counts
+from scoring.routes import BATCH, ROUTES, SINGLE, _decision_counts
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +78,27 @@ def test_decision_counts() -> None:
     assert _decision_counts(predictions) == {"decisions": {"approve": 1, "decline": 2}}
 
 
-def test_capture_runs_after_the_response_and_logs_its_outcome(moto_s3, apps) -> None:
-    assert _capture_task(None, apps, [], "v1", {}) is None
-    moto_s3.create_bucket(Bucket="captures")
-    writer = CaptureWriter("captures", "c/", b"key", 5.0, client_factory=lambda: moto_s3)
-    predictions: Any = [{"probability_default": 0.5, "decision": "decline"} for _ in apps]
-    log: dict[str, Any] = {}
-    task = _capture_task(writer, apps, predictions, "v1", log)
-    assert task is not None and log == {}
-    asyncio.run(task())
-    assert log == {"capture": "written"}
-    assert moto_s3.list_objects_v2(Bucket="captures", Prefix="c/")["KeyCount"] == 1
+def test_the_scoring_path_only_buffers_captures_and_logs_the_outcome(trained_bundle,
+                                                                     apps) -> None:
+    calls: list[Any] = []
+
+    class Recording:
+        def put_record_batch(self, **kwargs: Any) -> dict[str, Any]:
+            calls.append(kwargs)
+            return {"FailedPutCount": 0, "RequestResponses": [{} for _ in kwargs["Records"]]}
+
+    app = create_app(Settings(model_dir=trained_bundle, capture_stream="s",
+                              capture_flush_s=3600), capture_client_factory=Recording)
+    stream = io.StringIO()
+    logs.set_stream(stream)
+    try:
+        response = TestClient(app).post("/predict/batch", json={"applications": apps})
+    finally:
+        logs.set_stream(None)
+    assert response.status_code == 200 and calls == []
+    (line,) = [json.loads(x) for x in stream.getvalue().splitlines()
+               if json.loads(x)["event"] == "request"]
+    assert line["capture"] == "buffered"
+    producer = app.state.service.capture.producer
+    assert producer.stats()["buffered"] == len(apps)
+    assert producer.flush(5) and len(calls) == 1 and producer.stats()["sent"] == len(apps)

@@ -71,7 +71,8 @@ def test_health_of_a_served_bundle(trained_bundle) -> None:
     assert status == 200
     assert body["status"] == "ok" and body["model_version"] == "test" and body["reason"] is None
     assert body["capture"]["enabled"] is False
-    assert set(body["capture"]) == {"enabled", "written", "failed", "timed_out", "dropped"}
+    assert set(body["capture"]) == {"enabled", "buffered", "sent", "retried", "dropped",
+                                    "failed", "firehose_records", "calls"}
 
 
 def test_an_unloadable_bundle_is_unavailable_with_the_reason(tmp_path) -> None:
@@ -114,8 +115,8 @@ def test_prime_loads_the_bundle_and_logs_it(trained_bundle, capsys) -> None:
     assert service.health()[0] == 200
 
 
-def test_capture_is_on_only_with_a_bucket_and_a_valid_configuration(trained_bundle) -> None:
-    on = Settings(model_dir=trained_bundle, capture_bucket="captures")
+def test_capture_is_on_only_with_a_stream_and_a_valid_configuration(trained_bundle) -> None:
+    on = Settings(model_dir=trained_bundle, capture_stream="captures")
     assert Service(on).capture is not None
     assert Service(on, config_error="bad").capture is None
     assert Service(Settings(model_dir=trained_bundle)).capture is None

@@ -1,0 +1,176 @@
+"""The drift job end to end on one machine, with neither Docker nor AWS.
+
+    python -m infra.local_drift infra/events/drift_schedule.json [--bundle function/model]
+
+(``make invoke EVENT=infra/events/drift_schedule.json`` runs this when REPORT_BUCKET is unset.)
+
+1. start a moto server (S3 + Firehose) on 127.0.0.1 and point boto3 at it (AWS_ENDPOINT_URL,
+   fake credentials);
+2. create the capture bucket, the data bucket (with the bundle's reference sample and scores)
+   and a Firehose delivery stream into the capture bucket;
+3. score the demo's synthetic applications through the scoring Lambda handler with capture on
+   (CAPTURE_STREAM): the Firehose producer sends them to the stream and moto writes them to
+   S3. moto neither buffers, compresses nor expands ``!{timestamp}``: each flush becomes one
+   object, and the stream's prefix is moved from hour to hour of the event's window so that
+   the captures spread over it as Firehose's hourly partitions would;
+4. run the scheduled event through the drift handler, copy the report to ``--output`` and
+   print where it is; stop the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from contract.bundle import REFERENCE_FILE, REFERENCE_SCORES_FILE
+from contract.capture_format import DEFAULT_PREFIX, hour_prefix
+
+STREAM = "local-captures"
+CAPTURE_BUCKET = "local-capture-bucket"
+DATA_BUCKET = "local-data-bucket"
+REFERENCE_KEY = f"reference/{REFERENCE_FILE}"
+#: Applications per flush (one moto object each) and flushes in all.
+PER_OBJECT = 40
+OBJECTS = 15
+
+
+def _aws_env(endpoint: str) -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_SESSION_TOKEN": "local"}
+
+
+def _set_up(bundle: Path) -> Any:
+    """Buckets, the reference files and the delivery stream; returns the Firehose client."""
+    import boto3
+
+    s3 = boto3.client("s3")
+    for bucket in (CAPTURE_BUCKET, DATA_BUCKET):
+        s3.create_bucket(Bucket=bucket)
+    s3.upload_file(str(bundle / REFERENCE_FILE), DATA_BUCKET, REFERENCE_KEY)
+    if (bundle / REFERENCE_SCORES_FILE).is_file():
+        s3.upload_file(str(bundle / REFERENCE_SCORES_FILE), DATA_BUCKET,
+                       f"reference/{REFERENCE_SCORES_FILE}")
+    firehose = boto3.client("firehose")
+    firehose.create_delivery_stream(
+        DeliveryStreamName=STREAM, DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": "arn:aws:iam::123456789012:role/local-firehose",
+            "BucketARN": f"arn:aws:s3:::{CAPTURE_BUCKET}", "Prefix": DEFAULT_PREFIX,
+            "CompressionFormat": "UNCOMPRESSED"})
+    return firehose
+
+
+def _point_stream_at(firehose: Any, prefix: str) -> None:
+    described = firehose.describe_delivery_stream(DeliveryStreamName=STREAM)
+    stream = described["DeliveryStreamDescription"]
+    firehose.update_destination(
+        DeliveryStreamName=STREAM, CurrentDeliveryStreamVersionId=stream["VersionId"],
+        DestinationId=stream["Destinations"][0]["DestinationId"],
+        ExtendedS3DestinationUpdate={"Prefix": prefix})
+
+
+def _score_with_capture(firehose: Any, event: dict[str, Any], seed: int) -> dict[str, int]:
+    """Score OBJECTS x PER_OBJECT applications through the handler, capture on; the
+    captures of each group land in one hour of the event's window."""
+    from drift.handler import window_for
+    from infra.demo import predict_event, synthetic_applications
+    from infra.invoke import invoke
+
+    window = window_for(event, int(os.environ.get("WINDOW_DAYS", "7")))
+    days = (window.end - window.start).days + 1
+    apps = synthetic_applications(OBJECTS * PER_OBJECT, seed)
+    # (Re)load the scoring handler now that CAPTURE_STREAM is set: capture on.
+    importlib.reload(importlib.import_module("scoring.handler"))
+    service = None
+    for i in range(OBJECTS):
+        hour = i * days * 24 // OBJECTS
+        day = window.start.fromordinal(window.start.toordinal() + hour // 24)
+        _point_stream_at(firehose, hour_prefix(day, hour % 24))
+        for app in apps[i * PER_OBJECT:(i + 1) * PER_OBJECT]:
+            response = invoke(predict_event(app), "Scoring")
+            if response["statusCode"] != 200:
+                raise RuntimeError(f"scoring failed: HTTP {response['statusCode']}")
+        from scoring import handler as scoring_handler
+
+        service = scoring_handler.service
+        assert service.capture is not None, "capture is off"
+        service.capture.producer.flush(30)
+    assert service is not None and service.capture is not None
+    return dict(service.capture.stats())
+
+
+def _save_report(result: dict[str, Any], output: Path) -> list[Path]:
+    import boto3
+
+    s3 = boto3.client("s3")
+    saved = []
+    output.mkdir(parents=True, exist_ok=True)
+    for key in result["written"]:
+        path = output / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(DATA_BUCKET, key, str(path))
+        saved.append(path)
+    return saved
+
+
+def run(event: dict[str, Any], bundle: Path, output: Path, seed: int = 2026) -> int:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per emulated request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        os.environ.update(_aws_env(f"http://{host}:{port}"))
+        print(f"moto server (S3, Firehose) on http://{host}:{port}", file=sys.stderr)
+        firehose = _set_up(bundle)
+        os.environ.update({"MODEL_DIR": str(bundle), "CAPTURE_STREAM": STREAM,
+                           "CAPTURE_HASH_KEY": "local-demo-key"})
+        counts = _score_with_capture(firehose, event, seed)
+        print(f"scored {OBJECTS * PER_OBJECT} applications through the scoring handler; "
+              f"captures sent to Firehose: {counts['sent']} (dropped {counts['dropped']}, "
+              f"failed {counts['failed']})", file=sys.stderr)
+        os.environ.update({"REPORT_BUCKET": DATA_BUCKET, "CAPTURE_BUCKET": CAPTURE_BUCKET,
+                           "REFERENCE_KEY": REFERENCE_KEY})
+        from infra.invoke import invoke
+
+        result = invoke(event, "Drift")
+        saved = _save_report(result, output)
+    finally:
+        server.stop()
+    out = sys.__stdout__ or sys.stdout
+    print(json.dumps({k: result[k] for k in ("status", "reason", "window", "rows")}, indent=2),
+          file=out)
+    for path in saved:
+        print(f"wrote {path}", file=out)
+    return 0 if result["status"] in ("ok", "skipped") else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("event", type=Path, help="a scheduled event (infra/events/)")
+    parser.add_argument("--bundle", type=Path, default=Path(os.environ.get(
+        "MODEL_DIR", "function/model")))
+    parser.add_argument("--output", type=Path, default=Path("artifacts/drift-local"))
+    args = parser.parse_args(argv)
+    if not (args.bundle / REFERENCE_FILE).is_file():
+        parser.error(f"no bundle at {args.bundle} (run `make demo` or `make train` first)")
+    event = json.loads(args.event.read_text(encoding="utf-8"))
+    with contextlib.redirect_stdout(sys.stderr):
+        from scoring import logs
+
+        logs.set_stream(open(os.devnull, "w"))  # noqa: SIM115 (the handler's request lines)
+        return run(event, args.bundle.resolve(), args.output)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
