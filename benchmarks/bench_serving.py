@@ -115,7 +115,7 @@ def measure_cold(bundle: Path, event_path: Path, runs: int, workdir: Path,
     # PYTHONDONTWRITEBYTECODE dropped: the untimed first runs write the .pyc files of
     # function/ and of the pandas-stack module, as the venv's packages already have theirs.
     base_env = {k: v for k, v in os.environ.items()
-                if k not in ("CAPTURE_BUCKET", "MODEL_S3_URI", "PYTHONPATH",
+                if k not in ("CAPTURE_STREAM", "MODEL_S3_URI", "PYTHONPATH",
                              "PYTHONDONTWRITEBYTECODE")}
     ours_env = {**base_env, "MODEL_DIR": str(bundle)}
     stack_env = {**base_env, "PANDAS_STACK_PIPELINE": str(pickle_path)}
@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print("warm requests ...", flush=True)
         os.environ["MODEL_DIR"] = str(bundle)
-        os.environ.pop("CAPTURE_BUCKET", None)
+        os.environ.pop("CAPTURE_STREAM", None)
         from scoring import logs
 
         logs.set_stream(open(os.devnull, "w"))  # noqa: SIM115  (JSON lines cost, not I/O)

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     base = f"http://{HOST}:{port}"
     server_log = work / "server.log"
     env = {k: v for k, v in os.environ.items()
-           if k not in ("CAPTURE_BUCKET", "MODEL_S3_URI")}
+           if k not in ("CAPTURE_STREAM", "MODEL_S3_URI")}
     env.update(MODEL_DIR=str(bundle))
 
     with server_log.open("w") as log_file:

@@ -6,7 +6,7 @@ The function is picked from the event's shape unless ``--function`` says: API Ga
 events (REST payload 1.0 or HTTP API payload 2.0) go to the scoring function's
 ``scoring.handler.handler``, EventBridge scheduled events to ``drift.handler.handler``.
 The handler runs with a fake Lambda context and the current environment (MODEL_DIR,
-CAPTURE_BUCKET, REPORT_BUCKET, ...); the response is printed as pretty JSON with an API
+CAPTURE_STREAM, REPORT_BUCKET, ...); the response is printed as pretty JSON with an API
 response's body decoded (base64 undone, JSON parsed) on stdout; what the handler itself
 writes to stdout (its JSON log lines, the drift job's EMF line) goes to stderr, so the
 response can be piped (``| jq .body``). The exit status is 0 unless the handler raised.

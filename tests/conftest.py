@@ -78,6 +78,6 @@ def lambda_entry(trained_bundle: Path) -> ModuleType:
     imports it at a cold start: MODEL_DIR = the test bundle, capture and S3 loading off."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MODEL_DIR", str(trained_bundle))
-        for name in ("CAPTURE_BUCKET", "MODEL_S3_URI", "CAPTURE_HASH_KEY"):
+        for name in ("CAPTURE_STREAM", "MODEL_S3_URI", "CAPTURE_HASH_KEY"):
             mp.delenv(name, raising=False)
         return importlib.reload(importlib.import_module("scoring.handler"))

@@ -48,7 +48,8 @@ RECORD_BYTES = 256 * 1024
 CALL_BYTES = 4_000_000
 
 DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024
-DEFAULT_FLUSH_BYTES = 1024 * 1024
+#: A send starts once about one call's worth waits: fewer, larger calls interrupt requests less.
+DEFAULT_FLUSH_BYTES = 3_500_000
 DEFAULT_INTERVAL_S = 5.0
 
 COUNTERS = ("buffered", "sent", "retried", "dropped", "failed", "firehose_records", "calls")

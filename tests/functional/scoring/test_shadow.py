@@ -1,6 +1,6 @@
 """Shadow challenger: the response is always the champion's, captures carry both results,
 and a challenger that cannot load or score is logged, counted and shown by /health without
-touching any response. Real bundles, the real app, moto S3."""
+touching any response. Real bundles, the real app, moto S3 and Firehose."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
@@ -15,16 +16,19 @@ from pydantic import TypeAdapter
 from contract.bundle import CARD_FILE, SERVING_FILES
 from contract.capture_format import decode_capture
 from infra.lambda_events import reference_applications
-from scoring import capture, request, shapes
+from scoring import request, shapes
 from scoring.api import create_app
 from scoring.config import Settings
+from tests.firehose import STREAM, LimitedFirehose, create_stream
 
 MODELS, CAPTURES = "models", "captures"
+#: Producers of the apps a test made: flushed before its captures are read.
+PRODUCERS: list[Any] = []
 
 
 @pytest.fixture(autouse=True)
-def fresh_stats():
-    capture.reset_stats()
+def fresh_producers():
+    PRODUCERS.clear()
     yield
 
 
@@ -37,7 +41,7 @@ def apps(trained_bundle: Path) -> list[dict[str, Any]]:
 def s3(moto_s3, trained_bundle: Path, tmp_path: Path):
     """The trained bundle as challenger v2 (its threshold halved, so some decisions differ)."""
     moto_s3.create_bucket(Bucket=MODELS)
-    moto_s3.create_bucket(Bucket=CAPTURES)
+    create_stream(boto3.client("firehose", region_name="us-east-1"), moto_s3, bucket=CAPTURES)
     card = json.loads((trained_bundle / CARD_FILE).read_text())
     card.update(model_version="2", threshold=card["threshold"] / 2)
     for name in SERVING_FILES:
@@ -50,12 +54,18 @@ def s3(moto_s3, trained_bundle: Path, tmp_path: Path):
 def _client(bundle: Path, s3: Any, challenger: str | None, capture_on: bool = True
             ) -> TestClient:
     settings = Settings(model_dir=bundle, challenger_model_s3_uri=challenger,
-                        capture_bucket=CAPTURES if capture_on else None,
-                        capture_hash_key=b"k")
-    return TestClient(create_app(settings, capture_client_factory=lambda: s3))
+                        capture_stream=STREAM if capture_on else None,
+                        capture_hash_key=b"k", capture_flush_s=3600)
+    app = create_app(settings, capture_client_factory=lambda: LimitedFirehose(
+        boto3.client("firehose", region_name="us-east-1")))
+    if app.state.service.capture is not None:
+        PRODUCERS.append(app.state.service.capture.producer)
+    return TestClient(app)
 
 
 def _records(s3) -> list[dict[str, Any]]:
+    for producer in PRODUCERS:
+        assert producer.flush(10)
     out = []
     for item in s3.list_objects_v2(Bucket=CAPTURES).get("Contents", []):
         out += decode_capture(s3.get_object(Bucket=CAPTURES, Key=item["Key"])["Body"].read())
