@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from contract.capture_format import capture_key, encode_capture
-from infra.synthetic_traffic import applications, capture_records
+from contract.capture_format import encode_capture
+from infra.synthetic_traffic import applications, capture_key, capture_records
 from tests.functional.drift.test_handler import (
     BUCKET,
     PREFIX,
@@ -34,6 +34,7 @@ def test_summary_reports_agreement_decline_rates_and_disagreeing_ids(world) -> N
     records = capture_records(applications(100, seed=3), when, model_version="5")
     # The champion approves every one; challenger v6 declines one in four.
     for i, record in enumerate(records):
+        record.update(probability=0.1, decision="approve")
         record["challenger"] = {"model_version": "6", "probability": 0.2,
                                 "decision": "decline" if i % 4 == 0 else "approve"}
     records[1]["challenger"] = None  # it failed on this one

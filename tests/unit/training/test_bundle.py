@@ -48,7 +48,10 @@ def test_write_bundle(tmp_path: Path, synthetic_booster: lgb.Booster,
                                train_df.head(300), threshold=0.08, probe_rows=200)
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [".gitkeep", "golden_set.json", "model.onnx", "model_card.json", "reference.csv.gz",
-         "reference_bins.json", "shap_paths.npz"])
+         "reference_bins.json", "reference_scores.json", "shap_paths.npz"])
+    scores = json.loads((out / "reference_scores.json").read_text())
+    assert scores["threshold"] == 0.08 and len(scores["probabilities"]) == len(holdout)
+    assert all(0.0 <= p <= 1.0 for p in scores["probabilities"])
     assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no staging dir left behind
 
     written = json.loads((out / "model_card.json").read_text())
