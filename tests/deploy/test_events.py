@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -216,7 +215,12 @@ def test_the_drift_event_runs_end_to_end_on_a_local_moto_server(
 
     for name in (*DRIFT_ENV, "MODEL_S3_URI", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(os, "environ", os.environ.copy())  # run() points boto3 at the server
+    # run() sets these (pointing boto3 at its server): registered here so they are restored.
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                 "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN", "MODEL_DIR", "CAPTURE_STREAM",
+                 "CAPTURE_HASH_KEY", "REPORT_BUCKET", "CAPTURE_BUCKET", "REFERENCE_KEY"):
+        monkeypatch.setenv(name, "unset")
+        monkeypatch.delenv(name)
     assert local_drift.run(load(DRIFT_EVENT), trained_bundle, tmp_path) == 0
     end = window_end(load(DRIFT_EVENT)["time"])
     summary = json.loads((tmp_path / f"reports/drift/{end}/summary.json").read_text())
