@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
-from contract.capture_format import capture_key, encode_capture
+from contract.capture_format import encode_capture
 from contract.explain import DAYS_PER_YEAR
 from drift import fairness
 from drift.captures import read_window
-from infra.synthetic_traffic import applications, capture_records
+from infra.synthetic_traffic import applications, capture_key, capture_records
 
 BUCKET = "data"
 REFERENCE_KEY = "models/7/reference.csv.gz"
