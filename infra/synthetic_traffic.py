@@ -25,7 +25,7 @@ from contract.schema import FEATURE_FIELDS, Field
 #: Fields that drifted=True moves: a numeric, a unit-interval and a categorical field.
 DRIFTED_FIELDS = ("AMT_INCOME_TOTAL", "EXT_SOURCE_2", "NAME_CONTRACT_TYPE")
 
-#: The decision threshold of the synthetic captures' "model".
+#: The decision threshold of the synthetic captures' "model" (they all score 0.1: approved).
 THRESHOLD = 0.5
 
 
@@ -89,8 +89,8 @@ def capture_records(
             "request_id": f"req-{when:%Y%m%d%H%M%S}-{i}",
             "model_version": model_version,
             "client_id_hash": hashlib.sha256(f"{when.isoformat()}/{i}".encode()).hexdigest(),
-            "probability": (i % 20) / 20 + 0.01,
-            "decision": "decline" if (i % 20) / 20 + 0.01 >= THRESHOLD else "approve",
+            "probability": 0.1,
+            "decision": "approve",
             "features": app,
         }
         for i, app in enumerate(apps)
