@@ -129,16 +129,14 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _seed_captures(s3: Any, bucket: str, prefix: str, rows: int, objects: int, source: Any) -> None:
-    from contract.capture_format import capture_key, encode_capture
-    from infra.synthetic_traffic import capture_records
+    from infra.synthetic_traffic import put_captures
 
     per_object = rows // objects
 
     def put(i: int) -> None:
         day = WINDOW[i % len(WINDOW)]
         when = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(seconds=i)
-        body = encode_capture(capture_records(source(per_object, 10_000 + i), when))
-        s3.put_object(Bucket=bucket, Key=capture_key(when, prefix), Body=body)
+        put_captures(s3, bucket, source(per_object, 10_000 + i), when, prefix)
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(put, range(objects)))

@@ -26,7 +26,7 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 REPO = Path(__file__).resolve().parents[1]
 BUCKET = "bench-captures"
@@ -121,7 +121,7 @@ def drift(endpoint: str, max_rows: int) -> None:
     def count(model: Any, **_: Any) -> None:
         calls[model.name] = calls.get(model.name, 0) + 1
 
-    s3.meta.events.register("before-call.s3", count)
+    cast(Any, s3).meta.events.register("before-call.s3", count)  # boto3 client event hooks
     started = time.perf_counter()
     result = handler.run({"time": EVENT_TIME}, config, s3)
     wall = time.perf_counter() - started

@@ -12,6 +12,7 @@ gzipped CSV and to Parquet.
 from __future__ import annotations
 
 import argparse
+import functools
 import tempfile
 import time
 from collections.abc import Callable
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for suffix in (".csv.gz", ".parquet"):
                 path = Path(tmp) / f"applications{suffix}"
-                wall, cpu = _best(lambda p=path: synthetic.write_sample(p, rows), 1)
+                wall, cpu = _best(functools.partial(synthetic.write_sample, path, rows), 1)
                 size = path.stat().st_size / 1e6
                 print(f"write_sample {suffix:8s}:    wall {wall:6.2f} s  cpu {cpu:6.2f} s  "
                       f"{size:,.1f} MB (includes generate)")

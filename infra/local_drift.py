@@ -76,7 +76,7 @@ def _point_stream_at(firehose: Any, prefix: str) -> None:
         ExtendedS3DestinationUpdate={"Prefix": prefix})
 
 
-def _score_with_capture(firehose: Any, event: dict[str, Any], seed: int) -> dict[str, int]:
+def _score_with_capture(firehose: Any, event: dict[str, Any], seed: int) -> dict[str, object]:
     """Score OBJECTS x PER_OBJECT applications through the handler, capture on; the
     captures of each group land in one hour of the event's window."""
     from drift.handler import window_for
@@ -103,7 +103,8 @@ def _score_with_capture(firehose: Any, event: dict[str, Any], seed: int) -> dict
         assert service.capture is not None, "capture is off"
         service.capture.producer.flush(30)
     assert service is not None and service.capture is not None
-    return dict(service.capture.stats())
+    counts: dict[str, object] = {**service.capture.stats()}
+    return counts
 
 
 def _save_report(result: dict[str, Any], output: Path) -> list[Path]:

@@ -693,12 +693,13 @@ def _responsible_keys(config: TrainConfig, prepared: Prepared, holdout: Holdout,
     """Card keys: protected attributes, compliance cost, fairness, governance sections."""
     from training import governance
 
-    return {
+    keys: ModelCard = {
         "protected_attributes": list(config.protected),
         "compliance": compliance or {"skipped": "compare_protected is off"},
         "fairness": fairness_report,
-        **governance.sections(source=prepared.dataset.source, rows=len(prepared.y),
-                              rows_train=len(holdout.y_train), rows_test=len(holdout.y_test),
-                              default_rate=float(prepared.y.mean()),
-                              protected=config.protected),
     }
+    keys.update(governance.sections(  # type: ignore[typeddict-item]
+        source=prepared.dataset.source, rows=len(prepared.y), rows_train=len(holdout.y_train),
+        rows_test=len(holdout.y_test), default_rate=float(prepared.y.mean()),
+        protected=config.protected))
+    return keys
