@@ -163,6 +163,16 @@ def form_application(page: Any) -> dict[str, Any]:
     return dict(page.evaluate("readFields()"))
 
 
+def wait_for_form_id(page: Any, expected: int, timeout_s: float = 10.0) -> None:
+    """Poll the form until it holds ``expected`` as SK_ID_CURR. (Playwright's
+    wait_for_function evaluates a string predicate with eval, which the page's
+    Content-Security-Policy forbids; page.evaluate goes through the debugger protocol.)"""
+    deadline = time.monotonic() + timeout_s
+    while page.evaluate("readFields().SK_ID_CURR") != expected:
+        assert time.monotonic() < deadline, f"the form never showed SK_ID_CURR {expected}"
+        time.sleep(0.05)
+
+
 def find_bin(entry: dict[str, Any] | None, value: Any) -> dict[str, Any] | None:
     if entry is None:
         return None
@@ -339,7 +349,7 @@ def test_upload_or_paste_an_application(page: Any) -> None:
     page.set_input_files("#file-a", files=[{"name": "applicant.json", "mimeType":
                                             "application/json",
                                             "buffer": json.dumps(second).encode()}])
-    page.wait_for_function(f"readFields().SK_ID_CURR === {second['SK_ID_CURR']}")
+    wait_for_form_id(page, second["SK_ID_CURR"])
     assert form_application(page) == second
     page.fill("#json-a", '{"SK_ID_CURR": 1,')
     page.click("#use-json-a")

@@ -138,7 +138,7 @@ def test_bundle_files_and_card(first: tuple[Path, TrainResult]) -> None:
     _, result = first
     files = sorted(p.name for p in result.output.iterdir())
     assert files == ["golden_set.json", "model.onnx", "model_card.json", "reference.csv.gz",
-                     "reference_bins.json", "shap_paths.npz"]
+                     "reference_bins.json", "reference_scores.json", "shap_paths.npz"]
     card = json.loads((result.output / "model_card.json").read_text())
     assert card["costs"] == {"fn": 10.0, "fp": 1.0}
     assert 0 < card["threshold"] < 1
