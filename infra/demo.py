@@ -44,10 +44,9 @@ def describe(prediction: dict[str, Any]) -> str:
         f"threshold {prediction['threshold']:.3f}, model v{prediction['model_version']})"
     ]
     for reason in prediction["reasons"]:
-        arrow = "raises" if reason["direction"] == "increases_risk" else "lowers"
         lines.append(
-            f"    {reason['statement']:<60} {arrow} risk by "
-            f"{abs(reason['contribution']):.3f} log-odds ({', '.join(reason['fields'][:3])})"
+            f"    {reason['statement']:<60} {reason['contribution']:+.3f} log-odds "
+            f"({', '.join(reason['fields'][:3])})"
         )
     return "\n".join(lines)
 
