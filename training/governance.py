@@ -5,13 +5,13 @@ human oversight. The fairness table (``fairness``) and the compliance comparison
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from contract.bundle import ModelCard
 from contract.explain import AGE_FIELD, ELDERLY_AGE
 
 
 def sections(*, source: str, rows: int, rows_train: int, rows_test: int,
-             default_rate: float, protected: Sequence[str]) -> dict[str, Any]:
+             default_rate: float, protected: Sequence[str]) -> ModelCard:
     """The card keys intended_use, out_of_scope_uses, limitations and human_oversight."""
     return {
         "intended_use": (

@@ -698,7 +698,7 @@ def _responsible_keys(config: TrainConfig, prepared: Prepared, holdout: Holdout,
         "compliance": compliance or {"skipped": "compare_protected is off"},
         "fairness": fairness_report,
     }
-    keys.update(governance.sections(  # type: ignore[typeddict-item]
+    keys.update(governance.sections(
         source=prepared.dataset.source, rows=len(prepared.y), rows_train=len(holdout.y_train),
         rows_test=len(holdout.y_test), default_rate=float(prepared.y.mean()),
         protected=config.protected))
