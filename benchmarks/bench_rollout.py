@@ -7,9 +7,10 @@
    interleaved one for one so machine load hits both alike. Warm /predict (4 reasons) and
    /predict/batch of 1,000 (no reasons): p50/p99 wall and CPU of each, and the difference
    (the challenger's cost per request). Capture is off in both, so only the shadow differs.
-2. PreTraffic hook: infra/hooks/pretraffic.run_checks on the bundle's golden set (S3 on
-   moto, the function in process): /health plus one batch of the golden applications. In
-   Lambda each of the two calls adds an Invoke round trip on top.
+2. PreTraffic hook: infra/hooks/pretraffic.run_checks from the package infra/build_hook.py
+   builds with the bundle's golden set (as ``sam build`` does; the function in process):
+   reading and hashing the packaged golden set, /health, and one batch of the golden
+   applications. In Lambda each of the two calls adds an Invoke round trip on top.
 
 Without --bundle a synthetic bundle is trained first (300 trees x 31 leaves, the size of
 the TreeSHAP benchmark).
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from contract.bundle import CARD_FILE, PUBLISHED_FILES, ModelCard
+from contract.bundle import CARD_FILE, ModelCard
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -116,29 +117,23 @@ def interleaved(pair: tuple[Any, Any], events: list[dict[str, Any]], runs: int,
     return out
 
 
-def hook_timing(handler: Any, bundle: Path, runs: int) -> dict[str, float]:
-    """Wall milliseconds of the hook's checks (golden set in moto S3, function in process)."""
-    import boto3
-    from moto import mock_aws
-
+def hook_timing(handler: Any, bundle: Path, workdir: Path, runs: int) -> dict[str, float]:
+    """Wall milliseconds of the hook's checks (its package built from the bundle, the
+    function in process)."""
+    from infra import build_hook
     from infra.hooks import pretraffic
     from infra.lambda_events import FakeLambdaContext
 
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        os.environ.setdefault(key, "testing")
+    package = workdir / "hook"
+    build_hook.build(package, bundle)
     context = FakeLambdaContext()
-    env = {"TARGET_FUNCTION": "scoring:1", "MODEL_BUCKET": "models", "MODEL_PREFIX": "m/1/"}
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="models")
-        for name in PUBLISHED_FILES:
-            s3.put_object(Bucket="models", Key=f"m/1/{name}", Body=(bundle / name).read_bytes())
-        times, rows = [], 0
-        for _ in range(runs + 1):  # the first run warms the S3 client
-            started = time.perf_counter()
-            report = pretraffic.run_checks(env, lambda e: handler(e, context), s3)
-            times.append((time.perf_counter() - started) * 1e3)
-            rows = report["golden"]["rows"]
+    env = {"TARGET_FUNCTION": "scoring:1"}
+    times, rows = [], 0
+    for _ in range(runs + 1):  # the first run warms the file cache
+        started = time.perf_counter()
+        report = pretraffic.run_checks(env, lambda e: handler(e, context), package)
+        times.append((time.perf_counter() - started) * 1e3)
+        rows = report["golden"]["rows"]
     times = times[1:]
     return {"rows": rows, "median_ms": statistics.median(times), "p90_ms": _pct(times, 90),
             "min_ms": min(times)}
@@ -175,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                                 query="reasons=0")]
         warm = interleaved(pair, single, args.requests, warmup=200)
         batched = interleaved(pair, batch, args.batch_runs, warmup=3)
-        hook = hook_timing(pair[0], bundle, args.hook_runs)
+        hook = hook_timing(pair[0], bundle, work, args.hook_runs)
     print(_line(f"/predict x{args.requests}", warm))
     print(_line(f"/predict/batch 1,000 x{args.batch_runs}", batched))
     print(f"PreTraffic hook checks, {hook['rows']} golden applications x{args.hook_runs}: "

@@ -5,20 +5,22 @@ CodeDeploy invokes this function (``pretraffic.handler``) once the new version i
 and before the ``live`` alias shifts traffic to it. The hook calls that version directly,
 with the events API Gateway (HTTP API, payload 2.0) sends:
 
-1. ``GET /health`` must answer 200 with status ``ok`` and the card's model_version;
+1. ``GET /health`` must answer 200 with status ``ok`` and the model_version the hook was
+   built for;
 2. ``POST /predict/batch?reasons=0`` with the golden set's applications: every probability
    within ``probability_tolerance`` (1e-9) of the golden value and every decision equal.
 
-It then reports Succeeded or Failed to CodeDeploy (Failed rolls the deployment back). The
-golden set and its card are read from the served model prefix in the model bucket, and the
-golden set must match the card's golden_sha256. With the packaged model (no model prefix)
-there is no golden set in the bucket: only /health is checked, and the report says so.
+It then reports Succeeded or Failed to CodeDeploy (Failed rolls the deployment back).
 
-Packaged alone (template.yaml: CodeUri infra/hooks/): standard library and the runtime's
-boto3 only.
+The hook reads nothing but its own package: ``sam build`` (infra/hooks/Makefile, running
+infra/build_hook.py) puts the golden set of the bundle named by ``HOOK_BUNDLE`` next to this
+file, checked against that bundle's card, with :data:`EXPECTATIONS_FILE` (the card's
+model_version and golden_sha256, and the golden set's file name). The golden set's sha256 is
+checked again here before any call.
 
-Environment: TARGET_FUNCTION (the new version's ARN), MODEL_BUCKET, MODEL_PREFIX (may be
-empty), GOLDEN_FILE, CARD_FILE.
+Packaged alone: standard library and the runtime's boto3 only.
+
+Environment: TARGET_FUNCTION (the new version's ARN).
 """
 
 from __future__ import annotations
@@ -29,11 +31,16 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("pretraffic")
 log.setLevel(logging.INFO)
 
+#: Written by the build next to this file: model_version, golden_sha256, golden_file.
+EXPECTATIONS_FILE = "hook_expectations.json"
+#: The directory the build packaged this file in, with the golden set and the expectations.
+PACKAGE_DIR = Path(__file__).resolve().parent
 BATCH_LIMIT = 1_000
 #: At most this many mismatches are listed in the report (all are counted).
 MAX_LISTED = 10
@@ -82,26 +89,32 @@ def call(invoke: Callable[[dict[str, Any]], dict[str, Any]], event: dict[str, An
         raise HookFailure(f"{event['routeKey']} answered {status} with a non-JSON body") from None
 
 
-def read_golden(s3: Any, bucket: str, prefix: str, golden_file: str, card_file: str
-                ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(card, golden set) of the served model prefix; the golden set must match the card."""
-    card = json.loads(s3.get_object(Bucket=bucket, Key=prefix + card_file)["Body"].read())
-    data = s3.get_object(Bucket=bucket, Key=prefix + golden_file)["Body"].read()
-    if hashlib.sha256(data).hexdigest() != card.get("golden_sha256"):
-        raise HookFailure(f"s3://{bucket}/{prefix}{golden_file} does not match the card's "
-                          "golden_sha256")
-    return card, json.loads(data)
+def read_package(directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(expectations, golden set) packaged with the hook; the golden set must still have the
+    sha256 recorded when the package was built."""
+    try:
+        expected = json.loads((directory / EXPECTATIONS_FILE).read_bytes())
+        data = (directory / expected["golden_file"]).read_bytes()
+    except (OSError, ValueError, KeyError) as exc:
+        raise HookFailure(f"the hook's package in {directory} has no golden set and "
+                          f"expectations ({exc}): build it with sam build") from None
+    if hashlib.sha256(data).hexdigest() != expected.get("golden_sha256"):
+        raise HookFailure(f"the packaged {expected['golden_file']} does not match the "
+                          "golden_sha256 recorded when the hook was built")
+    return expected, json.loads(data)
 
 
 def check_health(invoke: Callable[[dict[str, Any]], dict[str, Any]],
-                 version: str | None) -> dict[str, Any]:
+                 version: str) -> dict[str, Any]:
     status, body = call(invoke, api_event("GET", "/health"))
     if status != 200 or not isinstance(body, dict) or body.get("status") != "ok":
         reason = body.get("reason") if isinstance(body, dict) else body
         raise HookFailure(f"/health answered {status}: {reason}")
-    if version is not None and str(body.get("model_version")) != version:
-        raise HookFailure(f"/health reports model_version {body.get('model_version')!r}, "
-                          f"the card {version!r}")
+    served = str(body.get("model_version"))
+    if served != version:
+        raise HookFailure(f"hook built with the golden set of model {version}, the new version "
+                          f"serves {served}: build with HOOK_BUNDLE=<the bundle of model "
+                          f"{served}, e.g. artifacts/promoted/{served}> sam build")
     return body
 
 
@@ -156,32 +169,25 @@ def lambda_invoker(client: Any, function: str) -> Callable[[dict[str, Any]], dic
 
 
 def run_checks(env: dict[str, str], invoke: Callable[[dict[str, Any]], dict[str, Any]],
-               s3: Any) -> dict[str, Any]:
+               package_dir: Path = PACKAGE_DIR) -> dict[str, Any]:
     """Every check of the hook; raises HookFailure on the first that fails."""
     started = time.perf_counter()
-    prefix = env.get("MODEL_PREFIX", "")
-    report: dict[str, Any] = {"target": env.get("TARGET_FUNCTION"), "model_prefix": prefix}
-    if prefix:
-        card, golden = read_golden(s3, env["MODEL_BUCKET"], prefix,
-                                   env.get("GOLDEN_FILE", "golden_set.json"),
-                                   env.get("CARD_FILE", "model_card.json"))
-        version: str | None = str(card.get("model_version"))
-    else:
-        golden, version = None, None
-        report["golden"] = "skipped: the packaged model has no golden set in the model bucket"
-    report["health"] = check_health(invoke, version).get("model_version")
-    if golden is not None:
-        report["golden"] = check_golden(invoke, golden)
+    expected, golden = read_package(package_dir)
+    report: dict[str, Any] = {"target": env.get("TARGET_FUNCTION"),
+                              "model_version": expected["model_version"]}
+    report["health"] = check_health(invoke, str(expected["model_version"])).get("model_version")
+    report["golden"] = check_golden(invoke, golden)
     report["duration_ms"] = round((time.perf_counter() - started) * 1e3, 1)
     return report
 
 
-def handle(event: dict[str, Any], env: dict[str, str], lambda_client: Any, s3: Any,
-           codedeploy: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], env: dict[str, str], lambda_client: Any, codedeploy: Any,
+           package_dir: Path = PACKAGE_DIR) -> dict[str, Any]:
     """Run the checks and report the outcome to CodeDeploy (Failed on any error)."""
     report: dict[str, Any]
     try:
-        report = run_checks(env, lambda_invoker(lambda_client, env["TARGET_FUNCTION"]), s3)
+        report = run_checks(env, lambda_invoker(lambda_client, env["TARGET_FUNCTION"]),
+                            package_dir)
         status = "Succeeded"
     except Exception as exc:  # every failure, expected or not, must fail the deployment
         report = {"target": env.get("TARGET_FUNCTION"), "error": f"{type(exc).__name__}: {exc}"}
@@ -198,5 +204,4 @@ def handle(event: dict[str, Any], env: dict[str, str], lambda_client: Any, s3: A
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     import boto3  # in the Lambda runtime
 
-    return handle(event, dict(os.environ), boto3.client("lambda"), boto3.client("s3"),
-                  boto3.client("codedeploy"))
+    return handle(event, dict(os.environ), boto3.client("lambda"), boto3.client("codedeploy"))

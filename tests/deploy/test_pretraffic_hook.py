@@ -1,30 +1,30 @@
-"""The PreTraffic hook against the real scoring app (through Mangum, as Lambda runs it) and
-moto's S3: it passes a sound version and fails, reporting Failed to CodeDeploy, on a
-tampered bundle, a changed threshold, an altered golden set and a 503."""
+"""The PreTraffic hook against the real scoring app (through Mangum, as Lambda runs it), run
+from the package infra/build_hook.py builds (as `sam build` does): it passes a sound version
+and fails, reporting Failed to CodeDeploy, on a tampered model, a changed threshold, a 503,
+a golden set built for another model version and a golden file altered after the build."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import io
 import json
 import shutil
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 from mangum import Mangum
 
-from contract.bundle import CARD_FILE, GOLDEN_FILE, PUBLISHED_FILES
+from contract.bundle import CARD_FILE, GOLDEN_FILE
+from infra import build_hook
 from infra.hooks import pretraffic
 from scoring.api import create_app
 from scoring.config import Settings
 
-BUCKET = "models"
-PREFIX = "models/1/"
 EVENT = {"DeploymentId": "d-ABC123", "LifecycleEventHookExecutionId": "hook-exec-1"}
-ENV = {"TARGET_FUNCTION": "arn:aws:lambda:us-east-1:123456789012:function:scoring:7",
-       "MODEL_BUCKET": BUCKET, "MODEL_PREFIX": PREFIX, "GOLDEN_FILE": GOLDEN_FILE,
-       "CARD_FILE": CARD_FILE}
+ENV = {"TARGET_FUNCTION": "arn:aws:lambda:us-east-1:123456789012:function:scoring:7"}
 
 
 class InProcessLambda:
@@ -52,20 +52,26 @@ class CodeDeployRecorder:
         return {"lifecycleEventHookExecutionId": kw["lifecycleEventHookExecutionId"]}
 
 
+def _built(bundle: Path, directory: Path) -> ModuleType:
+    """The hook module as deployed: built from ``bundle`` and imported from its package."""
+    build_hook.build(directory, bundle)
+    spec = importlib.util.spec_from_file_location(f"built_pretraffic_{id(directory)}",
+                                                  directory / "pretraffic.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture
-def s3(moto_s3, trained_bundle: Path):
-    """The model bucket holding the trained bundle under models/1/ (as promote leaves it)."""
-    moto_s3.create_bucket(Bucket=BUCKET)
-    for name in PUBLISHED_FILES:
-        moto_s3.put_object(Bucket=BUCKET, Key=PREFIX + name,
-                           Body=(trained_bundle / name).read_bytes())
-    return moto_s3
+def hook(trained_bundle: Path, tmp_path: Path) -> ModuleType:
+    """The hook built with the trained bundle's golden set (HOOK_BUNDLE=<that bundle>)."""
+    return _built(trained_bundle, tmp_path / "hook")
 
 
-def _run(model_dir: Path, s3, env: dict[str, str] = ENV) -> tuple[dict, CodeDeployRecorder,
-                                                                  InProcessLambda]:
+def _run(model_dir: Path, hook: ModuleType) -> tuple[dict, CodeDeployRecorder, InProcessLambda]:
     codedeploy, lam = CodeDeployRecorder(), InProcessLambda(model_dir)
-    report = pretraffic.handle(EVENT, env, lam, s3, codedeploy)
+    report = hook.handle(EVENT, ENV, lam, codedeploy)
     assert codedeploy.statuses == [{"deploymentId": "d-ABC123",
                                     "lifecycleEventHookExecutionId": "hook-exec-1",
                                     "status": report["status"]}]
@@ -78,16 +84,17 @@ def _copy(trained_bundle: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def test_a_sound_version_passes(trained_bundle, s3):
-    report, _, lam = _run(trained_bundle, s3)
+def test_a_sound_version_passes(trained_bundle, hook):
+    report, _, lam = _run(trained_bundle, hook)
     assert report["status"] == "Succeeded"
+    assert report["model_version"] == report["health"] == "test"
     assert report["golden"] == {"rows": 200, "max_abs_diff_probability": 0.0,
                                 "decisions_differing": 0, "mismatches": 0}
     assert {c["function"] for c in lam.calls} == {ENV["TARGET_FUNCTION"]}
     assert [c["route"] for c in lam.calls] == ["GET /health", "POST /predict/batch"]
 
 
-def test_a_changed_threshold_fails(trained_bundle, s3, tmp_path):
+def test_a_changed_threshold_fails(trained_bundle, hook, tmp_path):
     served = _copy(trained_bundle, tmp_path)
     card = json.loads((served / CARD_FILE).read_text())
     golden = json.loads((trained_bundle / GOLDEN_FILE).read_bytes())
@@ -95,22 +102,22 @@ def test_a_changed_threshold_fails(trained_bundle, s3, tmp_path):
     card["threshold"] = min(r["probability_default"] for r in golden["rows"]
                             if r["decision"] == "decline") + 1e-12
     (served / CARD_FILE).write_text(json.dumps(card))
-    report, _, _ = _run(served, s3)
+    report, _, _ = _run(served, hook)
     assert report["status"] == "Failed"
     assert "1 of 200 applications differ" in report["error"]
     assert '"expected": "decline", "got": "approve"' in report["error"]
 
 
-def test_a_tampered_model_fails(trained_bundle, s3, tmp_path):
+def test_a_tampered_model_fails(trained_bundle, hook, tmp_path):
     served = _copy(trained_bundle, tmp_path)
     (served / "model.onnx").write_bytes((served / "model.onnx").read_bytes() + b"\0")
-    report, _, _ = _run(served, s3)
+    report, _, _ = _run(served, hook)
     assert report["status"] == "Failed"
     assert "/health answered 503" in report["error"]
     assert "does not match the card's onnx_sha256" in report["error"]
 
 
-def test_a_different_model_with_a_consistent_card_fails(trained_bundle, s3, tmp_path):
+def test_a_different_model_with_a_consistent_card_fails(trained_bundle, hook, tmp_path):
     """A bundle swapped for another (self-consistent) model: probabilities differ."""
     import lightgbm
 
@@ -130,30 +137,51 @@ def test_a_different_model_with_a_consistent_card_fails(trained_bundle, s3, tmp_
     write_bundle(other, booster, {k: card[k] for k in ("model_version", "costs", "schema")},
                  holdout=frame.iloc[1_000:], reference=frame.iloc[:200],
                  threshold=card["threshold"], probe_rows=200)
-    report, _, _ = _run(other, s3)
+    report, _, _ = _run(other, hook)
     assert report["status"] == "Failed"
     assert "of 200 applications differ" in report["error"]
 
 
-def test_an_altered_golden_set_in_the_bucket_fails(trained_bundle, s3):
-    s3.put_object(Bucket=BUCKET, Key=PREFIX + GOLDEN_FILE, Body=b'{"rows": []}')
-    report, _, lam = _run(trained_bundle, s3)
+def test_a_golden_file_altered_after_the_build_fails(trained_bundle, hook):
+    package = Path(hook.__file__).parent
+    golden = json.loads((package / GOLDEN_FILE).read_bytes())
+    golden["rows"] = golden["rows"][:10]
+    (package / GOLDEN_FILE).write_text(json.dumps(golden))
+    report, _, lam = _run(trained_bundle, hook)
     assert report["status"] == "Failed"
-    assert "does not match the card's golden_sha256" in report["error"]
+    assert ("the packaged golden_set.json does not match the golden_sha256 recorded when the "
+            "hook was built") in report["error"]
     assert lam.calls == []
 
 
-def test_a_503_fails(s3, tmp_path):
-    report, _, _ = _run(tmp_path / "no-model", s3)
+def test_a_golden_set_built_for_another_model_version_fails(trained_bundle, tmp_path):
+    """The hook built with model 6's bundle, the new version serving model "test"."""
+    other = tmp_path / "bundle-6"
+    other.mkdir()
+    shutil.copyfile(trained_bundle / GOLDEN_FILE, other / GOLDEN_FILE)
+    card = json.loads((trained_bundle / CARD_FILE).read_text())
+    (other / CARD_FILE).write_text(json.dumps({**card, "model_version": "6"}))
+    report, _, lam = _run(trained_bundle, _built(other, tmp_path / "hook"))
+    assert report["status"] == "Failed"
+    assert ("hook built with the golden set of model 6, the new version serves test: build "
+            "with HOOK_BUNDLE=") in report["error"]
+    assert [c["route"] for c in lam.calls] == ["GET /health"]
+
+
+def test_a_503_fails(hook, tmp_path):
+    report, _, lam = _run(tmp_path / "no-model", hook)
     assert report["status"] == "Failed"
     assert "/health answered 503: model directory" in report["error"]
-
-
-def test_the_packaged_model_is_checked_by_health_only(trained_bundle, s3):
-    report, _, lam = _run(trained_bundle, s3, {**ENV, "MODEL_PREFIX": ""})
-    assert report["status"] == "Succeeded"
-    assert report["golden"].startswith("skipped")
     assert [c["route"] for c in lam.calls] == ["GET /health"]
+
+
+def test_a_hook_without_its_package_fails(trained_bundle, tmp_path):
+    """The hook's source directory (no golden set built in) never passes a version."""
+    codedeploy, lam = CodeDeployRecorder(), InProcessLambda(trained_bundle)
+    report = pretraffic.handle(EVENT, ENV, lam, codedeploy, tmp_path)
+    assert report["status"] == "Failed"
+    assert "has no golden set and expectations" in report["error"]
+    assert codedeploy.statuses[0]["status"] == "Failed" and lam.calls == []
 
 
 def test_the_hook_is_packaged_alone():
@@ -164,4 +192,13 @@ def test_the_hook_is_packaged_alone():
     imported |= {n.module.split(".")[0] for n in ast.walk(tree)
                  if isinstance(n, ast.ImportFrom) and n.module}
     assert imported <= {"__future__", "hashlib", "json", "logging", "os", "time",
-                        "collections", "typing", "boto3"}
+                        "collections", "pathlib", "typing", "boto3"}
+
+
+def test_the_handler_creates_lambda_and_codedeploy_clients_only():
+    """No S3 client: the hook reads nothing but its own package."""
+    tree = ast.parse(Path(pretraffic.__file__).read_text())
+    (handler,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "handler"]
+    clients = [c.args[0].value for c in ast.walk(handler) if isinstance(c, ast.Call)
+               and isinstance(c.func, ast.Attribute) and c.func.attr == "client"]
+    assert clients == ["lambda", "codedeploy"]

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from contract.bundle import CARD_FILE, GOLDEN_FILE
-from tests.deploy.test_template import TEMPLATE, CfnLoader, unconditional
+from tests.deploy.test_template import TEMPLATE, CfnLoader
 
 
 @pytest.fixture(scope="module")
@@ -42,40 +41,36 @@ def test_the_new_version_errors_alarm_watches_the_version_being_shifted_to(templ
     assert alarm["Threshold"] == 1 and alarm["Period"] == 60
 
 
-def test_the_hook_function_targets_the_new_version_and_the_contracts_file_names(template):
-    hook = template["Resources"]["PreTrafficHookFunction"]["Properties"]
+def test_the_hook_function_targets_the_new_version_and_is_built_with_its_golden_set(template):
+    resource = template["Resources"]["PreTrafficHookFunction"]
+    hook = resource["Properties"]
     # CodeDeploy's managed role may invoke only functions named CodeDeployHook_*.
     assert hook["FunctionName"]["Fn::Sub"].startswith("CodeDeployHook_")
     assert (hook["CodeUri"], hook["Handler"]) == ("infra/hooks/", "pretraffic.handler")
+    # infra/hooks/Makefile packages the golden set of HOOK_BUNDLE (infra/build_hook.py).
+    assert resource["Metadata"]["BuildMethod"] == "makefile"
     assert "DeploymentPreference" not in hook and "AutoPublishAlias" not in hook
-    env = hook["Environment"]["Variables"]
-    assert env["TARGET_FUNCTION"] == {"Ref": "ScoringFunction.Version"}
-    assert env["MODEL_BUCKET"] == {"Ref": "ModelBucket"}
-    assert env["MODEL_PREFIX"] == {"Ref": "ModelPrefix"}
-    assert (env["GOLDEN_FILE"], env["CARD_FILE"]) == (GOLDEN_FILE, CARD_FILE)
+    assert hook["Environment"]["Variables"] == {
+        "TARGET_FUNCTION": {"Ref": "ScoringFunction.Version"}}
 
 
-def test_the_hook_role_may_only_invoke_scoring_versions_report_and_read_the_golden_set(
-        template):
+def test_the_hook_role_may_only_invoke_scoring_versions_report_and_write_its_logs(template):
     role = template["Resources"]["PreTrafficHookRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
     (policy,) = role["Policies"]
-    statements = {s["Sid"]: s for s in unconditional(policy["PolicyDocument"]["Statement"])}
-    assert {sid: s["Action"] if isinstance(s["Action"], str) else tuple(s["Action"])
-            for sid, s in statements.items()} == {
+    statements = policy["PolicyDocument"]["Statement"]
+    assert all("Fn::If" not in s for s in statements)  # nothing conditional
+    assert {s["Sid"]: s["Action"] if isinstance(s["Action"], str) else tuple(s["Action"])
+            for s in statements} == {
         "WriteOwnLogs": ("logs:CreateLogStream", "logs:PutLogEvents"),
         "InvokeScoringVersions": "lambda:InvokeFunction",
         "ReportToCodeDeploy": "codedeploy:PutLifecycleEventHookExecutionStatus",
-        "ReadServedGoldenSet": "s3:GetObject",
     }
-    assert all(s["Effect"] == "Allow" for s in statements.values())
-    assert statements["InvokeScoringVersions"]["Resource"] == {
-        "Fn::Sub": "${ScoringFunction.Arn}:*"}
-    assert statements["ReportToCodeDeploy"]["Resource"]["Fn::Sub"].endswith(
+    assert not any("s3:" in str(s) for s in statements)
+    by_sid = {s["Sid"]: s for s in statements}
+    assert all(s["Effect"] == "Allow" for s in statements)
+    assert by_sid["WriteOwnLogs"]["Resource"]["Fn::Sub"].endswith(
+        ":log-group:${PreTrafficHookLogGroup}:log-stream:*")
+    assert by_sid["InvokeScoringVersions"]["Resource"] == {"Fn::Sub": "${ScoringFunction.Arn}:*"}
+    assert by_sid["ReportToCodeDeploy"]["Resource"]["Fn::Sub"].endswith(
         ":deploymentgroup:${ServerlessDeploymentApplication}/*")
-    assert statements["ReadServedGoldenSet"]["Resource"] == [
-        {"Fn::Sub": f"${{ModelBucket.Arn}}/${{ModelPrefix}}{GOLDEN_FILE}"},
-        {"Fn::Sub": f"${{ModelBucket.Arn}}/${{ModelPrefix}}{CARD_FILE}"}]
-    # The S3 read exists only when a model prefix is served (else it would open the bucket).
-    conditional = [s for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]
-    assert [s["Fn::If"][0] for s in conditional] == ["UseS3Model"]
-    assert conditional[0]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
