@@ -41,6 +41,9 @@ OPTIONAL_SERVING_FILES: Final = (REFERENCE_BINS_FILE,)
 #: What goes under a model prefix in the model bucket: the serving files, the reference bins
 #: and the golden set (read by the pre-traffic hook), the card last.
 PUBLISHED_FILES: Final = (MODEL_FILE, SHAP_FILE, REFERENCE_BINS_FILE, GOLDEN_FILE, CARD_FILE)
+#: Environment variable naming the bundle whose golden set ``sam build`` packages with the
+#: PreTraffic hook (infra/build_hook.py); training's promote sets it for the build it runs.
+HOOK_BUNDLE_ENV: Final = "HOOK_BUNDLE"
 #: Fewest reference rows behind any bin of reference_bins.json (smaller groups are pooled
 #: or left out, so no bin describes a handful of applicants).
 MIN_BIN_ROWS: Final = 20

@@ -21,12 +21,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from contract.bundle import CARD_FILE, GOLDEN_FILE
+from contract.bundle import CARD_FILE, GOLDEN_FILE, HOOK_BUNDLE_ENV
 from infra.hooks import pretraffic
 
 REPO = Path(__file__).resolve().parents[1]
 HOOK_SOURCE = Path(pretraffic.__file__).resolve()
-BUNDLE_ENV = "HOOK_BUNDLE"
+BUNDLE_ENV = HOOK_BUNDLE_ENV
 DEFAULT_BUNDLE = "function/model"
 _WHAT_TO_RUN = ("`make train` (the packaged bundle, function/model) or `make promote` (keeps "
                 "the promoted version's golden set and card under artifacts/promoted/<version>/"

@@ -86,7 +86,7 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("--alias", default=None, help="registry alias (default champion)")
     which.add_argument("--version", type=_positive_int, help="registry version number")
     promote.add_argument("--stack", required=True, help="the deployed stack's name")
-    promote.add_argument("--deploy", action="store_true", help="run the sam deploy command")
+    promote.add_argument("--deploy", action="store_true", help="run sam build and sam deploy")
     return top
 
 

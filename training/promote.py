@@ -11,10 +11,13 @@
    (contract.schema).
 3. Read the stack: its outputs (buckets) and its ``ModelPrefix`` parameter, which says which
    model serves; the version already serving is refused.
-4. Upload model.onnx, shap_paths.npz, golden_set.json, then model_card.json to
+4. Keep the checked golden set and card under ``artifacts/promoted/<version>/``: the
+   PreTraffic hook is built with them (``HOOK_BUNDLE=artifacts/promoted/<version> sam
+   build``, infra/build_hook.py), so it checks the version against what was checked here.
+5. Upload model.onnx, shap_paths.npz, golden_set.json, then model_card.json to
    ``models/<version>/`` in the model bucket, reference.csv.gz to the drift reference key.
-5. Print the ``sam deploy`` command that serves it (or run it with ``--deploy``), and tag
-   the registry version with the promotion time and stack.
+6. Print the ``sam build && sam deploy`` command that serves it (or run both with
+   ``--deploy``), and tag the registry version with the promotion time and stack.
 
 Every refusal raises :class:`PromoteError` with the reason; nothing is uploaded then.
 """
@@ -23,7 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -32,11 +37,21 @@ from pathlib import Path
 from typing import Any
 
 from contract import schema
-from contract.bundle import CARD_FILE, MODEL_FILE, PUBLISHED_FILES, REFERENCE_FILE
+from contract.bundle import (
+    CARD_FILE,
+    GOLDEN_FILE,
+    HOOK_BUNDLE_ENV,
+    MODEL_FILE,
+    PUBLISHED_FILES,
+    REFERENCE_FILE,
+)
 from training import golden
 from training.tracking import CHAMPION_ALIAS, REGISTERED_MODEL, tracking_uri
 
 MODEL_PREFIX = "models/{version}/"
+#: Where the checked golden set and card of each promoted version are kept (the hook's
+#: build input); relative to the working directory, the repository root for ``make``.
+PROMOTED_DIR = Path("artifacts") / "promoted"
 PROMOTED_AT_TAG = "promoted_at"
 PROMOTED_STACK_TAG = "promoted_stack"
 _CONTENT_TYPES = {".onnx": "application/octet-stream", ".npz": "application/octet-stream",
@@ -52,8 +67,16 @@ class Promotion:
     version: str
     model_prefix: str
     keys: tuple[str, ...]
-    command: tuple[str, ...]
+    #: The directory holding the kept golden set and card (HOOK_BUNDLE of the build).
+    hook_bundle: str
+    build: tuple[str, ...]
+    deploy: tuple[str, ...]
     promoted_at: str
+
+    @property
+    def command(self) -> str:
+        """The shell line that serves the version (printed, or run with ``--deploy``)."""
+        return shell_line(self.hook_bundle, self.build, self.deploy)
 
 
 def resolve(client: Any, alias: str | None, version: int | None,
@@ -154,17 +177,49 @@ def upload(bundle: Path, bucket: str, prefix: str, reference_uri: str, s3: Any) 
     return written
 
 
-def deploy_command(stack: str, model_prefix: str) -> tuple[str, ...]:
-    """The ``sam deploy`` that serves the model at ``model_prefix`` (other parameters keep
-    their samconfig.toml / previous values)."""
-    return ("sam", "deploy", "--stack-name", stack,
-            "--parameter-overrides", f"ModelPrefix={model_prefix}")
+def keep(bundle: Path, directory: Path) -> Path:
+    """Copy the checked golden set and card to ``directory`` (replacing what was there)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in (GOLDEN_FILE, CARD_FILE):
+        shutil.copyfile(bundle / name, directory / name)
+    return directory
+
+
+def deploy_commands(stack: str, model_prefix: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(``sam build``, ``sam deploy``) that serve the model at ``model_prefix``; the build
+    runs with HOOK_BUNDLE set (other parameters keep their samconfig.toml / previous
+    values)."""
+    return (("sam", "build"),
+            ("sam", "deploy", "--stack-name", stack,
+             "--parameter-overrides", f"ModelPrefix={model_prefix}"))
+
+
+def shell_line(hook_bundle: str, build: tuple[str, ...], deploy: tuple[str, ...]) -> str:
+    return (f"{HOOK_BUNDLE_ENV}={shlex.quote(hook_bundle)} {shlex.join(build)} && "
+            f"{shlex.join(deploy)}")
+
+
+def run_deploy(hook_bundle: str, build: tuple[str, ...], deploy: tuple[str, ...],
+               serving: str) -> None:
+    """Build (the hook with the kept golden set) then deploy; PromoteError if either fails."""
+    env = {**os.environ, HOOK_BUNDLE_ENV: hook_bundle}
+    unchanged = f"the bundle is uploaded, the stack still serves {serving}"
+    built = subprocess.run(build, env=env, check=False)
+    if built.returncode != 0:
+        raise PromoteError(
+            f"{HOOK_BUNDLE_ENV}={shlex.quote(hook_bundle)} {shlex.join(build)} failed (exit "
+            f"{built.returncode}), so nothing was deployed: the PreTraffic hook must be built "
+            f"with the kept golden set; {unchanged}. Fix the build, then run: "
+            f"{shell_line(hook_bundle, build, deploy)}")
+    done = subprocess.run(deploy, env=env, check=False)
+    if done.returncode != 0:
+        raise PromoteError(f"{shlex.join(deploy)} failed (exit {done.returncode}); {unchanged}")
 
 
 def promote(stack: str, alias: str | None = None, version: int | None = None, *,
             uri: str | None = None, s3: Any = None, cloudformation: Any = None,
-            deploy: bool = False) -> Promotion:
-    """Check, upload and tag one registered model (see the module doc)."""
+            deploy: bool = False, promoted_dir: Path = PROMOTED_DIR) -> Promotion:
+    """Check, keep, upload and tag one registered model (see the module doc)."""
     import boto3
     from mlflow.tracking import MlflowClient
 
@@ -179,19 +234,18 @@ def promote(stack: str, alias: str | None = None, version: int | None = None, *,
     with tempfile.TemporaryDirectory(prefix="promote-") as tmp:
         bundle = download_bundle(model_version, Path(tmp))
         check_bundle(bundle, number)
+        hook_bundle = str(keep(bundle, promoted_dir / number))
         keys = upload(bundle, outputs["ModelBucketName"], prefix, outputs["ReferenceS3Uri"],
                       s3 or boto3.client("s3"))
-    command = deploy_command(stack, prefix)
+    build, deploy_command = deploy_commands(stack, prefix)
     if deploy:
-        done = subprocess.run(command, check=False)
-        if done.returncode != 0:
-            raise PromoteError(f"{shlex.join(command)} failed (exit {done.returncode}); the "
-                               f"bundle is uploaded, the stack still serves "
-                               f"{parameters.get('ModelPrefix') or 'the packaged model'}")
+        run_deploy(hook_bundle, build, deploy_command,
+                   parameters.get("ModelPrefix") or "the packaged model")
     promoted_at = datetime.now(UTC).isoformat(timespec="seconds")
     client.set_model_version_tag(model_version.name, number, PROMOTED_AT_TAG, promoted_at)
     client.set_model_version_tag(model_version.name, number, PROMOTED_STACK_TAG, stack)
-    return Promotion(number, prefix, tuple(keys), command, promoted_at)
+    return Promotion(number, prefix, tuple(keys), hook_bundle, build, deploy_command,
+                     promoted_at)
 
 
 def main(args: Any) -> int:
@@ -201,9 +255,10 @@ def main(args: Any) -> int:
     except PromoteError as exc:
         print(f"promote refused: {exc}")
         return 1
+    print(f"kept its golden set and card in {result.hook_bundle} (the PreTraffic hook's build)")
     for key in result.keys:
         print(f"uploaded {key}")
     action = "deployed with" if args.deploy else "serve it with"
     print(f"model version {result.version} promoted at {result.promoted_at}; {action}:\n"
-          f"  {shlex.join(result.command)}")
+          f"  {result.command}")
     return 0

@@ -1,17 +1,21 @@
 """``python -m training promote`` on a real MLflow sqlite registry and moto's S3 and
-CloudFormation: what lands where, the MLflow tag, and every refusal with its message."""
+CloudFormation: what lands where, the golden set and card kept for the hook's build, the
+printed (or run) build-and-deploy command, the MLflow tag, and every refusal with its
+message."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from contract.bundle import CARD_FILE, MODEL_FILE, PUBLISHED_FILES
+from contract.bundle import CARD_FILE, GOLDEN_FILE, MODEL_FILE, PUBLISHED_FILES
 from training import promote as promote_mod
 from training.promote import PromoteError, promote
 from training.tracking import REGISTERED_MODEL, Tracker
@@ -65,11 +69,12 @@ def registry(trained_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture
-def aws(moto_s3):
+def aws(moto_s3, tmp_path):
+    """moto's S3 and CloudFormation, and where promote keeps golden sets (kept)."""
     import boto3
 
     cloudformation = boto3.client("cloudformation", region_name="us-east-1")
-    return SimpleNamespace(s3=moto_s3, cf=cloudformation)
+    return SimpleNamespace(s3=moto_s3, cf=cloudformation, kept=tmp_path / "promoted")
 
 
 def _stack(aws, name: str = "credit", model_prefix: str = "") -> dict[str, str]:
@@ -82,7 +87,7 @@ def _stack(aws, name: str = "credit", model_prefix: str = "") -> dict[str, str]:
 
 def _run(registry: str, aws, **kw):
     return promote(kw.pop("stack", "credit"), uri=registry, s3=aws.s3, cloudformation=aws.cf,
-                   **kw)
+                   promoted_dir=aws.kept, **kw)
 
 
 def _keys(aws, bucket: str) -> list[str]:
@@ -102,8 +107,17 @@ def test_champion_is_uploaded_under_its_registry_version_and_tagged(registry, aw
     assert _keys(aws, data_bucket) == ["reference/reference.csv.gz"]
     body = aws.s3.get_object(Bucket=bucket, Key=f"models/1/{MODEL_FILE}")["Body"].read()
     assert body == (trained_bundle / MODEL_FILE).read_bytes()
-    assert result.command == ("sam", "deploy", "--stack-name", "credit",
-                              "--parameter-overrides", "ModelPrefix=models/1/")
+    # The golden set and card checked here are kept for the hook's build.
+    kept = aws.kept / "1"
+    assert result.hook_bundle == str(kept)
+    assert sorted(p.name for p in kept.iterdir()) == [GOLDEN_FILE, CARD_FILE]
+    assert (kept / GOLDEN_FILE).read_bytes() == (trained_bundle / GOLDEN_FILE).read_bytes()
+    assert json.loads((kept / CARD_FILE).read_text())["model_version"] == "1"
+    assert result.build == ("sam", "build")
+    assert result.deploy == ("sam", "deploy", "--stack-name", "credit",
+                             "--parameter-overrides", "ModelPrefix=models/1/")
+    assert result.command == (f"HOOK_BUNDLE={kept} sam build && sam deploy --stack-name credit "
+                              "--parameter-overrides ModelPrefix=models/1/")
     tags = MlflowClient(tracking_uri=registry).get_model_version(REGISTERED_MODEL, "1").tags
     assert tags[promote_mod.PROMOTED_AT_TAG] == result.promoted_at
     assert tags[promote_mod.PROMOTED_STACK_TAG] == "credit"
@@ -120,6 +134,7 @@ def test_unfit_models_are_refused_and_nothing_is_uploaded(registry, aws, version
     with pytest.raises(PromoteError, match=message):
         _run(registry, aws, version=version)
     assert _keys(aws, outputs["ModelBucketName"]) == []
+    assert not aws.kept.exists()
 
 
 def test_the_version_already_serving_is_refused(registry, aws):
@@ -137,10 +152,67 @@ def test_an_unknown_stack_or_alias_is_refused(registry, aws):
         _run(registry, aws, alias="canary")
 
 
-def test_cli_prints_the_refusal(registry, aws, monkeypatch, capsys):
+def test_cli_prints_the_refusal(registry, aws, monkeypatch, capsys, tmp_path):
     _stack(aws, model_prefix="models/1/")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", registry)
+    monkeypatch.chdir(tmp_path)
     from training.cli import main
 
     assert main(["promote", "--stack", "credit"]) == 1
     assert "promote refused: version 1 already serves stack 'credit'" in capsys.readouterr().out
+
+
+@pytest.fixture
+def sam(tmp_path, monkeypatch) -> Path:
+    """A ``sam`` first on PATH that logs its arguments and HOOK_BUNDLE, and exits with
+    $FAKE_SAM_<SUBCOMMAND>_EXIT (0 by default): the real one needs AWS to deploy."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "sam.log"
+    script = bin_dir / "sam"
+    script.write_text(f"""#!/bin/sh
+echo "$* HOOK_BUNDLE=$HOOK_BUNDLE" >> {log}
+eval "exit \\${{FAKE_SAM_$(echo "$1" | tr a-z A-Z)_EXIT:-0}}"
+""")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+def test_deploy_builds_the_hook_with_the_kept_golden_set_then_deploys(registry, aws, sam):
+    _stack(aws)
+    result = _run(registry, aws, deploy=True)
+    assert sam.read_text().splitlines() == [
+        f"build HOOK_BUNDLE={aws.kept / '1'}",
+        f"deploy --stack-name credit --parameter-overrides ModelPrefix=models/1/ "
+        f"HOOK_BUNDLE={aws.kept / '1'}"]
+    assert result.promoted_at
+
+
+def test_deploy_refuses_when_the_hook_build_fails(registry, aws, sam, monkeypatch):
+    _stack(aws, model_prefix="models/0/")
+    monkeypatch.setenv("FAKE_SAM_BUILD_EXIT", "2")
+    client = MlflowClient(tracking_uri=registry)
+    tags = client.get_model_version(REGISTERED_MODEL, "1").tags
+    with pytest.raises(PromoteError, match=r"HOOK_BUNDLE=\S+/promoted/1 sam build failed "
+                       r"\(exit 2\), so nothing was deployed: .* the stack still serves "
+                       r"models/0/\. Fix the build, then run: HOOK_BUNDLE="):
+        _run(registry, aws, version=1, deploy=True)
+    assert [line.split()[0] for line in sam.read_text().splitlines()] == ["build"]
+    assert client.get_model_version(REGISTERED_MODEL, "1").tags == tags  # not tagged
+
+
+def test_cli_prints_the_build_and_deploy_line_with_the_kept_golden_set(registry, aws,
+                                                                      monkeypatch, capsys,
+                                                                      tmp_path):
+    _stack(aws)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", registry)
+    monkeypatch.chdir(tmp_path)
+    from training.cli import main
+
+    assert main(["promote", "--stack", "credit"]) == 0
+    out = capsys.readouterr().out
+    assert "kept its golden set and card in artifacts/promoted/1" in out
+    assert ("serve it with:\n  HOOK_BUNDLE=artifacts/promoted/1 sam build && sam deploy "
+            "--stack-name credit --parameter-overrides ModelPrefix=models/1/\n") in out
+    assert (tmp_path / "artifacts" / "promoted" / "1" / GOLDEN_FILE).is_file()
