@@ -39,7 +39,8 @@ SERVING_FILES: Final = (MODEL_FILE, SHAP_FILE, CARD_FILE)
 #: Serving files a bundle may lack (older bundles): the function serves without them.
 OPTIONAL_SERVING_FILES: Final = (REFERENCE_BINS_FILE,)
 #: What goes under a model prefix in the model bucket: the serving files, the reference bins
-#: and the golden set (read by the pre-traffic hook), the card last.
+#: and the golden set (kept with the model as the record of its expected answers; the
+#: pre-traffic hook is built with a copy), the card last.
 PUBLISHED_FILES: Final = (MODEL_FILE, SHAP_FILE, REFERENCE_BINS_FILE, GOLDEN_FILE, CARD_FILE)
 #: Environment variable naming the bundle whose golden set ``sam build`` packages with the
 #: PreTraffic hook (infra/build_hook.py); training's promote sets it for the build it runs.

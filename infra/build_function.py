@@ -51,7 +51,7 @@ PRUNE = ("**/tests", "numpy/f2py", "numpy/_pyinstaller", "onnxruntime/transforme
          "onnxruntime/quantization", "onnxruntime/tools", "bin", "**/*.pyi", "**/*.pxd",
          "numpy/_core/include", "numpy/_core/lib", "numpy/random/lib")
 #: The bundle files the function reads: the drift job's reference rows and the pre-traffic
-#: hook's golden set stay out of the package (the hook reads its copy from the model bucket).
+#: hook's golden set stay out of the package (the hook's own package holds its copy).
 MODEL_FILES = (*SERVING_FILES, *OPTIONAL_SERVING_FILES)
 #: Where Lambda unpacks the zip: the path recorded in the .pyc files (reproducible builds,
 #: tracebacks that name /var/task rather than the build host's directory).

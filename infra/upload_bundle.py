@@ -110,7 +110,7 @@ def upload_bundle(
 
         s3_client = boto3.client("s3")
 
-    # The reference bins and the golden set (for the pre-traffic hook) go too when present.
+    # The reference bins and the golden set (the model's expected answers) go too when present.
     published = [n for n in PUBLISHED_FILES if n in SERVING_FILES or (bundle / n).is_file()]
     uploads = [(bundle / name, model_bucket, f"{prefix}/{name}") for name in published]
     uploads.append((bundle / REFERENCE_FILE, reference_bucket, reference_key))
