@@ -162,9 +162,24 @@ class FirehoseProducer:
             self._wake.wait(self.interval_s)
             self._wake.clear()
             try:
-                self.flush()
+                self.send_waiting()
             except Exception as exc:  # never let the thread die: the next round tries again
                 logs.emit("capture_producer_error", logging.ERROR, error=_describe(exc))
+
+    def send_waiting(self) -> None:
+        """Send what is buffered now, not the lines that arrive while it sends.
+
+        Under steady traffic the thread then makes a few full calls (one per ``flush_bytes``
+        or per ``interval_s``) instead of chasing every new line with a small call: each call
+        holds the interpreter lock for a while (botocore encodes and signs the body), so
+        fewer calls delay fewer requests.
+        """
+        with self._lock:
+            owed = self._bytes
+        with self._send_lock:
+            while owed > 0 and (batch := self._take_batch()):
+                owed -= sum(len(data) for data, _ in batch)
+                self._send(batch)
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Send everything buffered now; False if ``timeout_s`` passed first (sends may
