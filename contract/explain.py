@@ -195,8 +195,21 @@ def _shown(field: str, value: float) -> str:
 
 def statement(field: str, label: str, value: object, median: float | None,
               raises: bool) -> str:
-    """The plain-language reason for one field, e.g. "Score from external credit bureau 3
-    is low (0.27)" or "No score from external credit bureau 1 on file"."""
+    """The plain-language reason for one field: its value, then what it did to the risk,
+    e.g. "Score from external credit bureau 3 is low (0.27), which raises the risk" or
+    "No score from external credit bureau 1 on file, which raises the risk".
+
+    High or low is against the training median and says nothing about the direction on
+    its own (the model's effects need not be monotonic), so the direction is always said.
+    """
+    return f"{_value_text(field, label, value, median)}, which {_verb(raises)} the risk"
+
+
+def _verb(raises: bool) -> str:
+    return "raises" if raises else "lowers"
+
+
+def _value_text(field: str, label: str, value: object, median: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"No {label} on file"
     if isinstance(value, str):

@@ -45,7 +45,7 @@ def describe(prediction: dict[str, Any]) -> str:
     ]
     for reason in prediction["reasons"]:
         lines.append(
-            f"    {reason['statement']:<60} {reason['contribution']:+.3f} log-odds "
+            f"    {reason['statement']:<74} {reason['contribution']:+.3f} log-odds "
             f"({', '.join(reason['fields'][:3])})"
         )
     return "\n".join(lines)

@@ -123,7 +123,8 @@ class Reason(BaseModel):
     statement: str = Field(
         description="Plain-language reason built from the field's label, its value (high or "
         "low against the training median) and the direction, e.g. 'Score from external "
-        "credit bureau 3 is low (0.27)' or 'No score from external credit bureau 1 on file'."
+        "credit bureau 3 is low (0.27), which raises the risk' or 'No score from external "
+        "credit bureau 1 on file, which raises the risk'."
     )
 
 

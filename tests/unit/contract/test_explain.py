@@ -16,12 +16,20 @@ def test_every_field_has_a_label_and_groups_are_disjoint():
 
 def test_statement_templates():
     assert explain.statement("EXT_SOURCE_1", "score from external credit bureau 1", None, 0.5,
-                             True) == "No score from external credit bureau 1 on file"
+                             True) == ("No score from external credit bureau 1 on file, "
+                                       "which raises the risk")
     assert explain.statement("EXT_SOURCE_3", "score from external credit bureau 3", 0.27, 0.5,
-                             True) == "Score from external credit bureau 3 is low (0.27)"
+                             True) == ("Score from external credit bureau 3 is low (0.27), "
+                                       "which raises the risk")
     assert explain.statement("DAYS_EMPLOYED", "time in the current job", -3653, -1500.0,
-                             False) == "Time in the current job is high (10.0 years)"
-    assert explain.statement("FLAG_EMAIL", "e-mail given", 0, None, True) == "E-mail given: no"
+                             False) == ("Time in the current job is high (10.0 years), "
+                                        "which lowers the risk")
+    assert explain.statement("FLAG_EMAIL", "e-mail given", 0, None, True) == (
+        "E-mail given: no, which raises the risk")
+    # The value's side of the median does not decide the direction: both are said.
+    assert explain.statement("EXT_SOURCE_3", "score from external credit bureau 3", 0.27, 0.5,
+                             False) == ("Score from external credit bureau 3 is low (0.27), "
+                                        "which lowers the risk")
     assert explain.group_statement("documents provided", False) == (
         "Documents provided lower the risk")
 

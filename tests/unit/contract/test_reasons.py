@@ -92,7 +92,7 @@ def test_fields_of_one_group_form_one_reason():
     # One contributing field of a group: that field's own statement.
     (single,) = _explain(_phi(FLAG_DOCUMENT_3=0.2), _app(), declined=True)["reasons"]
     assert single["fields"] == ["FLAG_DOCUMENT_3"]
-    assert single["statement"] == "Document 3 provided: yes"
+    assert single["statement"] == "Document 3 provided: yes, which raises the risk"
 
 
 def test_decline_lists_only_risk_raising_reasons_largest_first():
@@ -158,12 +158,16 @@ def test_statements_name_the_field_value_and_missing_values():
                OCCUPATION_TYPE=0.04)
     statements = {tuple(r["fields"]): r["statement"]
                   for r in _explain(phi, _app(), declined=True)["reasons"]}
-    assert statements[("EXT_SOURCE_1",)] == "No score from external credit bureau 1 on file"
-    assert statements[("EXT_SOURCE_3",)] == "Score from external credit bureau 3 is low (0.27)"
-    assert statements[("AMT_CREDIT",)] == "Loan amount is high (900,000)"
-    assert statements[("DAYS_BIRTH",)] == "Age is low (32.9 years)"
-    assert statements[("OCCUPATION_TYPE",)] == "Occupation: Drivers"
+    raised = ", which raises the risk"
+    assert statements[("EXT_SOURCE_1",)] == (
+        "No score from external credit bureau 1 on file" + raised)
+    assert statements[("EXT_SOURCE_3",)] == (
+        "Score from external credit bureau 3 is low (0.27)" + raised)
+    assert statements[("AMT_CREDIT",)] == "Loan amount is high (900,000)" + raised
+    assert statements[("DAYS_BIRTH",)] == "Age is low (32.9 years)" + raised
+    assert statements[("OCCUPATION_TYPE",)] == "Occupation: Drivers" + raised
     assert explain.statement("OWN_CAR_AGE", "age of the applicant's car", None, 9.0, True) == (
-        "No age of the applicant's car on file")
+        "No age of the applicant's car on file, which raises the risk")
     assert explain.statement("DAYS_EMPLOYED", "time in the current job",
-                             schema.DAYS_EMPLOYED_SENTINEL, -1500.0, True) == "Not in employment"
+                             schema.DAYS_EMPLOYED_SENTINEL, -1500.0, True) == (
+        "Not in employment, which raises the risk")
