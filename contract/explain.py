@@ -20,10 +20,11 @@ import numpy as np
 
 from contract import schema
 
-#: Never model inputs, never reasons: captured for fairness monitoring only. Sex is a
-#: prohibited basis; age is left out too (docs/decisions.md: keeping it gave applicants
-#: aged 62+ a small risk-raising age contribution, and dropping it cost no accuracy).
-DEFAULT_PROTECTED: Final = ("CODE_GENDER", "DAYS_BIRTH")
+#: Never model inputs, never reasons: captured for fairness monitoring only. Sex and
+#: marital status are prohibited bases (ECOA / Regulation B, 12 CFR 1002.2(z), 1002.6(b));
+#: age is left out too (docs/decisions.md: keeping it gave applicants aged 62+ a small
+#: risk-raising age contribution, and dropping it cost no accuracy).
+DEFAULT_PROTECTED: Final = ("CODE_GENDER", "DAYS_BIRTH", "NAME_FAMILY_STATUS")
 #: The age field (days before the application, negative) and the protected age.
 AGE_FIELD: Final = "DAYS_BIRTH"
 ELDERLY_AGE: Final = 62
@@ -32,6 +33,7 @@ DAYS_PER_YEAR: Final = 365.25
 #: Fairness monitoring groups: age bands (lower bound in years, label), the last open-ended.
 AGE_BANDS: Final = ((0.0, "<30"), (30.0, "30-44"), (45.0, "45-61"), (62.0, "62+"))
 GENDER_FIELD: Final = "CODE_GENDER"
+MARITAL_FIELD: Final = "NAME_FAMILY_STATUS"
 
 
 def age_band(days_birth: np.ndarray) -> np.ndarray:

@@ -1,7 +1,9 @@
-"""Fairness evidence: decisions and errors by gender and by age band, with bootstrap CIs.
+"""Fairness evidence: decisions and errors by gender, age band and marital status, with
+bootstrap CIs.
 
 For each group of each attribute (``gender``: CODE_GENDER; ``age``: <30, 30-44, 45-61,
-62+ years from DAYS_BIRTH), on a set of predictions (out-of-fold, test):
+62+ years from DAYS_BIRTH; ``marital_status``: NAME_FAMILY_STATUS), on a set of
+predictions (out-of-fold, test):
 
 * ``applicants`` (its bootstrap CI is the spread of the group's count over resamples);
 * ``decline_rate``, and ``approval_ratio``: the group's approval rate over the
@@ -9,12 +11,16 @@ For each group of each attribute (``gender``: CODE_GENDER; ``age``: <30, 30-44, 
 * ``fpr`` (good clients declined) and ``tpr`` (defaulters declined);
 * ``mean_probability`` against ``default_rate`` (calibration).
 
-Each value has a percentile bootstrap 95% CI (resampling applicants, the ratio recomputed
-within each resample). The drift job reads ``reference_decline_rates`` from the card.
+A categorical attribute's groups are its values as sent (a missing value is the group
+"missing"); a small group, such as "Unknown" or "XNA", is a group of its own like any
+other, and its wide CI shows how little it says. Each value has a percentile bootstrap 95%
+CI (resampling applicants, the ratio recomputed within each resample). The drift job
+reads ``reference_decline_rates`` from the card.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,18 +28,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from contract.explain import AGE_BANDS, AGE_FIELD, GENDER_FIELD, age_band
+from contract.explain import AGE_BANDS, AGE_FIELD, GENDER_FIELD, MARITAL_FIELD, age_band
 
 FOUR_FIFTHS = 0.8
 _METRICS = ("applicants", "decline_rate", "approval_ratio", "fpr", "tpr",
             "mean_probability", "default_rate")
 
 
+def _as_sent(column: pd.Series) -> np.ndarray:
+    """A categorical field's values as group labels (missing -> "missing")."""
+    return column.astype(object).where(column.notna(), "missing").to_numpy(dtype=object)
+
+
 def groups(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """attribute -> group label per row (gender as sent; missing gender -> "missing")."""
-    gender = frame[GENDER_FIELD].astype(object).where(frame[GENDER_FIELD].notna(), "missing")
-    return {"gender": gender.to_numpy(dtype=object),
-            "age": age_band(frame[AGE_FIELD].to_numpy())}
+    """attribute -> group label per row (gender and marital status as sent, age band)."""
+    return {"gender": _as_sent(frame[GENDER_FIELD]),
+            "age": age_band(frame[AGE_FIELD].to_numpy()),
+            "marital_status": _as_sent(frame[MARITAL_FIELD])}
 
 
 def _group_stats(y: np.ndarray, p: np.ndarray, declined: np.ndarray, member: np.ndarray,
@@ -93,7 +104,7 @@ def _num(value: float) -> float | None:
 def fairness_report(sets: Mapping[str, tuple[pd.DataFrame, np.ndarray, np.ndarray]],
                     threshold: float, resamples: int, seed: int) -> dict[str, Any]:
     """The card's ``fairness`` key: ``sets`` maps a name (``oof``, ``test``) to
-    (frame with CODE_GENDER and DAYS_BIRTH, y, predicted probability)."""
+    (frame with CODE_GENDER, DAYS_BIRTH and NAME_FAMILY_STATUS, y, predicted probability)."""
     report: dict[str, Any] = {
         "threshold": float(threshold), "four_fifths": FOUR_FIFTHS,
         "age_bands": [label for _, label in AGE_BANDS], "bootstrap_resamples": resamples,
@@ -136,7 +147,8 @@ def flat_metrics(report: Mapping[str, Any]) -> dict[str, float]:
     for set_name in ("oof", "test"):
         for attribute, table in report.get(set_name, {}).items():
             for group, row in table.items():
-                slug = group.replace("+", "plus").replace("<", "under").replace("-", "_")
+                slug = re.sub(r"[^A-Za-z0-9_]+", "_", group.replace("+", "plus")
+                              .replace("<", "under").replace("-", "_")).strip("_")
                 for metric in ("decline_rate", "approval_ratio", "fpr", "tpr"):
                     value = row[metric]["value"]
                     if value is not None:
@@ -162,7 +174,8 @@ def plot(report: Mapping[str, Any], set_name: str, path: Path) -> Path:
             high = np.array([table[n][metric]["ci_high"] or np.nan for n in names])
             ax.bar(x + (k - 1) * 0.27, values, 0.27, label=metric,
                    yerr=np.nan_to_num([values - low, high - values]), capsize=3)
-        ax.set_xticks(x, names)
+        ax.set_xticks(x, names, rotation=20 if max(map(len, names)) > 6 else 0,
+                      ha="right" if max(map(len, names)) > 6 else "center", fontsize=8)
         ax.set_ylim(0, 1)
         ax.set_title(f"{attribute} ({set_name}, threshold {report['threshold']:.3f})")
         ax.legend(fontsize=8)

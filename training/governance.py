@@ -26,7 +26,7 @@ def sections(*, source: str, rows: int, rows_train: int, rows_test: int,
             "employment, insurance, housing or any non-credit decision",
             "populations or products unlike the training data (other countries, business "
             "loans, mortgages)",
-            "inferring an applicant's sex, age or any protected characteristic",
+            "inferring an applicant's sex, age, marital status or any protected characteristic",
         ],
         "limitations": {
             "training_data": (

@@ -33,16 +33,37 @@ def test_group_table_rates_and_four_fifths_ratio():
     assert "oof/gender/b" in fairness.summary_line(report)
 
 
-def test_report_has_both_sets_and_reference_rates():
+def test_report_has_both_sets_and_reference_rates(tmp_path):
     frame = pd.DataFrame({"CODE_GENDER": ["F", "M", "F", "M"] * 50,
-                          "DAYS_BIRTH": [-9000, -12000, -20000, -24000] * 50})
+                          "DAYS_BIRTH": [-9000, -12000, -20000, -24000] * 50,
+                          "NAME_FAMILY_STATUS": ["Married", "Single / not married",
+                                                 "Married", "Married"] * 49
+                          + ["Married", "Single / not married", "Unknown", None]})
     y = np.tile([0, 1, 0, 0], 50)
     p = np.tile([0.2, 0.8, 0.1, 0.6], 50)
     report = fairness.fairness_report({"oof": (frame, y, p), "test": (frame, y, p)}, 0.5,
                                       resamples=100, seed=0)
-    assert set(report["oof"]) == {"gender", "age"}
+    assert set(report["oof"]) == {"gender", "age", "marital_status"}
     assert report["reference_decline_rates"]["gender"] == {"F": 0.0, "M": 1.0}
     assert report["reference_decline_rates"]["age"]["<30"] == 0.0
     assert report["reference_decline_rates"]["source"] == "oof"
-    assert "oof/gender/M (0.00)" in fairness.summary_line(report)
-    assert fairness.flat_metrics(report)["fair_test_age_under30_decline_rate"] == 0.0
+    # Marital status: every value sent is a group, the rare one and the missing one too.
+    marital = report["oof"]["marital_status"]
+    assert list(marital) == ["Married", "Single / not married", "Unknown", "missing"]
+    assert [row["applicants"]["value"] for row in marital.values()] == [148, 50, 1, 1]
+    assert marital["Single / not married"]["decline_rate"]["value"] == 1.0
+    assert marital["Married"]["decline_rate"]["value"] == pytest.approx(49 / 148, abs=1e-6)
+    assert marital["Unknown"]["decline_rate"]["value"] == 0.0
+    assert marital["missing"]["decline_rate"]["value"] == 1.0
+    assert report["reference_decline_rates"]["marital_status"]["Unknown"] == 0.0
+    line = fairness.summary_line(report)
+    assert "oof/gender/M (0.00)" in line
+    assert "oof/marital_status/Single / not married (0.00)" in line
+    assert "oof/marital_status/Married" in line  # approval 99/148 over Unknown's 1.0
+    metrics = fairness.flat_metrics(report)
+    assert metrics["fair_test_age_under30_decline_rate"] == 0.0
+    assert metrics["fair_oof_marital_status_Single_not_married_decline_rate"] == 1.0
+    assert metrics["fair_oof_age_62plus_decline_rate"] == 1.0
+    # One plot panel per attribute, the marital status one included.
+    path = fairness.plot(report, "oof", tmp_path / "fairness_oof.png")
+    assert path.stat().st_size > 0
