@@ -30,6 +30,7 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import lightgbm
 
     from contract import schema
+    from contract.explain import DEFAULT_PROTECTED
     from training.bundle import write_bundle
     from training.card import field_schema
     from training.costs import Costs
@@ -50,7 +51,7 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "model_version": "test",
         "costs": Costs().to_dict(),
         "metrics": {},
-        "protected_attributes": ["CODE_GENDER", "DAYS_BIRTH"],
+        "protected_attributes": list(DEFAULT_PROTECTED),
         "schema": field_schema(train, {}),
     }
     output = tmp_path_factory.mktemp("bundle") / "model"

@@ -108,18 +108,24 @@ def test_engineered_contributions_reach_their_raw_fields(client, apps, card):
             assert set(reason["fields"]) <= set(schema.FIELDS_BY_NAME)
             seen.update(reason["fields"])
     assert seen & {"EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3"}
-    assert "CODE_GENDER" not in seen
+    assert not seen & {"CODE_GENDER", "DAYS_BIRTH", "NAME_FAMILY_STATUS"}
 
 
 def test_protected_attribute_is_neither_a_feature_nor_used(client, apps, card):
-    """CODE_GENDER and DAYS_BIRTH are accepted and captured but never reach the model:
-    changing them changes nothing in the response."""
-    assert not {"CODE_GENDER", "DAYS_BIRTH", "EMPLOYED_AGE_RATIO"} & set(card["features"])
+    """CODE_GENDER, DAYS_BIRTH and NAME_FAMILY_STATUS are accepted and captured but never
+    reach the model: changing them changes nothing in the response."""
+    assert card["protected_attributes"] == ["CODE_GENDER", "DAYS_BIRTH", "NAME_FAMILY_STATUS"]
+    assert not {"CODE_GENDER", "DAYS_BIRTH", "NAME_FAMILY_STATUS",
+                "EMPLOYED_AGE_RATIO"} & set(card["features"])
+    variants = (("F", 7_000, "Married"), ("M", 15_000, "Single / not married"),
+                ("XNA", 25_000, "Widow"), ("F", 12_000, "Unknown"))
     for app in apps[:10]:
         bodies = [client.post("/predict?reasons=10",
-                              json={**app, "CODE_GENDER": g, "DAYS_BIRTH": -days}).json()
-                  for g, days in (("F", 7_000), ("M", 15_000), ("XNA", 25_000))]
-        assert bodies[0] == bodies[1] == bodies[2]
+                              json={**app, "CODE_GENDER": g, "DAYS_BIRTH": -days,
+                                    "NAME_FAMILY_STATUS": status}).json()
+                  for g, days, status in variants]
+        assert "probability_default" in bodies[0]
+        assert all(body == bodies[0] for body in bodies[1:])
 
 
 def test_declines_list_only_principal_reasons(trained_bundle, apps):
@@ -289,7 +295,8 @@ def test_every_real_row_scores(client, trained_bundle, real_data_dir, sample):
 @pytest.mark.parametrize("sample", ["application_train_sample.csv",
                                     "application_test_sample.csv"])
 def test_real_rows_never_get_a_protected_or_elderly_age_reason(client, real_data_dir, sample):
-    """Every real row with 10 reasons: none names CODE_GENDER; no applicant aged 62+ gets a
+    """Every real row with 10 reasons: none names a protected field (CODE_GENDER,
+    NAME_FAMILY_STATUS; age is covered next); no applicant aged 62+ gets a
     risk-raising reason from age; declines list only risk-raising reasons. (The bundle
     leaves age out; tests/unit/scoring/test_reasons.py covers a model that uses it.)"""
     import pandas as pd
@@ -303,7 +310,7 @@ def test_real_rows_never_get_a_protected_or_elderly_age_reason(client, real_data
         assert response.status_code == 200, response.text[:2000]
         for app, p in zip(chunk, response.json()["predictions"], strict=True):
             fields = [f for r in p["reasons"] for f in r["fields"]]
-            assert "CODE_GENDER" not in fields
+            assert not {"CODE_GENDER", "NAME_FAMILY_STATUS"} & set(fields)
             raising = [r for r in p["reasons"] if r["direction"] == "increases_risk"]
             if p["decision"] == "decline":
                 assert raising == p["reasons"]

@@ -64,23 +64,27 @@ def test_train_cli_on_a_file_threshold_is_out_of_fold(tmp_path: Path,
         choice.cost_per_applicant)
     assert card["metrics"]["test"]["rows"] == len(test_idx)
 
-    # The protected attribute is out of the model; what that costs was measured on the same
-    # folds; fairness by gender and age band on OOF and test predictions.
-    assert card["protected_attributes"] == ["CODE_GENDER", "DAYS_BIRTH"]
-    assert not {"CODE_GENDER", "DAYS_BIRTH", "EMPLOYED_AGE_RATIO"} & set(card["features"])
+    # The protected attributes are out of the model; what that costs was measured on the
+    # same folds; fairness by gender, age band and marital status on OOF and test predictions.
+    assert card["protected_attributes"] == ["CODE_GENDER", "DAYS_BIRTH", "NAME_FAMILY_STATUS"]
+    assert not {"CODE_GENDER", "DAYS_BIRTH", "NAME_FAMILY_STATUS",
+                "EMPLOYED_AGE_RATIO"} & set(card["features"])
     compliance = card["compliance"]
     assert compliance["excluded_features"] == ["DAYS_BIRTH", "CODE_GENDER",
-                                               "EMPLOYED_AGE_RATIO"]
+                                               "NAME_FAMILY_STATUS", "EMPLOYED_AGE_RATIO"]
     assert compliance["compliant"]["cv_auc"] == card["candidates"]["champion"]["cv_auc"]
     assert compliance["difference"]["cv_auc"] == pytest.approx(
         compliance["compliant"]["cv_auc"] - compliance["with_protected"]["cv_auc"])
-    assert "compliance cost: without CODE_GENDER, DAYS_BIRTH" in captured.err
+    assert "compliance cost: without CODE_GENDER, DAYS_BIRTH, NAME_FAMILY_STATUS" in captured.err
     assert "fairness: " in captured.err
     for set_name in ("oof", "test"):
         tables = card["fairness"][set_name]
         assert set(tables["age"]) <= {"<30", "30-44", "45-61", "62+"}
-        assert sum(row["applicants"]["value"] for row in tables["gender"].values()) == (
-            len(train_idx) if set_name == "oof" else len(test_idx))
+        for attribute in ("gender", "age", "marital_status"):
+            assert sum(row["applicants"]["value"] for row in tables[attribute].values()) == (
+                len(train_idx) if set_name == "oof" else len(test_idx))
+        assert set(tables["marital_status"]) <= set(
+            schema.FIELDS_BY_NAME["NAME_FAMILY_STATUS"].categories)
         assert max(row["approval_ratio"]["value"] for row in tables["age"].values()) == 1.0
     for key in ("intended_use", "out_of_scope_uses", "limitations", "human_oversight"):
         assert card[key]
@@ -113,9 +117,12 @@ def test_real_sample_champion_beats_the_onehot_grid_recipe(real_data_dir: Path,
     # recipe on the held-out split; what compliance cost and the fairness table are in the
     # card.
     card = result.card
-    assert not {"CODE_GENDER", "DAYS_BIRTH", "EMPLOYED_AGE_RATIO"} & set(card["features"])
+    assert not {"CODE_GENDER", "DAYS_BIRTH", "NAME_FAMILY_STATUS",
+                "EMPLOYED_AGE_RATIO"} & set(card["features"])
     test, onehot_test = metrics["test"], metrics["onehot_grid"]["test"]
     assert test["auc"]["value"] > onehot_test["auc"]["value"], (test, onehot_test)
     assert test["cost_per_applicant"]["value"] < onehot_test["cost_per_applicant"]["value"]
     assert card["compliance"]["compliant"]["cv_auc"] == champion["cv_auc"]
     assert set(card["fairness"]["test"]["age"]) == {"<30", "30-44", "45-61", "62+"}
+    assert set(card["fairness"]["oof"]["marital_status"]) == {
+        "Married", "Single / not married", "Civil marriage", "Separated", "Widow"}

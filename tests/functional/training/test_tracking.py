@@ -114,6 +114,7 @@ def test_child_runs_per_candidate(first: tuple[Path, TrainResult]) -> None:
     assert metrics["compliance_cv_auc_compliant"] == pytest.approx(
         result.card["compliance"]["compliant"]["cv_auc"])
     assert any(k.startswith("fair_oof_age_") for k in metrics)
+    assert any(k.startswith("fair_oof_marital_status_") for k in metrics)
 
 
 def test_artifacts(first: tuple[Path, TrainResult]) -> None:

@@ -15,11 +15,15 @@ from training.features import FEATURE_NAMES, frame_features, model_features
 from training.synthetic import generate
 
 
-def test_default_model_features_leave_out_gender_and_age():
+def test_default_model_features_leave_out_gender_age_and_marital_status():
     names = model_features()
     assert "CODE_GENDER" not in names
-    assert set(FEATURE_NAMES) - set(names) == {"CODE_GENDER", "DAYS_BIRTH", "EMPLOYED_AGE_RATIO"}
+    assert set(FEATURE_NAMES) - set(names) == {"CODE_GENDER", "DAYS_BIRTH", "NAME_FAMILY_STATUS",
+                                               "EMPLOYED_AGE_RATIO"}
     assert set(FEATURE_NAMES) - set(model_features(("CODE_GENDER",))) == {"CODE_GENDER"}
+    # No engineered feature is computed from marital status (family size is another field).
+    assert set(FEATURE_NAMES) - set(model_features(("NAME_FAMILY_STATUS",))) == {
+        "NAME_FAMILY_STATUS"}
     assert list(names) == [n for n in FEATURE_NAMES if n in names]  # graph order kept
 
 
@@ -56,14 +60,21 @@ def _booster(frame: pd.DataFrame, names: tuple[str, ...]) -> lightgbm.Booster:
 
 
 def test_exported_model_ignores_protected_fields_and_their_engineered_features(frame):
-    """Protected: CODE_GENDER and DAYS_BIRTH. Changing them (which moves EMPLOYED_AGE_RATIO)
-    leaves every margin bit-identical; the same change moves an unprotected model."""
+    """Protected by default: CODE_GENDER, DAYS_BIRTH and NAME_FAMILY_STATUS. Changing them
+    (which moves EMPLOYED_AGE_RATIO) leaves every margin bit-identical; the same change
+    moves an unprotected model."""
     changed = frame.copy()
     changed["CODE_GENDER"] = np.where(frame["CODE_GENDER"] == "F", "M", "F")
     changed["DAYS_BIRTH"] = (frame["DAYS_BIRTH"] * 0.6).round().astype(frame["DAYS_BIRTH"].dtype)
-    protected = model_features(("CODE_GENDER", "DAYS_BIRTH"))
+    changed["NAME_FAMILY_STATUS"] = np.where(frame["NAME_FAMILY_STATUS"] == "Married",
+                                             "Single / not married", "Married")
+    protected = model_features()
     model = export.export_model(_booster(frame, protected))
     assert export.booster_features(_booster(frame, protected)) == protected
     np.testing.assert_array_equal(_margins(model, frame), _margins(model, changed))
     open_model = export.export_model(_booster(frame, FEATURE_NAMES))
     assert not np.array_equal(_margins(open_model, frame), _margins(open_model, changed))
+    # The marital status change is a real change of the feature graph's input.
+    column = FEATURE_NAMES.index("NAME_FAMILY_STATUS")
+    assert (frame_features(frame, FEATURE_NAMES)[:, column]
+            != frame_features(changed, FEATURE_NAMES)[:, column]).all()
