@@ -85,7 +85,8 @@ class ModelCard(TypedDict, total=False):
     protected_attributes: list[str]
     #: The same search with the protected fields: CV AUC and cost for both, the difference.
     compliance: dict[str, Any]
-    #: Decisions and errors by gender and age band on OOF and test predictions, with CIs.
+    #: Decisions and errors by gender, age band and marital status on OOF and test
+    #: predictions, with CIs.
     fairness: dict[str, Any]
     intended_use: str
     out_of_scope_uses: list[str]
