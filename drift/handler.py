@@ -135,7 +135,8 @@ class ReportFields(TypedDict, total=False):
     evidently_version: str
     untestable_columns: list[UntestableColumn]
     report_keys: dict[str, str]
-    #: Decline rate by gender and age band on the captures vs the reference (drift.fairness).
+    #: Decline rate by gender, age band and marital status on the captures vs the reference
+    #: (drift.fairness).
     fairness: dict[str, Any]
 
 
@@ -543,7 +544,8 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 
 
 def _fairness(s3: S3Client, config: Config, sample: CaptureSample) -> dict[str, Any]:
-    """Decline rate by gender and age band on the window's captures vs the reference."""
+    """Decline rate by gender, age band and marital status on the window's captures vs the
+    reference."""
     from drift import fairness
 
     reference = fairness.reference_rates(s3, config.reference_bucket, config.reference_key)

@@ -58,7 +58,8 @@ def sections(*, source: str, rows: int, rows_train: int, rows_test: int,
                 "proposed decision; the override and its grounds are recorded with the "
                 "application's capture id."),
             "monitoring": (
-                "Decline rates by gender and age band on captured traffic are compared "
+                "Decline rates by gender, age band and marital status on captured traffic "
+                "are compared "
                 "with this card's reference in the drift report; a group whose approval "
                 "ratio falls under 0.8 is escalated for review of the model."),
         },
