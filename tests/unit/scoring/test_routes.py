@@ -49,6 +49,10 @@ def test_single_and_batch_answer_the_same_prediction(client, apps) -> None:
     batch = client.post("/predict/batch", params={"reasons": 4},
                         json={"applications": apps}).json()["predictions"]
     singles = [client.post("/predict", json=app).json() for app in apps]
+    # onnxruntime's vectorised elementwise kernels (the graph's sigmoid) may round a row
+    # scored alone one ulp away from the same row in a batch; the margin and all else match.
+    assert [p.pop("probability_default") for p in singles] == pytest.approx(
+        [p.pop("probability_default") for p in batch], rel=1e-14, abs=0)
     assert singles == batch
 
 

@@ -47,8 +47,13 @@ def test_score_without_reasons_gives_the_same_probabilities(bundle, apps) -> Non
 
 
 def test_one_application_scores_as_in_a_batch(bundle, apps) -> None:
-    batch = score(bundle, apps, 2)
-    assert [score(bundle, [app], 2)[0] for app in apps[:5]] == batch[:5]
+    batch = score(bundle, apps, 2)[:5]
+    singles = [score(bundle, [app], 2)[0] for app in apps[:5]]
+    # One ulp may separate a row's probability alone and in a batch (onnxruntime's
+    # vectorised sigmoid); the margin, the decision and the reasons are identical.
+    assert [p.pop("probability_default") for p in singles] == pytest.approx(
+        [p.pop("probability_default") for p in batch], rel=1e-14, abs=0)
+    assert singles == batch
 
 
 def test_dump_json_is_compact_and_rejects_nan() -> None:
