@@ -26,7 +26,6 @@ from infra.hooks import pretraffic
 
 REPO = Path(__file__).resolve().parents[1]
 HOOK_SOURCE = Path(pretraffic.__file__).resolve()
-BUNDLE_ENV = HOOK_BUNDLE_ENV
 DEFAULT_BUNDLE = "function/model"
 _WHAT_TO_RUN = ("`make train` (the packaged bundle, function/model) or `make promote` (keeps "
                 "the promoted version's golden set and card under artifacts/promoted/<version>/"
@@ -76,9 +75,9 @@ def build(artifacts: Path, bundle: Path) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("artifacts", type=Path, help="sam's ARTIFACTS_DIR")
-    parser.add_argument("--bundle", help=f"default: ${BUNDLE_ENV}, else {DEFAULT_BUNDLE}")
+    parser.add_argument("--bundle", help=f"default: ${HOOK_BUNDLE_ENV}, else {DEFAULT_BUNDLE}")
     args = parser.parse_args(argv)
-    bundle = bundle_dir(args.bundle or os.environ.get(BUNDLE_ENV))
+    bundle = bundle_dir(args.bundle or os.environ.get(HOOK_BUNDLE_ENV))
     try:
         expected = build(args.artifacts, bundle)
     except BuildError as exc:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.bundle import CARD_FILE, GOLDEN_FILE
+from contract.bundle import CARD_FILE, GOLDEN_FILE, HOOK_BUNDLE_ENV
 from infra import build_hook
 from infra.hooks import pretraffic
 
@@ -71,10 +71,10 @@ def test_relative_bundles_are_read_from_the_repo_root():
 
 def test_main_reads_hook_bundle_and_reports_a_failed_build(bundle, tmp_path, monkeypatch,
                                                           capsys):
-    monkeypatch.setenv(build_hook.BUNDLE_ENV, str(bundle))
+    monkeypatch.setenv(HOOK_BUNDLE_ENV, str(bundle))
     assert build_hook.main([str(tmp_path / "ok")]) == 0
     assert "golden set of model test" in capsys.readouterr().out
-    monkeypatch.setenv(build_hook.BUNDLE_ENV, str(tmp_path / "nowhere"))
+    monkeypatch.setenv(HOOK_BUNDLE_ENV, str(tmp_path / "nowhere"))
     assert build_hook.main([str(tmp_path / "failed")]) == 1
     assert "PreTraffic hook build failed: the hook's bundle" in capsys.readouterr().err
 
@@ -83,14 +83,14 @@ def test_the_makefile_builds_from_sams_scratch_copy(bundle, tmp_path):
     """sam runs the target in a copy of infra/hooks/ with ARTIFACTS_DIR and its environment."""
     scratch = tmp_path / "scratch"
     shutil.copytree(MAKEFILE.parent, scratch, ignore=shutil.ignore_patterns("__pycache__"))
-    env = {**os.environ, build_hook.BUNDLE_ENV: str(bundle),
+    env = {**os.environ, HOOK_BUNDLE_ENV: str(bundle),
            "ARTIFACTS_DIR": str(tmp_path / "built")}
     done = subprocess.run(["make", "--makefile", str(MAKEFILE), "build-PreTrafficHookFunction"],
                           cwd=scratch, env=env, capture_output=True, text=True, timeout=120,
                           check=False)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "built" / GOLDEN_FILE).read_bytes() == (bundle / GOLDEN_FILE).read_bytes()
-    env[build_hook.BUNDLE_ENV] = str(tmp_path / "nowhere")
+    env[HOOK_BUNDLE_ENV] = str(tmp_path / "nowhere")
     failed = subprocess.run(["make", "--makefile", str(MAKEFILE), "build-PreTrafficHookFunction"],
                             cwd=scratch, env=env, capture_output=True, text=True, timeout=120,
                             check=False)
