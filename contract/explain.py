@@ -14,6 +14,7 @@ Pure Python: this module is on the serving path.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -34,6 +35,8 @@ DAYS_PER_YEAR: Final = 365.25
 AGE_BANDS: Final = ((0.0, "<30"), (30.0, "30-44"), (45.0, "45-61"), (62.0, "62+"))
 GENDER_FIELD: Final = "CODE_GENDER"
 MARITAL_FIELD: Final = "NAME_FAMILY_STATUS"
+#: The group of a missing categorical value.
+MISSING_GROUP: Final = "missing"
 
 
 def age_band(days_birth: np.ndarray) -> np.ndarray:
@@ -69,6 +72,21 @@ ENGINEERED_SOURCES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "EXT_SOURCE_MAX": (ARGMAX, EXT_SOURCES),
     "EXT_SOURCE_COUNT": (MISSING, EXT_SOURCES),
 }
+
+
+def fairness_groups(category: Callable[[str], np.ndarray], days_birth: np.ndarray
+                    ) -> dict[str, np.ndarray]:
+    """attribute -> group label per row, the groups of training's fairness evidence and of
+    the drift job's monitoring: gender and marital status as sent (a missing value is the
+    group "missing"), and the age band. ``category(field)`` gives a categorical field's
+    values, a missing one as None."""
+
+    def as_sent(field: str) -> np.ndarray:
+        return np.array([MISSING_GROUP if v is None else v for v in category(field)],
+                        dtype=object)
+
+    return {"gender": as_sent(GENDER_FIELD), "age": age_band(days_birth),
+            "marital_status": as_sent(MARITAL_FIELD)}
 
 
 def feature_sources(feature: str) -> tuple[str, ...]:

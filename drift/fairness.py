@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from contract.bundle import CARD_FILE
-from contract.explain import AGE_FIELD, GENDER_FIELD, MARITAL_FIELD, age_band
+from contract.explain import AGE_FIELD, fairness_groups
 from contract.schema import CATEGORICAL_FIELDS, MISSING_CATEGORY, NUMERIC_FIELDS
 
 log = logging.getLogger(__name__)
@@ -40,18 +40,16 @@ def reference_rates(s3: Any, bucket: str, reference_key: str) -> dict[str, Any] 
     return rates if isinstance(rates, dict) else None
 
 
-def _as_sent(categorical: np.ndarray, field: str) -> np.ndarray:
-    """A categorical field's values as group labels (missing -> "missing", as training)."""
-    column = categorical[:, CATEGORICAL_FIELDS.index(field)].astype(object)
-    return np.where(column == MISSING_CATEGORY, "missing", column)
-
-
 def group_labels(numeric: np.ndarray, categorical: np.ndarray) -> dict[str, np.ndarray]:
-    """attribute -> group label per captured row (gender and marital status as sent, age
-    band): the groups of training's fairness evidence (the card's reference rates)."""
-    return {"gender": _as_sent(categorical, GENDER_FIELD),
-            "age": age_band(numeric[:, NUMERIC_FIELDS.index(AGE_FIELD)]),
-            "marital_status": _as_sent(categorical, MARITAL_FIELD)}
+    """attribute -> group label per captured row (contract.explain.fairness_groups, the
+    groups of the card's reference rates)."""
+
+    def category(field: str) -> np.ndarray:
+        column = categorical[:, CATEGORICAL_FIELDS.index(field)].astype(object)
+        column[column == MISSING_CATEGORY] = None
+        return column
+
+    return fairness_groups(category, numeric[:, NUMERIC_FIELDS.index(AGE_FIELD)])
 
 
 def decline_by_group(numeric: np.ndarray, categorical: np.ndarray, declined: np.ndarray,

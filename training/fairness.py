@@ -28,23 +28,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from contract.explain import AGE_BANDS, AGE_FIELD, GENDER_FIELD, MARITAL_FIELD, age_band
+from contract.explain import AGE_BANDS, AGE_FIELD, fairness_groups
 
 FOUR_FIFTHS = 0.8
 _METRICS = ("applicants", "decline_rate", "approval_ratio", "fpr", "tpr",
             "mean_probability", "default_rate")
 
 
-def _as_sent(column: pd.Series) -> np.ndarray:
-    """A categorical field's values as group labels (missing -> "missing")."""
-    return column.astype(object).where(column.notna(), "missing").to_numpy(dtype=object)
-
-
 def groups(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """attribute -> group label per row (gender and marital status as sent, age band)."""
-    return {"gender": _as_sent(frame[GENDER_FIELD]),
-            "age": age_band(frame[AGE_FIELD].to_numpy()),
-            "marital_status": _as_sent(frame[MARITAL_FIELD])}
+    """attribute -> group label per row (contract.explain.fairness_groups)."""
+
+    def category(field: str) -> np.ndarray:
+        values = frame[field].to_numpy(dtype=object)
+        values[pd.isna(values)] = None
+        return values
+
+    return fairness_groups(category, frame[AGE_FIELD].to_numpy())
 
 
 def _group_stats(y: np.ndarray, p: np.ndarray, declined: np.ndarray, member: np.ndarray,
