@@ -181,7 +181,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     """p50 and p99 of wall and thread-CPU ms per round and over all rounds pooled (the p99 of
     10,000 requests rests on 100 of them, that of one round on 20)."""
     out: dict[str, Any] = {"rounds": []}
-    phases = result.pop("phases")
+    phases = result["phases"]
     for off, on in zip(phases["off"], phases["on"], strict=True):
         out["rounds"].append({f"{name}_{q}": _percentile(mode["wall"], q)
                               for name, mode in (("off", off), ("on", on)) for q in (50, 99)})
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(target <= +0.3), p99 {m[f'added_{kind}_p99_ms']:+.3f} (target <= +1)")
     print(f"scored with capture {result['scored_with_capture']}, delivered "
           f"{result['delivered']} (counters {result['counters']})")
-    print(json.dumps(result | {"summary": m}))
+    print(json.dumps({k: v for k, v in result.items() if k != "phases"} | {"summary": m}))
     return 0
 
 
