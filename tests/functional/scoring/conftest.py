@@ -1,6 +1,7 @@
 """Fixtures of the scoring function's functional tests: the app over the session's trained
 bundle (as a FastAPI app, a TestClient and the production Lambda handler class), its model
-card, valid applications from the bundle's reference sample, and the JSON log lines."""
+card, valid applications from the bundle's reference sample, the JSON log lines, and a moto
+Firehose stream behind the limits wrapper."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -18,6 +20,7 @@ from infra.lambda_events import reference_applications
 from scoring import logs
 from scoring.api import create_app
 from scoring.config import Settings
+from tests.firehose import LimitedFirehose, create_stream
 
 #: Applications in ``apps``: enough for batches, few enough to read at once.
 APPS = 60
@@ -65,3 +68,10 @@ def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
 
     yield read
     logs.set_stream(None)
+
+
+@pytest.fixture
+def stream(moto_s3) -> LimitedFirehose:
+    """moto's Firehose (delivering to a moto bucket) behind the limits wrapper."""
+    create_stream(boto3.client("firehose", region_name="us-east-1"), moto_s3)
+    return LimitedFirehose(boto3.client("firehose", region_name="us-east-1"))

@@ -7,25 +7,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import json
 import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from fastapi.testclient import TestClient
 
 from infra.lambda_events import FakeLambdaContext, http_api_event, reference_applications
-from scoring import capture, firehose, logs
+from scoring import capture, firehose
 from scoring.api import create_app
 from scoring.config import Settings
 from tests.firehose import (
     STREAM,
-    LimitedFirehose,
-    create_stream,
     delivered_records,
 )
 
@@ -36,25 +32,6 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture
 def apps(trained_bundle: Path) -> list[dict[str, Any]]:
     return reference_applications(trained_bundle, 5, first_id=456_001)
-
-
-@pytest.fixture
-def log_lines():
-    stream = io.StringIO()
-    logs.set_stream(stream)
-
-    def read() -> list[dict[str, Any]]:
-        return [json.loads(x) for x in stream.getvalue().splitlines()]
-
-    yield read
-    logs.set_stream(None)
-
-
-@pytest.fixture
-def stream(moto_s3) -> LimitedFirehose:
-    """moto's Firehose (delivering to a moto bucket) behind the limits wrapper."""
-    create_stream(boto3.client("firehose", region_name="us-east-1"), moto_s3)
-    return LimitedFirehose(boto3.client("firehose", region_name="us-east-1"))
 
 
 def _settings(bundle: Path, **kw: Any) -> Settings:

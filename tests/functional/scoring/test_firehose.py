@@ -19,38 +19,12 @@ from scoring import firehose
 from tests.firehose import (
     BUCKET,
     STREAM,
-    LimitedFirehose,
     create_stream,
     delivered_lines,
     limit_violation,
 )
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-def stream(moto_s3) -> LimitedFirehose:
-    """moto's Firehose (delivering to a moto bucket) behind the limits wrapper."""
-    create_stream(boto3.client("firehose", region_name="us-east-1"), moto_s3)
-    return LimitedFirehose(boto3.client("firehose", region_name="us-east-1"))
-
-
-@pytest.fixture
-def log_lines():
-    import io
-
-    from scoring import logs
-
-    out = io.StringIO()
-    logs.set_stream(out)
-
-    def read() -> list[dict[str, Any]]:
-        return [json.loads(x) for x in out.getvalue().splitlines()]
-
-    yield read
-    logs.set_stream(None)
-
-
 
 
 def test_limits_wrapper_rejects_what_firehose_rejects():
