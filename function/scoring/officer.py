@@ -27,7 +27,13 @@ from starlette.responses import Response
 
 from scoring.config import DEFAULT_REASONS
 from scoring.http import JSON, error_response, json_response, log_facts, read_body, reasons_param
-from scoring.routes import _ERROR_RESPONSES, Route, _json_content, _scoring_operation
+from scoring.routes import (
+    _ERROR_RESPONSES,
+    Route,
+    _json_content,
+    _scoring_operation,
+    bundle_document,
+)
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -105,15 +111,8 @@ async def compare_route(request: Request) -> Response:
 async def reference_route(request: Request) -> Response:
     from scoring.reference import reference_bytes
 
-    service: Service = request.app.state.service
-    log = log_facts(request)
-    try:
-        bundle = service.bundle()
-        body = reference_bytes(bundle.directory, service.settings.model_s3_uri)
-    except Exception as exc:
-        return error_response(exc, log)
-    log["model_version"] = bundle.version
-    return Response(body, media_type=JSON)
+    return await bundle_document(request, lambda bundle, service: reference_bytes(
+        bundle.directory, service.settings.model_s3_uri))
 
 
 async def examples_route(request: Request) -> Response:

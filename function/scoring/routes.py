@@ -39,6 +39,7 @@ from scoring.service import score
 if TYPE_CHECKING:
     from scoring.capture import CaptureWriter
     from scoring.config import Settings
+    from scoring.model import Bundle
     from scoring.service import Service
     from scoring.shadow import Challenger
     from scoring.shapes import PredictionBody
@@ -140,15 +141,22 @@ async def health(request: Request) -> Response:
     return json_response(status, body)
 
 
-async def model_card(request: Request) -> Response:
+async def bundle_document(request: Request, read: Callable[[Bundle, Service], bytes]
+                          ) -> Response:
+    """A JSON document of the loaded bundle (``read`` gives its bytes); 503 without one."""
     service: Service = request.app.state.service
     log = log_facts(request)
     try:
         bundle = service.bundle()
+        body = read(bundle, service)
     except Exception as exc:
         return error_response(exc, log)
     log["model_version"] = bundle.version
-    return Response(bundle.card_json, media_type=JSON)
+    return Response(body, media_type=JSON)
+
+
+async def model_card(request: Request) -> Response:
+    return await bundle_document(request, lambda bundle, _: bundle.card_json)
 
 
 # ----------------------------------------------------------------------------- OpenAPI
