@@ -19,6 +19,8 @@ A bundle is one directory (or S3 prefix)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Final, TypedDict
 
 MODEL_FILE: Final = "model.onnx"
@@ -94,7 +96,54 @@ class ModelCard(TypedDict, total=False):
     human_oversight: dict[str, str]
 
 
+def beside(reference_key: str, name: str) -> str:
+    """The key of file ``name`` beside the reference sample's key (same prefix)."""
+    head, slash, _ = reference_key.rpartition("/")
+    return f"{head}{slash}{name}"
+
+
 def reference_scores_key(reference_key: str) -> str:
     """Where the reference scores are uploaded: beside the reference sample's key."""
-    head, slash, _ = reference_key.rpartition("/")
-    return f"{head}{slash}{REFERENCE_SCORES_FILE}"
+    return beside(reference_key, REFERENCE_SCORES_FILE)
+
+
+def reference_card_key(reference_key: str) -> str:
+    """Where the card is uploaded for the drift job (its fairness reference rates)."""
+    return beside(reference_key, CARD_FILE)
+
+
+#: Content type of each bundle file, by suffix, when uploaded.
+CONTENT_TYPES: Final = {".onnx": "application/octet-stream", ".npz": "application/octet-stream",
+                        ".json": "application/json", ".gz": "application/gzip"}
+
+
+def reference_uploads(present: Callable[[str], bool], bucket: str, reference_key: str
+                      ) -> list[tuple[str, str, str]]:
+    """(bundle file, bucket, key) of the drift job's files: the reference sample, and beside
+    it the reference scores (when ``present``) and the card (its fairness reference)."""
+    plan = [(REFERENCE_FILE, bucket, reference_key)]
+    if present(REFERENCE_SCORES_FILE):
+        plan.append((REFERENCE_SCORES_FILE, bucket, reference_scores_key(reference_key)))
+    plan.append((CARD_FILE, bucket, reference_card_key(reference_key)))
+    return plan
+
+
+def upload_plan(present: Callable[[str], bool], model_bucket: str, model_prefix: str,
+                reference_bucket: str, reference_key: str) -> list[tuple[str, str, str]]:
+    """(bundle file, bucket, key) of every upload of a bundle, in order: the published files
+    under ``model_prefix`` (ending in "/"; optional ones when ``present``), the card last;
+    then the drift job's files (reference_uploads)."""
+    published = [n for n in PUBLISHED_FILES if n in SERVING_FILES or present(n)]
+    return [(name, model_bucket, f"{model_prefix}{name}") for name in published] + \
+        reference_uploads(present, reference_bucket, reference_key)
+
+
+def upload(bundle: Path, plan: list[tuple[str, str, str]], s3: Any) -> list[str]:
+    """Upload ``plan`` (upload_plan) from the bundle directory with boto3's ``upload_file``;
+    returns the s3:// URIs written, in order."""
+    written = []
+    for name, bucket, key in plan:
+        content_type = CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")
+        s3.upload_file(str(bundle / name), bucket, key, ExtraArgs={"ContentType": content_type})
+        written.append(f"s3://{bucket}/{key}")
+    return written

@@ -1,9 +1,11 @@
-"""Decline rate by gender and by age band on captured traffic, against the reference.
+"""Decline rate by gender, age band and marital status on captured traffic, against the
+reference.
 
 Captured records carry the served decision, so no model is needed here (the drift image
 has no onnxruntime). The reference rates are the model card's
 ``fairness.reference_decline_rates`` (out-of-fold decisions at the served threshold), read
-from ``model_card.json`` beside the reference sample when it is there.
+from ``model_card.json`` beside the reference sample (contract.bundle.reference_card_key, or
+REFERENCE_CARD_KEY) when it is there.
 """
 
 from __future__ import annotations
@@ -14,22 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from contract.bundle import CARD_FILE
 from contract.explain import AGE_FIELD, fairness_groups
 from contract.schema import CATEGORICAL_FIELDS, MISSING_CATEGORY, NUMERIC_FIELDS
 
 log = logging.getLogger(__name__)
 
 
-def card_key(reference_key: str) -> str:
-    """The model card's key beside the reference sample's (same prefix)."""
-    head, _, _ = reference_key.rpartition("/")
-    return f"{head}/{CARD_FILE}" if head else CARD_FILE
-
-
-def reference_rates(s3: Any, bucket: str, reference_key: str) -> dict[str, Any] | None:
-    """The card's reference decline rates by group, or None when unavailable."""
-    key = card_key(reference_key)
+def reference_rates(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """The reference decline rates by group of the card at ``key``, or None when
+    unavailable."""
     try:
         card = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         rates = card["fairness"]["reference_decline_rates"]

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 import numpy as np
 import pandas as pd
 
-from contract.bundle import reference_scores_key
+from contract.bundle import reference_card_key, reference_scores_key
 from contract.capture_format import DEFAULT_PREFIX as DEFAULT_CAPTURE_PREFIX
 from contract.env import positive_int, prefix, required
 from drift.captures import (
@@ -80,6 +80,8 @@ class Config:
     max_rows: int = 20_000
     rows_per_object: int = DEFAULT_ROWS_PER_OBJECT
     reference_scores_key: str | None = None
+    #: The model card beside the reference (its fairness reference decline rates).
+    reference_card_key: str | None = None
     read_workers: int = DEFAULT_WORKERS
     model_name: str = "credit-scoring"
     metric_namespace: str = "CreditScoring/Drift"
@@ -100,6 +102,7 @@ class Config:
             max_rows=positive_int(env, "MAX_ROWS", cls.max_rows),
             rows_per_object=positive_int(env, "ROWS_PER_OBJECT", cls.rows_per_object),
             reference_scores_key=env.get("REFERENCE_SCORES_KEY") or None,
+            reference_card_key=env.get("REFERENCE_CARD_KEY") or None,
             read_workers=positive_int(env, "READ_WORKERS", cls.read_workers),
             model_name=env.get("MODEL_NAME") or cls.model_name,
             metric_namespace=env.get("METRIC_NAMESPACE") or cls.metric_namespace,
@@ -548,6 +551,7 @@ def _fairness(s3: S3Client, config: Config, sample: CaptureSample) -> dict[str, 
     reference."""
     from drift import fairness
 
-    reference = fairness.reference_rates(s3, config.reference_bucket, config.reference_key)
+    key = config.reference_card_key or reference_card_key(config.reference_key)
+    reference = fairness.reference_rates(s3, config.reference_bucket, key)
     return fairness.decline_by_group(sample.numeric, sample.categorical, sample.declined,
                                      reference)

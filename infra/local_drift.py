@@ -6,7 +6,7 @@
 
 1. start a moto server (S3 + Firehose) on 127.0.0.1 and point boto3 at it (AWS_ENDPOINT_URL,
    fake credentials);
-2. create the capture bucket, the data bucket (with the bundle's reference sample and scores)
+2. create the capture bucket, the data bucket (with the bundle's reference sample, scores and card)
    and a Firehose delivery stream into the capture bucket;
 3. score the demo's synthetic applications through the scoring Lambda handler with capture on
    (CAPTURE_STREAM): the Firehose producer sends them to the stream and moto writes them to
@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from contract.bundle import REFERENCE_FILE, REFERENCE_SCORES_FILE
+from contract.bundle import REFERENCE_FILE, reference_uploads, upload
 from contract.capture_format import DEFAULT_PREFIX, hour_prefix
 
 STREAM = "local-captures"
@@ -53,10 +53,8 @@ def _set_up(bundle: Path) -> Any:
     s3 = boto3.client("s3")
     for bucket in (CAPTURE_BUCKET, DATA_BUCKET):
         s3.create_bucket(Bucket=bucket)
-    s3.upload_file(str(bundle / REFERENCE_FILE), DATA_BUCKET, REFERENCE_KEY)
-    if (bundle / REFERENCE_SCORES_FILE).is_file():
-        s3.upload_file(str(bundle / REFERENCE_SCORES_FILE), DATA_BUCKET,
-                       f"reference/{REFERENCE_SCORES_FILE}")
+    upload(bundle, reference_uploads(lambda name: (bundle / name).is_file(), DATA_BUCKET,
+                                     REFERENCE_KEY), s3)
     firehose = boto3.client("firehose")
     firehose.create_delivery_stream(
         DeliveryStreamName=STREAM, DeliveryStreamType="DirectPut",

@@ -31,19 +31,12 @@ from typing import Any
 from contract.bundle import (
     CARD_FILE,
     MODEL_FILE,
-    PUBLISHED_FILES,
     REFERENCE_FILE,
-    REFERENCE_SCORES_FILE,
     SERVING_FILES,
-    reference_scores_key,
+    upload,
+    upload_plan,
 )
 
-CONTENT_TYPES = {
-    ".onnx": "application/octet-stream",
-    ".npz": "application/octet-stream",
-    ".json": "application/json",
-    ".gz": "application/gzip",
-}
 DEFAULT_MODEL_PREFIX = "models/{version}/"
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -110,18 +103,9 @@ def upload_bundle(
 
         s3_client = boto3.client("s3")
 
-    # The reference bins and the golden set (the model's expected answers) go too when present.
-    published = [n for n in PUBLISHED_FILES if n in SERVING_FILES or (bundle / n).is_file()]
-    uploads = [(bundle / name, model_bucket, f"{prefix}/{name}") for name in published]
-    uploads.append((bundle / REFERENCE_FILE, reference_bucket, reference_key))
-    if (bundle / REFERENCE_SCORES_FILE).is_file():  # the drift job's score baseline
-        uploads.append((bundle / REFERENCE_SCORES_FILE, reference_bucket,
-                        reference_scores_key(reference_key)))
-    written = []
-    for path, bucket, key in uploads:
-        content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
-        s3_client.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
-        written.append(f"s3://{bucket}/{key}")
+    written = upload(bundle, upload_plan(lambda name: (bundle / name).is_file(), model_bucket,
+                                         f"{prefix}/", reference_bucket, reference_key),
+                     s3_client)
     return Uploaded(
         model_version=version,
         model_uri=f"s3://{model_bucket}/{prefix}/",

@@ -14,8 +14,11 @@
 4. Keep the checked golden set and card under ``artifacts/promoted/<version>/``: the
    PreTraffic hook is built with them (``HOOK_BUNDLE=artifacts/promoted/<version> sam
    build``, infra/build_hook.py), so it checks the version against what was checked here.
-5. Upload model.onnx, shap_paths.npz, golden_set.json, then model_card.json to
-   ``models/<version>/`` in the model bucket, reference.csv.gz to the drift reference key.
+5. Upload model.onnx, shap_paths.npz, reference_bins.json, golden_set.json, then
+   model_card.json to ``models/<version>/`` in the model bucket; reference.csv.gz to the
+   drift reference key and, beside it, reference_scores.json and model_card.json (the drift
+   job's score baseline and fairness reference rates): contract.bundle.upload_plan, the
+   same uploads as infra/upload_bundle.py.
 6. Print the ``sam build && sam deploy`` command that serves it (or run both with
    ``--deploy``), and tag the registry version with the promotion time and stack.
 
@@ -44,6 +47,8 @@ from contract.bundle import (
     MODEL_FILE,
     PUBLISHED_FILES,
     REFERENCE_FILE,
+    upload,
+    upload_plan,
 )
 from training import golden
 from training.tracking import CHAMPION_ALIAS, REGISTERED_MODEL, tracking_uri
@@ -54,8 +59,6 @@ MODEL_PREFIX = "models/{version}/"
 PROMOTED_DIR = Path("artifacts") / "promoted"
 PROMOTED_AT_TAG = "promoted_at"
 PROMOTED_STACK_TAG = "promoted_stack"
-_CONTENT_TYPES = {".onnx": "application/octet-stream", ".npz": "application/octet-stream",
-                  ".json": "application/json", ".gz": "application/gzip"}
 
 
 class PromoteError(Exception):
@@ -164,17 +167,13 @@ def stack_state(stack: str, cloudformation: Any) -> tuple[dict[str, str], dict[s
     return outputs, parameters
 
 
-def upload(bundle: Path, bucket: str, prefix: str, reference_uri: str, s3: Any) -> list[str]:
-    """The published files under ``prefix`` (card last), the reference to its key."""
+def upload_files(bundle: Path, bucket: str, prefix: str, reference_uri: str, s3: Any
+                 ) -> list[str]:
+    """The bundle's uploads (contract.bundle.upload_plan): the published files under
+    ``prefix`` (card last), the reference to its key with the drift job's files beside it."""
     reference_bucket, _, reference_key = reference_uri.removeprefix("s3://").partition("/")
-    uploads = [(bundle / name, bucket, f"{prefix}{name}") for name in PUBLISHED_FILES]
-    uploads.append((bundle / REFERENCE_FILE, reference_bucket, reference_key))
-    written = []
-    for path, target_bucket, key in uploads:
-        s3.upload_file(str(path), target_bucket, key, ExtraArgs={
-            "ContentType": _CONTENT_TYPES.get(path.suffix, "application/octet-stream")})
-        written.append(f"s3://{target_bucket}/{key}")
-    return written
+    return upload(bundle, upload_plan(lambda name: (bundle / name).is_file(), bucket, prefix,
+                                      reference_bucket, reference_key), s3)
 
 
 def keep(bundle: Path, directory: Path) -> Path:
@@ -235,8 +234,8 @@ def promote(stack: str, alias: str | None = None, version: int | None = None, *,
         bundle = download_bundle(model_version, Path(tmp))
         check_bundle(bundle, number)
         hook_bundle = str(keep(bundle, promoted_dir / number))
-        keys = upload(bundle, outputs["ModelBucketName"], prefix, outputs["ReferenceS3Uri"],
-                      s3 or boto3.client("s3"))
+        keys = upload_files(bundle, outputs["ModelBucketName"], prefix,
+                            outputs["ReferenceS3Uri"], s3 or boto3.client("s3"))
     build, deploy_command = deploy_commands(stack, prefix)
     if deploy:
         run_deploy(hook_bundle, build, deploy_command,

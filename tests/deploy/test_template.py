@@ -237,6 +237,7 @@ def test_drift_role_reads_captures_and_reference_and_writes_reports_only(templat
         ("s3:ListBucket", "${DataBucket.Arn}"),
         ("s3:GetObject", "${DataBucket.Arn}/${ReferenceKey}"),
         ("s3:GetObject", "${DataBucket.Arn}/${ReferenceScoresKey}"),
+        ("s3:GetObject", "${DataBucket.Arn}/${ReferenceCardKey}"),
         ("s3:GetObject", "${DataBucket.Arn}/${ReportPrefix}latest.json"),  # newer window?
         ("s3:PutObject", "${DataBucket.Arn}/${ReportPrefix}*"),
         ("s3:DeleteObject", "${DataBucket.Arn}/${ReportPrefix}*"),
@@ -324,7 +325,7 @@ def test_drift_function_is_a_scheduled_container_image(template):
     assert template["Parameters"]["DriftSchedule"]["Default"] == "rate(1 day)"
     assert set(props["Environment"]["Variables"]) == {
         "REPORT_BUCKET", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "REFERENCE_KEY",
-        "REFERENCE_SCORES_KEY",
+        "REFERENCE_SCORES_KEY", "REFERENCE_CARD_KEY",
         "WINDOW_DAYS", "MIN_ROWS", "MAX_ROWS", "REPORT_PREFIX", "METRIC_NAMESPACE", "MODEL_NAME",
     }  # fmt: skip
     metadata = drift["Metadata"]

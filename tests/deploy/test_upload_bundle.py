@@ -65,7 +65,8 @@ def test_uploads_serving_files_under_the_versioned_prefix_and_the_reference(bund
         "models/7/model_card.json",
         "models/7/shap_paths.npz",
     ]
-    assert _keys(s3, DATA_BUCKET) == ["reference/reference.csv.gz"]
+    # Beside the reference: the card (the drift job's fairness reference).
+    assert _keys(s3, DATA_BUCKET) == ["reference/model_card.json", "reference/reference.csv.gz"]
     for name in ("model.onnx", "model_card.json", "shap_paths.npz"):
         body = s3.get_object(Bucket=MODEL_BUCKET, Key=f"models/7/{name}")["Body"].read()
         assert body == (bundle / name).read_bytes()
@@ -81,6 +82,9 @@ def test_uploads_serving_files_under_the_versioned_prefix_and_the_reference(bund
     # The card goes last, so a reader never sees a card whose model is not there yet.
     assert result.keys[2].endswith("model_card.json")
     assert result.keys[3] == f"s3://{DATA_BUCKET}/reference/reference.csv.gz"
+    assert result.keys[4] == f"s3://{DATA_BUCKET}/reference/model_card.json"
+    card = s3.get_object(Bucket=DATA_BUCKET, Key="reference/model_card.json")["Body"].read()
+    assert card == (bundle / "model_card.json").read_bytes()
 
 
 def test_a_model_that_does_not_match_its_card_is_not_uploaded(bundle, s3):

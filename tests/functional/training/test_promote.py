@@ -101,10 +101,15 @@ def test_champion_is_uploaded_under_its_registry_version_and_tagged(registry, aw
     bucket = outputs["ModelBucketName"]
     assert result.version == "1" and result.model_prefix == "models/1/"
     assert _keys(aws, bucket) == sorted(f"models/1/{n}" for n in PUBLISHED_FILES)
-    assert result.keys[-1] == outputs["ReferenceS3Uri"]
+    assert result.keys[len(PUBLISHED_FILES)] == outputs["ReferenceS3Uri"]
     assert result.keys[len(PUBLISHED_FILES) - 1].endswith(CARD_FILE)  # card last
     data_bucket = outputs["ReferenceS3Uri"].removeprefix("s3://").split("/")[0]
-    assert _keys(aws, data_bucket) == ["reference/reference.csv.gz"]
+    # Beside the reference: the drift job's score baseline and fairness reference (card).
+    assert _keys(aws, data_bucket) == ["reference/model_card.json", "reference/reference.csv.gz",
+                                       "reference/reference_scores.json"]
+    card = aws.s3.get_object(Bucket=data_bucket, Key="reference/model_card.json")["Body"]
+    served = aws.s3.get_object(Bucket=bucket, Key=f"models/1/{CARD_FILE}")["Body"]
+    assert card.read() == served.read()
     body = aws.s3.get_object(Bucket=bucket, Key=f"models/1/{MODEL_FILE}")["Body"].read()
     assert body == (trained_bundle / MODEL_FILE).read_bytes()
     # The golden set and card checked here are kept for the hook's build.

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
+from contract.bundle import reference_card_key
 from contract.capture_format import encode_capture
 from contract.explain import DAYS_PER_YEAR
 from drift import fairness
@@ -20,8 +21,8 @@ REFERENCE_KEY = "models/7/reference.csv.gz"
 
 
 def test_card_key_sits_beside_the_reference():
-    assert fairness.card_key(REFERENCE_KEY) == "models/7/model_card.json"
-    assert fairness.card_key("reference.csv.gz") == "model_card.json"
+    assert reference_card_key(REFERENCE_KEY) == "models/7/model_card.json"
+    assert reference_card_key("reference.csv.gz") == "model_card.json"
 
 
 def test_captured_decisions_give_decline_rates_by_group(moto_s3):
@@ -44,8 +45,8 @@ def test_captured_decisions_give_decline_rates_by_group(moto_s3):
         "marital_status": {"Married": 0.3, "Widow": 0.25}}}}
     s3.put_object(Bucket=BUCKET, Key="models/7/model_card.json", Body=json.dumps(card))
     sample = read_window(s3, BUCKET, date(2026, 11, 27), date(2026, 11, 27), max_rows=100)
-    reference = fairness.reference_rates(s3, BUCKET, REFERENCE_KEY)
-    assert fairness.reference_rates(s3, BUCKET, "other/reference.csv.gz") is None
+    reference = fairness.reference_rates(s3, BUCKET, reference_card_key(REFERENCE_KEY))
+    assert fairness.reference_rates(s3, BUCKET, "other/model_card.json") is None
     assert sample.declined.sum() == 20 and len(sample.declined) == 40
     result = fairness.decline_by_group(sample.numeric, sample.categorical, sample.declined,
                                        reference)
