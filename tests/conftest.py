@@ -82,3 +82,26 @@ def lambda_entry(trained_bundle: Path) -> ModuleType:
         for name in ("CAPTURE_STREAM", "MODEL_S3_URI", "CAPTURE_HASH_KEY"):
             mp.delenv(name, raising=False)
         return importlib.reload(importlib.import_module("scoring.handler"))
+
+
+#: --class-weight choices the calibration tests force (the search may draw either).
+FORCED_CLASS_WEIGHTS = {"balanced": ("balanced",), "unweighted": (None,)}
+
+
+@pytest.fixture(scope="session")
+def calibrated_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Bundles of two small end-to-end ``train`` runs on synthetic data, one whose search is
+    forced to balanced class weights and one forced to none: the served probability must be
+    calibrated either way."""
+    from training.costs import Costs
+    from training.pipeline import TrainConfig, train
+
+    tmp = tmp_path_factory.mktemp("calibrated")
+    bundles = {}
+    for name, weights in FORCED_CLASS_WEIGHTS.items():
+        result = train(TrainConfig(
+            output=tmp / name, rows=4000, seed=3, folds=3, trials=2, bootstrap=200,
+            tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}", progress=False, costs=Costs(10, 1),
+            compare_protected=False, class_weights=weights))
+        bundles[name] = result.output
+    return bundles

@@ -94,6 +94,16 @@ def test_a_sound_version_passes(trained_bundle, hook):
     assert [c["route"] for c in lam.calls] == ["GET /health", "POST /predict/batch"]
 
 
+def test_a_freshly_trained_calibrated_bundle_passes(calibrated_bundles, tmp_path):
+    """The calibration map is inside the graph: the hook built from a bundle that training
+    just wrote replays its golden set bit for bit."""
+    bundle = calibrated_bundles["balanced"]
+    report, _, _ = _run(bundle, _built(bundle, tmp_path / "hook"))
+    assert report["status"] == "Succeeded", report
+    assert report["golden"]["max_abs_diff_probability"] == 0.0
+    assert report["golden"]["decisions_differing"] == report["golden"]["mismatches"] == 0
+
+
 def test_a_changed_threshold_fails(trained_bundle, hook, tmp_path):
     served = _copy(trained_bundle, tmp_path)
     card = json.loads((served / CARD_FILE).read_text())
