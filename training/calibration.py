@@ -92,15 +92,29 @@ def fit_platt(p: np.ndarray, y: np.ndarray, iterations: int = 100) -> Platt:
     if np.ptp(z) == 0:  # a constant prediction: only the level can be calibrated
         return Platt(1.0, float(math.log(rate / (1 - rate)) - z[0]))
     X = np.column_stack([z, np.ones_like(z)])
+
+    def log_likelihood(w: np.ndarray) -> float:
+        eta = X @ w
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
     w = np.array([1.0, 0.0])
     for _ in range(iterations):
         q = sigmoid(X @ w)
         gradient = X.T @ (y - q)
         hessian = (X * (q * (1 - q))[:, None]).T @ X
-        step = np.linalg.solve(hessian, gradient)
-        w = w + step
-        if np.max(np.abs(step)) < 1e-12:
+        try:
+            step = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            raise CalibrationError("the Platt fit did not converge (separable scores)") from None
+        scale, current = 1.0, log_likelihood(w)
+        while log_likelihood(w + scale * step) < current and scale > 1e-10:
+            scale /= 2  # damped Newton: never a step that lowers the likelihood
+        w = w + scale * step
+        if np.max(np.abs(scale * step)) < 1e-12:
             break
+    else:
+        raise CalibrationError(f"the Platt fit did not converge in {iterations} Newton steps "
+                               "(scores that separate the outcomes have no finite map)")
     return Platt(float(w[0]), float(w[1]))
 
 

@@ -123,3 +123,11 @@ def test_the_identity_map_leaves_the_booster_bit_identical(weighted_booster) -> 
     booster, X, _ = weighted_booster
     copy = calib.calibrated_booster(booster, calib.IDENTITY)
     assert np.array_equal(copy.predict(X, raw_score=True), booster.predict(X, raw_score=True))
+
+
+def test_a_separable_two_value_score_is_refused_not_crashed() -> None:
+    # Two distinct scores that separate the outcomes perfectly: no finite maximum.
+    p = np.array([0.2] * 50 + [0.3] * 50)
+    y = np.array([0] * 50 + [1] * 50)
+    with pytest.raises(calib.CalibrationError):
+        calib.fit_platt(p, y)
