@@ -24,10 +24,12 @@ from infra.synthetic_traffic import predict_event, synthetic_applications
 
 
 def describe(prediction: dict[str, Any]) -> str:
+    """One applicant's decision and reasons, as the demo prints them."""
     lines = [
-        f"applicant {prediction['client_id']}: {prediction['decision'].upper()} "
-        f"(P(default) = {prediction['probability_default']:.3f}, "
-        f"threshold {prediction['threshold']:.3f}, model v{prediction['model_version']})"
+        f"applicant {prediction['client_id']}: {prediction['decision'].upper()}: estimated "
+        f"probability of default {prediction['probability_default']:.3f} (calibrated on "
+        f"training data), decision threshold {prediction['threshold']:.3f}, "
+        f"model v{prediction['model_version']}"
     ]
     for reason in prediction["reasons"]:
         lines.append(

@@ -95,9 +95,14 @@ def _register_snapstart_hooks() -> bool:
     except ImportError:  # not in the Lambda runtime (tests, uvicorn, benchmarks)
         return False
     register_before_snapshot(service.prime)
-    register_after_restore(restored)
-    register_after_restore(service.after_restore)
+    register_after_restore(_after_restore)
     return True
+
+
+def _after_restore() -> None:
+    """After a SnapStart restore: the next invocation is a cold start; fresh clients."""
+    restored()
+    service.after_restore()
 
 
 try:
