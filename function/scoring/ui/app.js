@@ -177,7 +177,7 @@ function wrap(text, width) {
 // Horizontal waterfall: each bar starts where the previous ended (log-odds). Labels wrap
 // onto as many lines as they need; each row is as tall as its label.
 function waterfall(items, title) {
-  const lineH = 15, w = 640, left = 250, chars = 36, pad = 10;
+  const lineH = 15, w = 660, left = 270, chars = 34, pad = 10;
   const wrapped = items.map((it) => wrap(it.label, chars));
   const heights = wrapped.map((lines) => Math.max(18, lines.length * lineH) + pad);
   const tops = [];
@@ -193,8 +193,8 @@ function waterfall(items, title) {
   items.forEach((it, i) => {
     const [a, b] = spans[i], y = tops[i], up = it.value > 0;
     const bar = Math.min(heights[i] - pad, 18), barY = y + (heights[i] - pad - bar) / 2;
-    const label = svgEl("text", { x: 0, y: y + 12, "font-size": 12, fill: "#1a1a1a", class: "bar-label" });
-    wrapped[i].forEach((line, k) => label.append(svgEl("tspan", { x: 0, dy: k === 0 ? 0 : lineH }, line)));
+    const label = svgEl("text", { x: 2, y: y + 12, "font-size": 12, fill: "#1a1a1a", class: "bar-label" });
+    wrapped[i].forEach((line, k) => label.append(svgEl("tspan", { x: 2, dy: k === 0 ? 0 : lineH }, line)));
     s.append(label);
     s.append(svgEl("rect", { x: Math.min(x(a), x(b)), y: barY, width: Math.max(1, Math.abs(x(b) - x(a))), height: bar,
       fill: up ? "#b71c1c" : "#1b5e20" }));
