@@ -355,7 +355,7 @@ function renderComparison(c) {
     "Applicant " + c.a.client_id + " (A) against applicant " + c.b.client_id + " (B)"));
   const dec = (p) => (p.decision === "approve" ? "\u2714 approve" : "\u2716 decline");
   card.append(table("compare-summary", "Both decisions", ["Measure", "A", "B", "B \u2212 A"], [
-    ["Probability of default", pct(c.a.probability_default), pct(c.b.probability_default), signed(100 * c.probability_difference, 2) + " pts"],
+    ["Estimated probability of default", pct(c.a.probability_default), pct(c.b.probability_default), signed(100 * c.probability_difference, 2) + " pts"],
     ["Decision", dec(c.a), dec(c.b), c.a.decision === c.b.decision ? "same" : "different"],
     ["Log-odds", c.margin_a.toFixed(4), c.margin_b.toFixed(4), signed(c.margin_difference, 4)],
   ]));
