@@ -3,9 +3,9 @@
 * ``dummy``: DummyClassifier(strategy="prior"), the floor;
 * ``logistic_regression``: impute + scale (numeric and engineered features, with missing
   indicators) and one-hot (categories), C x class_weight grid;
-* ``onehot_grid``: the one-hot grid recipe (the reference project's), pandas.get_dummies
-  of the 120 raw fields + LGBMClassifier(class_weight="balanced") on an 8-point grid picked
-  by CV AUC, threshold on the 100-step grid 0.01..0.99;
+* ``onehot_grid``: the one-hot grid recipe, pandas.get_dummies of the 120 raw fields +
+  LGBMClassifier(class_weight="balanced") on an 8-point grid picked by CV AUC, threshold on
+  the 100-step grid 0.01..0.99;
 * ``champion``: LightGBM on ``training.features`` (the served feature graph), a
   random search (seeded) scored by out-of-fold business cost at the OOF-optimal threshold.
 

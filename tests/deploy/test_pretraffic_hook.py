@@ -195,14 +195,20 @@ def test_a_hook_without_its_package_fails(trained_bundle, tmp_path):
 
 
 def test_the_hook_is_packaged_alone():
-    """CodeUri infra/hooks/: the module imports the standard library and boto3 only."""
+    """CodeUri infra/hooks/: the module imports the standard library, boto3 and the shared
+    JSON logging (contract.logs, copied into the package by infra/build_hook.py) only."""
     tree = ast.parse(Path(pretraffic.__file__).read_text())
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
                 for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree)
                  if isinstance(n, ast.ImportFrom) and n.module}
     assert imported <= {"__future__", "hashlib", "json", "logging", "os", "time",
-                        "collections", "pathlib", "typing", "boto3"}
+                        "collections", "pathlib", "typing", "boto3", "contract"}
+    from infra import build_hook
+
+    modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert {m for m in modules if m.startswith("contract")} == {"contract.logs"}
+    assert "logs.py" in build_hook.LOGS_SOURCES
 
 
 def test_the_handler_creates_lambda_and_codedeploy_clients_only():
