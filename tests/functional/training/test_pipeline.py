@@ -140,6 +140,8 @@ def test_real_sample_champion_beats_the_onehot_grid_recipe(real_data_dir: Path,
     assert calibration["test"]["ece"]["value"] <= 0.02, calibration["test"]["ece"]
     for part in ("oof", "test"):
         assert calibration[part]["mean_within_jeffreys"], calibration[part]
+        # A strictly increasing map: the same ranking (1e-6: float rounding could tie two
+        # neighbouring scores, worth 1/(positives x negatives) ~ 1e-6 of AUC).
         assert calibration["uncalibrated"][part]["auc"] == pytest.approx(
-            (metrics["cv"]["auc"] if part == "oof" else test["auc"]["value"]), abs=1e-12)
+            (metrics["cv"]["auc"] if part == "oof" else test["auc"]["value"]), abs=1e-6)
     assert calibration["decisions_changed"] == {"oof": 0, "test": 0}
