@@ -94,6 +94,8 @@ class ModelCard(TypedDict, total=False):
     #: Decisions and errors by gender, age band and marital status on OOF and test
     #: predictions, with CIs.
     fairness: dict[str, Any]
+    #: The less-discriminatory-alternatives search: candidates, frontier, rule, choice.
+    less_discriminatory_alternatives: dict[str, Any]
     intended_use: str
     out_of_scope_uses: list[str]
     limitations: dict[str, str]

@@ -39,6 +39,14 @@ def _probability(text: str) -> float:
     return value
 
 
+def _tolerance(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction in [0, 1) (0.01 = +1% cost), got {text}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     from training.data import DEFAULT_SYNTHETIC_ROWS
 
@@ -87,6 +95,14 @@ def parser() -> argparse.ArgumentParser:
                        default="search",
                        help="the champion search's class weights: drawn per trial (default) "
                             "or forced; the served probability is calibrated either way")
+    train.add_argument("--lda-tolerance", type=_tolerance, default=0.01,
+                       help="less discriminatory alternatives: the champion may be replaced "
+                            "by a candidate with a better worst-group approval ratio whose "
+                            "cost is at most this fraction above the champion's and AUC "
+                            "within 0.005 (default 0.01; 0 keeps the champion, the search "
+                            "is then evidence only; docs/responsible-ai-lda.md)")
+    train.add_argument("--no-lda", action="store_true",
+                       help="skip the less-discriminatory-alternatives search")
     train.add_argument("--quiet", action="store_true", help="no progress output")
 
     sample = sub.add_parser("sample", help="write a synthetic Home-Credit-shaped data set")
@@ -118,7 +134,8 @@ def _train(args: argparse.Namespace) -> int:
         descriptions=args.descriptions, search_rows=args.search_rows, n_jobs=args.jobs,
         progress=not args.quiet, protected=tuple(args.protected),
         compare_protected=not args.no_compliance_cost, max_ece=args.max_ece,
-        class_weights=CLASS_WEIGHT_CHOICES[args.class_weight])
+        class_weights=CLASS_WEIGHT_CHOICES[args.class_weight],
+        lda_tolerance=None if args.no_lda else args.lda_tolerance)
     result = train(config)
     cv, test = result.card["metrics"]["cv"], result.card["metrics"]["test"]
     print(f"bundle: {result.output}  model version: {result.model_version}  "
@@ -130,6 +147,11 @@ def _train(args: argparse.Namespace) -> int:
     print(f"calibrated ({calibration['method']}: a={calibration['a']:.4f}, "
           f"b={calibration['b']:+.4f}): ECE out of fold {calibration['oof']['ece']['value']:.4f}, "
           f"test {calibration['test']['ece']['value']:.4f}")
+    lda_entry = result.card.get("less_discriminatory_alternatives")
+    if lda_entry:
+        from training.lda import summary_lines
+
+        print("\n".join(summary_lines(lda_entry)))
     return 0
 
 

@@ -91,6 +91,8 @@ class CandidateResult:
     choice: ThresholdChoice
     trials: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    #: The search's OOF predictions per trial (``trials`` order), for training.lda.
+    trial_oof: list[np.ndarray] = field(default_factory=list, repr=False)
 
     @property
     def threshold(self) -> float:
@@ -263,6 +265,7 @@ def search_champion(
         row["chosen"] = i == chosen
     best = results[chosen]
     best.trials = rows
+    best.trial_oof = [r.oof for r in results]
     best.seconds = time.perf_counter() - started
     return best
 

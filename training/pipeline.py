@@ -28,7 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,11 @@ class TrainConfig:
     max_ece: float = calib.DEFAULT_MAX_ECE
     #: The champion search's class-weight choices (one of them forces it).
     class_weights: tuple[str | None, ...] = CLASS_WEIGHTS
+    #: Less discriminatory alternatives (training.lda): cost tolerance of the rule (None:
+    #: no search), proxies dropped/constrained, the attribute whose ratio is maximised.
+    lda_tolerance: float | None = 0.01
+    lda_proxies: int = 5
+    lda_attribute: str = "age"
 
     def check(self) -> None:
         if self.folds < 2:
@@ -124,6 +129,8 @@ class TrainConfig:
             raise ValueError(f"--output {self.output} exists and is not a directory")
         if not 0 < self.max_ece <= 1:
             raise ValueError("--max-ece must be in (0, 1]")
+        if self.lda_tolerance is not None and not 0 <= self.lda_tolerance < 1:
+            raise ValueError("--lda-tolerance must be in [0, 1) (0.01 = +1% cost)")
         if self.descriptions is not None and not Path(self.descriptions).is_file():
             raise FileNotFoundError(f"descriptions file not found: {self.descriptions}")
 
@@ -345,8 +352,9 @@ def _train(config: TrainConfig) -> TrainResult:
         _log_run(tracker, config, prepared.dataset, holdout, plan)
         comparison = _compare(config, plan, tracker)
         compliance = _compliance(config, tracker, plan, comparison.champion_search)
-        evaluation, calibration = _calibrate(config, holdout, _evaluate(config, holdout, plan,
-                                                                        comparison))
+        lda_entry, holdout, plan, champion = _lda(config, tracker, holdout, plan, comparison)
+        evaluation, calibration = _calibrate(config, holdout, _evaluate(
+            config, holdout, plan, replace(comparison, champion_search=champion)))
         scores = _score_test(config, holdout, plan, evaluation, calibration)
         metrics = _test_metrics(config, holdout, plan, comparison, evaluation, scores, tracker)
         fairness_report = _fairness(config, tracker, holdout, evaluation, scores)
@@ -355,8 +363,11 @@ def _train(config: TrainConfig) -> TrainResult:
                                                   evaluation, calibration, scores)
         card.update(_responsible_keys(config, prepared, holdout, compliance,
                                       fairness_report))
+        if lda_entry is not None:
+            card["less_discriminatory_alternatives"] = lda_entry
         summary = {"comparison": comparison.summary(), "metrics": metrics,
                    "compliance": compliance, "fairness": fairness_report,
+                   "less_discriminatory_alternatives": lda_entry,
                    "config": _config_dict(config)}
         registered = _export_and_register(config, tracker, prepared.dataset, holdout,
                                           evaluation, scores, card, run_id, summary)
@@ -777,6 +788,35 @@ def _compliance(config: TrainConfig, tracker: Tracker, plan: SearchPlan,
         "compliance_cv_cost_difference": entry["difference"]["cv_cost_per_applicant"]})
     _say(config, summary_line(entry))
     return entry
+
+
+def _lda(config: TrainConfig, tracker: Tracker, holdout: Holdout, plan: SearchPlan,
+         comparison: Comparison) -> tuple[dict[str, Any] | None, Holdout, SearchPlan,
+                                          CandidateResult]:
+    """The less-discriminatory-alternatives search on the compliant search's folds
+    (training.lda); returns its card entry and the holdout, plan and champion that the
+    rest of the run follows (unchanged unless the rule chose another candidate)."""
+    compliant = comparison.champion_search
+    if config.lda_tolerance is None:
+        return None, holdout, plan, compliant
+    from training import lda
+
+    _say(config, "searching less discriminatory alternatives on the same folds")
+    settings = lda.Settings(config.lda_tolerance, config.lda_proxies, config.lda_attribute,
+                            config.bootstrap, config.seed, plan.small_jobs, config.progress)
+    result = lda.search(plan.X, plan.y, plan.names, plan.folds, plan.frame, config.costs,
+                        compliant, settings)
+    lda.log(tracker, result.entry)
+    for line in lda.summary_lines(result.entry):
+        _say(config, line)
+    if not result.changed:
+        return result.entry, holdout, plan, compliant
+    names = result.chosen_names()
+    holdout = replace(holdout, names=names,
+                      X_train=lda.columns(holdout.X_train, holdout.names, names),
+                      X_test=lda.columns(holdout.X_test, holdout.names, names))
+    plan = replace(plan, names=names, X=lda.columns(plan.X, plan.names, names))
+    return result.entry, holdout, plan, result.champion()
 
 
 def _fairness(config: TrainConfig, tracker: Tracker, holdout: Holdout,

@@ -114,4 +114,42 @@ def reliability(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: Path,
     ax.set_ylabel("observed default rate (Jeffreys 95% interval)")
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
+
+
+def lda_frontier(points: Sequence[tuple[str, str, float, float, float | None, float | None]],
+                 frontier: Sequence[str], champion: str, chosen: str, cost_limit: float,
+                 ylabel: str, path: Path,
+                 title: str = "Less discriminatory alternatives (out-of-fold)") -> Path:
+    """Worst-group approval ratio vs cost per applicant, one point per candidate
+    (name, family, cost, ratio, ratio CI low, high), coloured by family; the Pareto
+    frontier joined, the champion, the choice and the cost tolerance marked."""
+    fig, ax = plt.subplots(figsize=(7.6, 5.0))
+    families = list(dict.fromkeys(p[1] for p in points))
+    for k, family in enumerate(families):
+        mine = [p for p in points if p[1] == family]
+        x = np.array([p[2] for p in mine])
+        y = np.array([p[3] for p in mine])
+        low = np.array([p[4] if p[4] is not None else p[3] for p in mine])
+        high = np.array([p[5] if p[5] is not None else p[3] for p in mine])
+        ax.errorbar(x, y, yerr=[y - low, high - y], fmt="o", ms=5, color=f"C{k}",
+                    ecolor=f"C{k}", elinewidth=0.6, alpha=0.8, capsize=2, label=family)
+    by_name = {p[0]: p for p in points}
+    front = [by_name[n] for n in frontier if n in by_name]
+    ax.plot([p[2] for p in front], [p[3] for p in front], color="black", lw=1.2,
+            drawstyle="steps-post", label="Pareto frontier")
+    ax.scatter([p[2] for p in front], [p[3] for p in front], s=70, facecolors="none",
+               edgecolors="black", zorder=3)
+    if champion in by_name:
+        c = by_name[champion]
+        ax.scatter([c[2]], [c[3]], marker="s", s=110, facecolors="none", edgecolors="C3",
+                   lw=2, zorder=4, label=f"compliant champion ({champion})")
+    if chosen in by_name:
+        c = by_name[chosen]
+        ax.scatter([c[2]], [c[3]], marker="*", s=220, color="gold", edgecolors="black",
+                   zorder=5, label=f"chosen ({chosen})")
+    ax.axvline(cost_limit, color="grey", ls="--", lw=1, label="cost tolerance")
+    ax.set_xlabel("cost per applicant at its own OOF threshold (lower is better)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=7)
     return _save(fig, path)
