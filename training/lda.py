@@ -575,12 +575,16 @@ def summary_lines(entry: Mapping[str, Any]) -> list[str]:
         return f"{b:.{digits}f} -> {c:.{digits}f}" if b is not None and c is not None else "n/a"
 
     verb = "switched to" if entry["choice"]["changed"] else "kept"
+    a, rows = entry["attribute"], {r["name"]: r for r in table(entry)}
     return [
         f"less discriminatory alternatives ({len(entry['candidates'])} candidates, "
         f"{len(entry['frontier'])} on the frontier): rule: {entry['rule']['text']}",
         f"  choice: {verb} {entry['choice']['name']} ({entry['reason']}); "
-        f"{entry['attribute']} ratio {fmt('ratio', 3)}, cost/applicant "
+        f"{a} ratio {fmt('ratio', 3)}, cost/applicant "
         f"{fmt('cost_per_applicant', 4)}, AUC {fmt('auc', 4)}",
+        f"  frontier (cost/applicant, {a} ratio): " + ", ".join(
+            f"{n} {rows[n]['cost_per_applicant']:.4f}/{rows[n][a + '_ratio']:.3f}"
+            for n in entry["frontier"]) + " (plot: MLflow plots/lda_frontier.png)",
     ]
 
 
