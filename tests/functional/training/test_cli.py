@@ -44,10 +44,12 @@ def test_help_and_usage_errors() -> None:
     done = _run("train", "--help")
     assert done.returncode == 0
     for flag in ("--data", "--output", "--cost-fn", "--cost-fp", "--rows", "--seed", "--folds",
-                 "--trials", "--descriptions"):
+                 "--trials", "--descriptions", "--lda-tolerance", "--no-lda"):
         assert flag in done.stdout
     bad = _run("train", "--output", "x", "--cost-fn", "-3")
     assert bad.returncode == 2 and "--cost-fn" in bad.stderr
+    bad = _run("train", "--output", "x", "--lda-tolerance", "-0.01")
+    assert bad.returncode == 2 and "--lda-tolerance: must be a fraction in [0, 1)" in bad.stderr
     missing = _run("sample", "--rows", "10")
     assert missing.returncode == 2 and "--output" in missing.stderr
 

@@ -4,6 +4,8 @@ search finds and drops."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -114,7 +116,7 @@ def _planted(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, l
     return X, y, frame, ["LEGIT_1", "LEGIT_2", "PLANTED_AGE", "NOISE_1", "NOISE_2", "NOISE_3"]
 
 
-def test_a_planted_age_proxy_is_found_and_dropped() -> None:
+def test_a_planted_age_proxy_is_found_and_dropped(tmp_path: Path) -> None:
     X, y, frame, names = _planted(3_000, seed=3)
     folds = make_folds(y, 3, 0)
     costs = Costs()
@@ -148,3 +150,5 @@ def test_a_planted_age_proxy_is_found_and_dropped() -> None:
     champ = result.champion()
     assert champ.auc == result.chosen.auc and champ.threshold == result.chosen.choice.threshold
     assert lda.summary_lines(entry)[1].startswith("  choice: switched to ")
+    picture = lda.plot(entry, tmp_path / "frontier.png")
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
