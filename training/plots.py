@@ -114,6 +114,7 @@ def reliability(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: Path,
     ax.set_ylabel("observed default rate (Jeffreys 95% interval)")
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, path)
 
 
 def lda_frontier(points: Sequence[tuple[str, str, float, float, float | None, float | None]],
