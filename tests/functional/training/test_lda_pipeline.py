@@ -12,6 +12,7 @@ import pytest
 
 from contract import schema
 from contract.explain import feature_sources
+from training.calibration import Platt
 from training.costs import Costs, best_threshold
 from training.data import load_dataset
 from training.evaluate import make_folds, split_holdout
@@ -79,17 +80,21 @@ def test_a_switch_is_followed_downstream(sample: Path, tmp_path: Path) -> None:
         position = card["features"].index(feature)
         assert card["hyperparameters"]["monotone_constraints"][position] == direction
 
-    # The threshold is recomputed from the chosen model's OOF predictions (evaluation folds).
+    # The threshold is recomputed from the chosen model's OOF predictions (evaluation folds),
+    # then mapped by the calibration fitted on them.
     frame = load_dataset(sample, progress=False).frame
     y = frame[schema.TARGET_FIELD].to_numpy()
     train_idx, _ = split_holdout(y, 0.2, 4)
     X = frame_features(frame, card["features"])[train_idx]
     oof = lgbm_oof(X, y[train_idx], make_folds(y[train_idx], 3, 5), card["hyperparameters"],
                    4, 1, False, "")
-    assert card["threshold"] == best_threshold(y[train_idx], oof, Costs()).threshold
-    # The fairness reference (read by the drift job) comes from the same predictions.
+    raw = best_threshold(y[train_idx], oof, Costs()).threshold
+    calibration = card["calibration"]
+    assert calibration["threshold_uncalibrated"] == raw
+    assert card["threshold"] == float(Platt(calibration["a"], calibration["b"]).probability(raw))
+    # The fairness reference (read by the drift job) comes from the same decisions.
     assert card["fairness"]["threshold"] == card["threshold"]
-    declined = (oof >= card["threshold"]).mean()
+    declined = (oof >= raw).mean()
     rates = card["fairness"]["reference_decline_rates"]["gender"]
     sizes = {g: row["applicants"]["value"] for g, row in card["fairness"]["oof"]["gender"].items()}
     pooled = sum(rates[g] * sizes[g] for g in sizes) / sum(sizes.values())
