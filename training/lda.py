@@ -32,6 +32,7 @@ improves, and a tolerance of 0 keeps it by definition (the search is then eviden
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,7 +266,8 @@ def _value(x: float) -> float | None:
 def _ratio(approval: np.ndarray, usable: np.ndarray) -> np.ndarray:
     """Worst / best approval rate over the usable groups, along the last axis."""
     a = np.where(usable, approval, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no usable group: NaN, on purpose
         ratio: np.ndarray = np.nanmin(a, axis=-1) / np.nanmax(a, axis=-1)
     return ratio
 
@@ -490,7 +492,7 @@ def search(X: np.ndarray, y: np.ndarray, names: Sequence[str], folds: Sequence[F
         candidates.append(fit_candidate(spec, X, y, names, folds, costs, settings.seed,
                                         settings.n_jobs, settings.progress))
     evaluate(candidates, y, labels, costs, reference, settings.resamples, settings.seed)
-    rows = [_rule_row(c, settings.attribute) for c in candidates]
+    rows = [rule_row(c, settings.attribute) for c in candidates]
     choice = choose(rows, reference, settings.tolerance)
     frontier = pareto(rows)
     result = Result(candidates, reference, choice, frontier, names, {})
@@ -510,7 +512,8 @@ def _worst_group(champion: Candidate, labels: np.ndarray) -> str:
     return min(rates, key=lambda g: (rates[g], g))
 
 
-def _rule_row(c: Candidate, attribute: str) -> dict[str, float]:
+def rule_row(c: Candidate, attribute: str) -> dict[str, float]:
+    """What :func:`choose` reads of an evaluated candidate (a missing ratio is NaN)."""
     ratio = c.report["ratio"][attribute]["value"]
     return {"cost": c.cost, "auc": c.auc, "ratio": float("nan") if ratio is None else ratio}
 

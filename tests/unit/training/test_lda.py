@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from training import lda
-from training.costs import Costs
+from training.costs import Costs, best_threshold
 from training.evaluate import make_folds
 from training.models import search_champion
 
@@ -152,3 +152,23 @@ def test_a_planted_age_proxy_is_found_and_dropped(tmp_path: Path) -> None:
     assert lda.summary_lines(entry)[1].startswith("  choice: switched to ")
     picture = lda.plot(entry, tmp_path / "frontier.png")
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_groups_too_small_for_a_ratio_leave_it_empty_and_the_champion_stays() -> None:
+    rng = np.random.default_rng(1)
+    n = 40  # every group under MIN_GROUP applicants
+    y = (rng.random(n) < 0.3).astype(int)
+    labels = {"age": rng.choice(["<30", "30-44"], n).astype(object)}
+    candidates = []
+    for name in ("champion", "other"):
+        oof = rng.random(n)
+        candidates.append(lda.Candidate(lda.Spec(name, "search_trial", {}), oof,
+                                        0.5, best_threshold(y, oof, Costs())))
+    lda.evaluate(candidates, y, labels, Costs(), 0, 50, 0)
+    for c in candidates:
+        assert c.report["ratio"]["age"]["value"] is None
+        assert not any(g["in_ratio"] for g in c.report["approval_rate"]["age"].values())
+        assert sum(g["applicants"] for g in c.report["approval_rate"]["age"].values()) == n
+    rows = [lda.rule_row(c, "age") for c in candidates]
+    choice = lda.choose(rows, 0, 0.5)
+    assert choice.index == 0 and choice.eligible == (0,)
