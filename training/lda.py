@@ -336,9 +336,17 @@ def evaluate(candidates: Sequence[Candidate], y: np.ndarray, labels: Mapping[str
 
 
 def calibration_metrics(y: np.ndarray, oof: np.ndarray) -> dict[str, float | None]:
-    """The candidate's calibration on its OOF predictions: ``ece`` is None until the
-    calibration work (issue 17) lands and fills it in here."""
-    return {"ece": None}
+    """The candidate's calibration on its OOF predictions, as it would be served: ``ece``
+    after its own Platt map (training.calibration, the champion's method), and
+    ``ece_uncalibrated`` before it. ``ece`` is None when no map can be fitted."""
+    from training import calibration as calib
+
+    raw = calib.ece(oof, y)
+    try:
+        calibrated: float | None = calib.ece(calib.fit_platt(oof, y).probability(oof), y)
+    except calib.CalibrationError:
+        calibrated = None
+    return {"ece": calibrated, "ece_uncalibrated": raw}
 
 
 def _ordered(labels: np.ndarray) -> list[str]:

@@ -144,7 +144,8 @@ def test_a_planted_age_proxy_is_found_and_dropped(tmp_path: Path) -> None:
     for c in entry["candidates"]:
         r = c["ratio"]["age"]
         assert r["ci_low"] <= r["value"] <= r["ci_high"]
-        assert c["ece"] is None   # filled in once calibration lands
+        # Each candidate calibrated as the champion is (its own Platt map): a probability.
+        assert c["ece"] is not None and c["ece"] <= c["ece_uncalibrated"] + 1e-12
 
     # The champion handed to the pipeline is the chosen candidate, ready for its columns.
     champ = result.champion()
