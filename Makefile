@@ -14,7 +14,7 @@ AXE_VERSION := 4.14.1
 AXE := $(TOOLS)/node/node_modules/axe-core/axe.min.js
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help venv tools browser demo train sample promote test lint ui bench bench-training invoke drift-report mlflow-ui build load-test clean
+.PHONY: help venv tools browser demo train sample promote test lint ui bench bench-training invoke drift-report mlflow-ui build load-test clean score-book split-book
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -108,6 +108,19 @@ load-test: venv ## Load test: uvicorn on loopback, locust 50 users x 60 s; print
 
 build: tools ## sam build of the scoring function (zip, no container)
 	PATH="$(dir $(PYTHON312)):$$PATH" $(TOOLS)/bin/sam build ScoringFunction
+
+# --- Portfolio re-scoring (docs/portfolio-scoring.md) ----------------------------------------
+score-book: venv ## Re-score a book: make score-book INPUT=book.csv.gz|.parquet|s3://... OUTPUT=dir [REASONS=k] [WORKERS=n] [FORMAT=csv]
+	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { \
+		echo "usage: make score-book INPUT=<csv|csv.gz|parquet|s3://...> OUTPUT=<dir> [REASONS=k] [WORKERS=n]"; exit 2; }
+	MODEL_DIR=$${MODEL_DIR:-$(BUNDLE)} $(PY) -m portfolio score --input $(INPUT) --output $(OUTPUT) \
+		$(if $(REASONS),--reasons $(REASONS)) $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(FORMAT),--format $(FORMAT))
+
+split-book: venv ## Cut a book into shards for Step Functions: make split-book INPUT=... OUTPUT=dir|s3://bucket/book/ [SHARD_ROWS=100000]
+	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { \
+		echo "usage: make split-book INPUT=<book> OUTPUT=<dir|s3://bucket/prefix/> [SHARD_ROWS=n]"; exit 2; }
+	$(PY) -m portfolio split --input $(INPUT) --output $(OUTPUT) $(if $(SHARD_ROWS),--shard-rows $(SHARD_ROWS))
 
 clean: ## Remove generated outputs (keeps the venvs)
 	rm -rf .aws-sam artifacts test-artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -35,7 +35,6 @@ def _parser() -> argparse.ArgumentParser:
     split.add_argument("--input", required=True)
     split.add_argument("--output", required=True, help="directory or s3://bucket/prefix/")
     split.add_argument("--shard-rows", type=int, default=100_000)
-    split.add_argument("--format", choices=FORMATS, default="parquet")
     return parser
 
 
@@ -52,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "split":
             from portfolio.split import split_book
 
-            shards = split_book(args.input, args.output, args.shard_rows, args.format)
+            shards = split_book(args.input, args.output, args.shard_rows)
             print(f"{len(shards)} shard(s) under {args.output}")
             return 0
         if not 0 <= args.reasons <= MAX_REASONS:

@@ -90,10 +90,12 @@ def output_schema(k: int) -> pa.Schema:
     return pa.schema(columns)
 
 
-def score_chunk(bundle: Bundle, table: pa.Table, k: int, first_row: int) -> ChunkResult:
-    """Validate, score and lay out one chunk whose first row is ``first_row`` of the file."""
+def score_chunk(bundle: Bundle, table: pa.Table, k: int, first_row: int,
+                text_numbers: bool = True) -> ChunkResult:
+    """Validate, score and lay out one chunk whose first row is ``first_row`` of the file.
+    ``text_numbers``: the table comes from a CSV (portfolio.read.table_cells)."""
     n = table.num_rows
-    checked = validate(table_cells(table), n)
+    checked = validate(table_cells(table, text_numbers), n)
     scored = score_inputs(bundle, checked.inputs, k)
     valid_rows = np.flatnonzero(checked.valid)
     ids = checked.ids[valid_rows]

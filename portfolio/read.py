@@ -164,8 +164,10 @@ def open_book(name: str, directory: Path | None = None) -> Book:
 
 
 # ------------------------------------------------------------------------------ to Cells
-def table_cells(table: pa.Table) -> dict[str, Cells]:
-    """Cells for every schema field in ``table`` (absent nullable fields stay absent)."""
+def table_cells(table: pa.Table, text_numbers: bool) -> dict[str, Cells]:
+    """Cells for every schema field in ``table`` (absent nullable fields stay absent).
+    ``text_numbers``: a number literal in a text column is a number (CSV), or text is
+    never a number (Parquet, whose columns carry their types)."""
     out: dict[str, Cells] = {}
     for name in table.column_names:
         field = schema.FIELDS_BY_NAME.get(name)
@@ -175,7 +177,7 @@ def table_cells(table: pa.Table) -> dict[str, Cells]:
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         out[name] = _category_cells(column) if field.kind == "category" \
-            else _numeric_cells(column, field.kind == "integer")
+            else _numeric_cells(column, field.kind == "integer", text_numbers)
     return out
 
 
@@ -185,14 +187,14 @@ def _category_cells(column: pa.Array) -> Cells:
     return Cells(np.array(column.to_pylist(), dtype=object))
 
 
-def _numeric_cells(column: pa.Array, integer: bool) -> Cells:
+def _numeric_cells(column: pa.Array, integer: bool, text_numbers: bool) -> Cells:
     kind = column.type
     null = column.is_null().to_numpy(zero_copy_only=False)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         target = pa.int64() if pa.types.is_integer(kind) else pa.float64()
         values = column.cast(target).fill_null(0).to_numpy(zero_copy_only=False)
         return Cells(values, np.where(null, NULL, NUMBER).astype(np.uint8))
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+    if text_numbers and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return _text_cells(column, null, integer)
     state = np.where(null, NULL, NOT_A_NUMBER).astype(np.uint8)
     return Cells(np.zeros(len(column)), state)

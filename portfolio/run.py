@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -75,7 +76,7 @@ def write_part(directory: Path, index: int, result: Any, fmt: str) -> None:
     if fmt == "parquet":
         pq.write_table(result.table, tmp)
     else:
-        pa_csv.write_csv(result.table, tmp)
+        pa_csv.write_csv(_exact_floats(result.table), tmp)
     tmp.replace(data)
     rejects = directory / f"{part_name(index)}.rejects.jsonl"
     if result.rejects:
@@ -83,6 +84,14 @@ def write_part(directory: Path, index: int, result: Any, fmt: str) -> None:
     else:
         rejects.unlink(missing_ok=True)
     _atomic_text(stem.with_suffix(".json"), json.dumps(result.stats.to_dict()))
+
+
+def _exact_floats(table: pa.Table) -> pa.Table:
+    """Floats as their shortest round-trip text (the CSV writer's own rounding is not)."""
+    for i, column in enumerate(table.schema):
+        if pa.types.is_floating(column.type):
+            table = table.set_column(i, column.name, pc.cast(table.column(i), pa.string()))
+    return table
 
 
 def _atomic_text(path: Path, text: str) -> None:
@@ -95,14 +104,16 @@ def _atomic_text(path: Path, text: str) -> None:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(model_dir: str, reasons: int, fmt: str, output: str) -> None:
+def _init_worker(model_dir: str, reasons: int, fmt: str, output: str, csv_input: bool
+                 ) -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     _WORKER.update(bundle=load_bundle(model_dir), reasons=reasons, fmt=fmt,
-                   output=Path(output))
+                   output=Path(output), csv_input=csv_input)
 
 
 def _work(index: int, first_row: int, table: pa.Table) -> tuple[int, dict[str, Any]]:
-    result = score_chunk(_WORKER["bundle"], table, _WORKER["reasons"], first_row)
+    result = score_chunk(_WORKER["bundle"], table, _WORKER["reasons"], first_row,
+                         _WORKER["csv_input"])
     write_part(_WORKER["output"], index, result, _WORKER["fmt"])
     return index, result.stats.to_dict()
 
@@ -195,7 +206,7 @@ def _run(job: Job, book: Book, bundle: Bundle, model_dir: Path, done: dict[int, 
     try:
         if job.workers == 1:
             for index, first, table in todo():
-                result = score_chunk(bundle, table, job.reasons, first)
+                result = score_chunk(bundle, table, job.reasons, first, book.format == "csv")
                 write_part(job.output, index, result, job.format)
                 totals.add(result.stats)
                 new_rows += result.stats.rows
@@ -204,7 +215,7 @@ def _run(job: Job, book: Book, bundle: Bundle, model_dir: Path, done: dict[int, 
             context = get_context("spawn")
             with ProcessPoolExecutor(job.workers, mp_context=context, initializer=_init_worker,
                                      initargs=(str(model_dir), job.reasons, job.format,
-                                               str(job.output))) as pool:
+                                               str(job.output), book.format == "csv")) as pool:
                 pending: set[Future[tuple[int, dict[str, Any]]]] = set()
 
                 def collect(block: bool) -> None:

@@ -199,7 +199,9 @@ def _encode(cells: Mapping[str, Cells], valid: np.ndarray) -> dict[str, np.ndarr
     categorical = np.empty((rows.size, len(schema.CATEGORICAL_FIELDS)), dtype=object)
     for j, name in enumerate(schema.CATEGORICAL_FIELDS):
         values = cells[name].values[rows]
-        categorical[:, j] = np.where(np.equal(values, None), schema.MISSING_CATEGORY, values)
+        # numpy's stubs reject None as an operand; an object array compares element-wise.
+        missing = np.equal(values, None)  # type: ignore[call-overload]
+        categorical[:, j] = np.where(missing, schema.MISSING_CATEGORY, values)
     return {NUMERIC_INPUT: numeric, CATEGORICAL_INPUT: categorical}
 
 
