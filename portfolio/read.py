@@ -201,16 +201,21 @@ def _numeric_cells(column: pa.Array, integer: bool, text_numbers: bool) -> Cells
 
 
 def _text_cells(column: pa.Array, null: np.ndarray, integer: bool) -> Cells:
-    """Number literals in a text column: pyarrow's parser when every cell is a plain
-    number, else cell by cell (Python's parser: correctly rounded, as pyarrow's)."""
+    """Number literals in a text column: pyarrow's parser when every cell parses (its
+    non-finite results re-checked against the literal spellings), else cell by cell
+    (Python's parser: correctly rounded, as pyarrow's)."""
     state = np.where(null, NULL, NUMBER).astype(np.uint8)
     for target in ((pa.int64(), pa.float64()) if integer else (pa.float64(),)):
         try:
             values = pc.cast(column, target).fill_null(0).to_numpy(zero_copy_only=False)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-        if target == pa.float64() and not _plain_numbers(column):
-            break  # pyarrow accepts spellings JSON does not: take the exact route
+        if target == pa.float64():
+            odd = np.flatnonzero(~np.isfinite(values))
+            texts = column.take(pa.array(odd)).to_pylist() if odd.size else []
+            for i, text in zip(odd.tolist(), texts, strict=True):
+                if not _NUMBER.fullmatch(text):
+                    state[i] = NOT_A_NUMBER
         return Cells(values, state)
     texts = column.to_pylist()
     parsed: list[float | int] = []
@@ -228,12 +233,4 @@ def _text_cells(column: pa.Array, null: np.ndarray, integer: bool) -> Cells:
         parsed.append(value)
     if all(isinstance(v, int) for v in parsed):
         return Cells(np.array(parsed, dtype=np.int64), state)
-    return Cells(np.array([float(v) if not isinstance(v, float) else v for v in parsed],
-                          dtype=np.float64), state)
-
-
-def _plain_numbers(column: pa.Array) -> bool:
-    """Every non-null cell is a number literal (what the exact route would parse)."""
-    matched = pc.match_substring_regex(column, f"^(?:{_NUMBER.pattern})$")
-    return bool(pc.all(matched.fill_null(True)).as_py())
-
+    return Cells(np.array([float(v) for v in parsed], dtype=np.float64), state)

@@ -206,39 +206,48 @@ def _encode(cells: Mapping[str, Cells], valid: np.ndarray) -> dict[str, np.ndarr
 
 
 # ---------------------------------------------------------------------------------- scoring
-_NUMERIC_INDEX: Final = {name: j for j, name in enumerate(schema.NUMERIC_FIELDS)}
-_CATEGORICAL_INDEX: Final = {name: j for j, name in enumerate(schema.CATEGORICAL_FIELDS)}
-_INTEGER_FIELDS: Final = frozenset(f.name for f in schema.FIELDS if f.kind == "integer")
+#: field -> (numeric?, column in its matrix, integer?)
+_WHERE: Final = {
+    **{name: (True, j, schema.FIELDS_BY_NAME[name].kind == "integer")
+       for j, name in enumerate(schema.NUMERIC_FIELDS)},
+    **{name: (False, j, False) for j, name in enumerate(schema.CATEGORICAL_FIELDS)},
+}
 
 
 class RowView(Mapping[str, Any]):
     """One encoded row as the validated application /predict would hold: ints for integer
     fields, floats for numbers, strings for categories, None for missing (read lazily:
-    reasons read a handful of fields)."""
+    reasons read a handful of fields). ``numeric``/``categorical`` are the row's values
+    as Python lists (from the graph inputs)."""
 
-    __slots__ = ("_categorical", "_numeric", "_row")
+    __slots__ = ("_categorical", "_numeric")
 
-    def __init__(self, numeric: np.ndarray, categorical: np.ndarray, row: int) -> None:
-        self._numeric, self._categorical, self._row = numeric, categorical, row
+    def __init__(self, numeric: list[float], categorical: list[str]) -> None:
+        self._numeric, self._categorical = numeric, categorical
 
-    def __getitem__(self, name: str) -> Any:
-        j = _NUMERIC_INDEX.get(name)
-        if j is not None:
-            value = float(self._numeric[self._row, j])
-            if math.isnan(value):
+    def get(self, name: str, default: Any = None) -> Any:
+        where = _WHERE.get(name)
+        if where is None:
+            return default
+        numeric, j, integer = where
+        if numeric:
+            value = self._numeric[j]
+            if value != value:  # NaN: missing
                 return None
-            return int(value) if name in _INTEGER_FIELDS else value
-        k = _CATEGORICAL_INDEX.get(name)
-        if k is None:
-            raise KeyError(name)
-        text = self._categorical[self._row, k]
+            return int(value) if integer else value
+        text = self._categorical[j]
         return None if text == schema.MISSING_CATEGORY else text
 
+    def __getitem__(self, name: str) -> Any:
+        if name not in _WHERE:
+            raise KeyError(name)
+        return self.get(name)
+
     def __iter__(self) -> Iterator[str]:
-        return iter((*schema.NUMERIC_FIELDS, *schema.CATEGORICAL_FIELDS))
+        return iter(_WHERE)
 
     def __len__(self) -> int:
-        return len(schema.NUMERIC_FIELDS) + len(schema.CATEGORICAL_FIELDS)
+        return len(_WHERE)
 
 
 @dataclass(frozen=True)
@@ -261,7 +270,9 @@ def score_inputs(bundle: Bundle, inputs: dict[str, np.ndarray], k: int) -> Score
     declined = probability >= bundle.threshold
     explained: list[Explained] = []
     if k > 0 and features is not None:
-        rows = [RowView(inputs[NUMERIC_INPUT], inputs[CATEGORICAL_INPUT], i) for i in range(n)]
+        rows = [RowView(numeric, categorical) for numeric, categorical in
+                zip(inputs[NUMERIC_INPUT].tolist(), inputs[CATEGORICAL_INPUT].tolist(),
+                    strict=True)]
         explained = reasons_for_rows(bundle.explain(features), rows, declined.tolist(),
                                      bundle.plan, k)
     return Scored(probability, declined, explained)

@@ -1,0 +1,178 @@
+"""Portfolio re-scoring benchmark (docs/portfolio-scoring.md), with the API path measured in
+the same run as the baseline:
+
+* the API path: /predict/batch through the Lambda handler (Mangum), 1,000 applications per
+  call, JSON bodies built beforehand; rows per CPU-second, without reasons and with 4;
+* the one-machine command end to end (read a CSV.gz, validate, score, write Parquet), one
+  worker: rows per CPU-second (= per core), without reasons and with 4, and the ratio to
+  the API path;
+* the full-size book: 307,511 synthetic rows (the generator's Home Credit size) with 4
+  reasons on every core: wall time;
+* memory: peak RSS of the command (its own and its largest worker's) on 300,000 and on
+  3,000,000 rows (the 300k book's rows repeated ten times in one Parquet file); ``--big``
+  runs the 3M one (minutes on a shared 2-core machine).
+
+    .venv/bin/python -m benchmarks.bench_score_book --bundle function/model [--big]
+
+Every command runs in a fresh subprocess (``python -m portfolio score``), as a user runs it;
+rows/s per core divide by the process tree's CPU time, so other load on the machine inflates
+wall times more than these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "artifacts" / "bench_score_book"
+FULL_ROWS = 307_511
+SPEED_ROWS = 40_000
+TARGETS = {"rows_per_core_no_reasons": 50_000, "rows_per_core_4_reasons": 10_000,
+           "full_book_s": 30.0, "peak_rss_mb": 1_024}
+
+
+def _book(rows: int, seed: int) -> Path:
+    """A synthetic book of ``rows`` rows (CSV.gz), generated once under artifacts/."""
+    from training.synthetic import write_sample
+
+    path = ARTIFACTS / f"book-{rows}-{seed}.csv.gz"
+    if not path.is_file():
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        print(f"generating {rows:,} synthetic rows -> {path}", file=sys.stderr)
+        write_sample(path, rows, seed=seed)
+    return path
+
+
+def _repeated_parquet(source: Path, times: int) -> Path:
+    """``source``'s rows ``times`` over in one Parquet file (one row group per copy)."""
+    import pyarrow.parquet as pq
+
+    from portfolio.read import open_book
+
+    path = ARTIFACTS / f"{source.name.split('.')[0]}-x{times}.parquet"
+    if path.is_file():
+        return path
+    book = open_book(str(source))
+    tables = list(book.chunks(100_000))
+    with pq.ParquetWriter(path, tables[0].schema) as writer:
+        for _ in range(times):
+            for table in tables:
+                writer.write_table(table)
+    return path
+
+
+def _score(bundle: Path, book: Path, reasons: int, workers: int, quiet: bool = True
+           ) -> dict[str, Any]:
+    """Run the command in a subprocess; its summary plus wall, CPU and peak RSS."""
+    with tempfile.TemporaryDirectory(prefix="bench-book-") as out:
+        command = [sys.executable, "-m", "portfolio", "score", "--input", str(book),
+                   "--output", str(Path(out) / "scores"), "--reasons", str(reasons),
+                   "--workers", str(workers)] + (["--no-progress"] if quiet else [])
+        script = (
+            "import resource, runpy, sys, json\n"
+            f"sys.argv = {['portfolio', *command[3:]]!r}\n"
+            "try:\n    runpy.run_module('portfolio', run_name='__main__')\n"
+            "except SystemExit as e:\n    code = e.code\n"
+            "own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+            "print(json.dumps({'rss_self_kb': own, 'rss_worker_kb': kids}))\n"
+        )
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE if quiet else None, text=True,
+                              env={**os.environ, "MODEL_DIR": str(bundle)}, check=False)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise SystemExit(f"score failed: {done.stderr}")
+        summary = json.loads((Path(out) / "scores" / "summary.json").read_text())
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    rss = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"rows": summary["rows_scored"], "wall_s": wall, "cpu_s": cpu,
+            "command_s": summary["duration_s"], **rss}
+
+
+def _api_rows_per_cpu_s(bundle: Path, book: Path, reasons: int, rows: int = 10_000) -> float:
+    """/predict/batch through the Lambda handler: rows per CPU-second of this process."""
+    import pandas as pd
+
+    from infra.lambda_events import FakeLambdaContext, http_api_event, to_application
+    from scoring.api import create_app
+    from scoring.config import Settings
+    from scoring.handler import ScoringMangum
+
+    handler = ScoringMangum(create_app(Settings(model_dir=bundle)), lifespan="off")
+    frame = pd.read_csv(book, nrows=rows)
+    apps = [to_application(r) for r in frame.to_dict("records")]
+    bodies = [json.dumps({"applications": apps[i:i + 1_000]}) for i in range(0, rows, 1_000)]
+    events = [http_api_event("POST", "/predict/batch", body=b, query={"reasons": str(reasons)})
+              for b in bodies]
+    handler(events[0], FakeLambdaContext())  # warm
+    started = time.process_time()
+    for event in events:
+        response = handler(event, FakeLambdaContext())
+        assert response["statusCode"] == 200, response["body"][:300]
+    return rows / (time.process_time() - started)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bundle", type=Path, default=REPO / "function" / "model")
+    parser.add_argument("--big", action="store_true", help="also the 3,000,000-row book")
+    parser.add_argument("--full-rows", type=int, default=FULL_ROWS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    import logging
+
+    logging.getLogger("scoring").setLevel(logging.WARNING)
+    from scoring import logs
+
+    logs.set_stream(open(os.devnull, "w"))  # noqa: SIM115 (the request log lines)
+    speed_book = _book(SPEED_ROWS, seed=21)
+    report: dict[str, Any] = {"cores": os.cpu_count()}
+    for k in (0, 4):
+        api = _api_rows_per_cpu_s(args.bundle, speed_book, k)
+        ours = _score(args.bundle, speed_book, k, workers=1)
+        per_core = ours["rows"] / ours["cpu_s"]
+        report[f"reasons_{k}"] = {"api_rows_per_cpu_s": round(api),
+                                  "command_rows_per_cpu_s": round(per_core),
+                                  "ratio_to_api": round(per_core / api, 2),
+                                  "command_wall_s": round(ours["wall_s"], 2)}
+        print(f"reasons={k}: /predict/batch {api:,.0f} rows/s per core | score-book "
+              f"{per_core:,.0f} rows/s per core (x{per_core / api:.1f}); target "
+              f"{TARGETS['rows_per_core_no_reasons' if k == 0 else 'rows_per_core_4_reasons']:,}")
+    full = _book(args.full_rows, seed=0)
+    print(f"full book: {args.full_rows:,} rows, 4 reasons, {os.cpu_count()} workers "
+          "(progress bar below)", file=sys.stderr)
+    big = _score(args.bundle, full, 4, workers=os.cpu_count() or 1, quiet=False)
+    report["full_book"] = {"rows": big["rows"], "wall_s": round(big["wall_s"], 1),
+                           "rows_per_s": round(big["rows"] / big["wall_s"]),
+                           "peak_rss_mb_self": round(big["rss_self_kb"] / 1024),
+                           "peak_rss_mb_worker": round(big["rss_worker_kb"] / 1024)}
+    print(f"full book: {big['rows']:,} rows with 4 reasons in {big['wall_s']:.1f} s "
+          f"(target {TARGETS['full_book_s']:.0f} s); peak RSS {report['full_book']}")
+    memory = {}
+    sizes = [(300_000, _repeated_parquet(full, 1))]
+    if args.big:
+        sizes.append((3_000_000, _repeated_parquet(full, 10)))
+    for label, path in sizes:
+        run = _score(args.bundle, path, 0, workers=os.cpu_count() or 1)
+        memory[str(label)] = {"rows": run["rows"], "wall_s": round(run["wall_s"], 1),
+                              "peak_rss_mb_self": round(run["rss_self_kb"] / 1024),
+                              "peak_rss_mb_worker": round(run["rss_worker_kb"] / 1024)}
+        print(f"memory, ~{label:,} rows (Parquet, no reasons): {memory[str(label)]}")
+    report["memory"] = memory
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
