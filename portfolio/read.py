@@ -182,9 +182,13 @@ def table_cells(table: pa.Table, text_numbers: bool) -> dict[str, Cells]:
 
 
 def _category_cells(column: pa.Array) -> Cells:
+    """Text with a null mask; a non-text column's values as text (``3`` -> "3")."""
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
-    return Cells(np.array(column.to_pylist(), dtype=object))
+    null = column.is_null().to_numpy(zero_copy_only=False)
+    text = column.cast(pa.string()).fill_null("").to_numpy(zero_copy_only=False)
+    return Cells(text.astype(str) if len(text) else np.zeros(0, dtype="<U1"),
+                 np.where(null, NULL, NUMBER).astype(np.uint8))
 
 
 def _numeric_cells(column: pa.Array, integer: bool, text_numbers: bool) -> Cells:

@@ -39,8 +39,9 @@ _OK, _TYPE, _NOT_FINITE, _LOW, _HIGH, _CATEGORY = range(6)
 @dataclass(frozen=True)
 class Cells:
     """One field's column: ``values`` (int64/float64 for numeric fields, any dtype where
-    ``state`` is not NUMBER; an object array of str/None/other for categories) and, for
-    numeric fields, ``state`` [N] (NUMBER, NULL or NOT_A_NUMBER)."""
+    ``state`` is not NUMBER; for categories either a str array with ``state`` marking NULL
+    cells, or an object array of str/None/other values) and, for numeric fields, ``state``
+    [N] (NUMBER, NULL or NOT_A_NUMBER)."""
 
     values: np.ndarray
     state: np.ndarray | None = None
@@ -103,6 +104,8 @@ def _messages(field: schema.Field) -> dict[int, dict[str, Any]]:
 _MESSAGES: Final = {f.name: _messages(f) for f in schema.FIELDS}
 _CATEGORY_SETS: Final = {f.name: frozenset(f.categories) for f in schema.FIELDS
                          if f.kind == "category"}
+_CATEGORY_ARRAYS: Final = {f.name: np.array(f.categories) for f in schema.FIELDS
+                           if f.kind == "category"}
 
 
 def _numeric_codes(field: schema.Field, cells: Cells) -> np.ndarray:
@@ -133,10 +136,16 @@ def _numeric_codes(field: schema.Field, cells: Cells) -> np.ndarray:
 
 
 def _category_codes(field: schema.Field, cells: Cells) -> np.ndarray:
-    allowed = _CATEGORY_SETS[field.name]
-    bad = [not (v in allowed if isinstance(v, str) else v is None and field.nullable)
-           for v in cells.values.tolist()]
-    return np.where(np.array(bad, dtype=bool), _CATEGORY, _OK).astype(np.uint8)
+    values = cells.values
+    if values.dtype.kind == "U":  # text with a null mask (the reader's form): vectorised
+        present = cells.state != NULL if cells.state is not None else np.ones(len(values), bool)
+        known = np.isin(values, _CATEGORY_ARRAYS[field.name])
+        bad = (present & ~known) if field.nullable else ~(present & known)
+    else:
+        allowed = _CATEGORY_SETS[field.name]
+        bad = np.array([not (v in allowed if isinstance(v, str) else v is None and field.nullable)
+                        for v in values.tolist()], dtype=bool)
+    return np.where(bad, _CATEGORY, _OK).astype(np.uint8)
 
 
 def _null_cells(n: int, field: schema.Field) -> Cells:
@@ -176,6 +185,8 @@ def validate(columns: Mapping[str, Cells], n: int) -> Validated:
 
 def _ids(cells: Cells) -> np.ndarray:
     """SK_ID_CURR per row as a Python int where it is an integral number, else None."""
+    if cells.values.dtype.kind == "i" and (cells.state is None or not cells.state.any()):
+        return cells.values.astype(object)  # every cell an integer: Python ints
     values = cells.values.tolist()
     state = cells.state.tolist() if cells.state is not None else [NUMBER] * len(values)
     out = np.full(len(values), None, dtype=object)
@@ -189,19 +200,26 @@ def _ids(cells: Cells) -> np.ndarray:
 def _encode(cells: Mapping[str, Cells], valid: np.ndarray) -> dict[str, np.ndarray]:
     """The graph inputs of the valid rows: what scoring.request.encode gives for the same
     applications (float64 with NaN for missing; strings with MISSING_CATEGORY)."""
-    rows = np.flatnonzero(valid)
-    numeric = np.empty((rows.size, len(schema.NUMERIC_FIELDS)), dtype=np.float64)
+    rows: slice | np.ndarray = slice(None) if valid.all() else np.flatnonzero(valid)
+    count = int(valid.sum())
+    numeric = np.empty((count, len(schema.NUMERIC_FIELDS)), dtype=np.float64)
     for j, name in enumerate(schema.NUMERIC_FIELDS):
         column = cells[name]
         numeric[:, j] = column.values[rows]
         if column.state is not None:
             numeric[column.state[rows] == NULL, j] = np.nan
-    categorical = np.empty((rows.size, len(schema.CATEGORICAL_FIELDS)), dtype=object)
+    categorical = np.empty((count, len(schema.CATEGORICAL_FIELDS)), dtype=object)
     for j, name in enumerate(schema.CATEGORICAL_FIELDS):
-        values = cells[name].values[rows]
-        # numpy's stubs reject None as an operand; an object array compares element-wise.
-        missing = np.equal(values, None)  # type: ignore[call-overload]
-        categorical[:, j] = np.where(missing, schema.MISSING_CATEGORY, values)
+        column = cells[name]
+        values = column.values[rows]
+        if values.dtype.kind == "U":
+            state = column.state[rows] if column.state is not None else None
+            missing = state == NULL if state is not None else np.zeros(count, bool)
+            categorical[:, j] = np.where(missing, schema.MISSING_CATEGORY, values).tolist()
+        else:
+            # numpy's stubs reject None as an operand; an object array compares element-wise.
+            missing = np.equal(values, None)  # type: ignore[call-overload]
+            categorical[:, j] = np.where(missing, schema.MISSING_CATEGORY, values)
     return {NUMERIC_INPUT: numeric, CATEGORICAL_INPUT: categorical}
 
 
