@@ -26,6 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -36,6 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from contract.bundle import CARD_FILE
 from portfolio.chunk import ChunkStats, score_chunk
 from portfolio.read import DEFAULT_CHUNK_ROWS, Book, BookError, open_book
 from scoring.model import Bundle, load_bundle
@@ -119,11 +121,36 @@ def _work(index: int, first_row: int, table: pa.Table) -> tuple[int, dict[str, A
 
 
 # ---------------------------------------------------------------------------------- runs
-def _identity(book: Book, job: Job, bundle: Bundle) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Model:
+    """The bundle's facts a run records; the loaded bundle itself only when this process
+    scores (one worker): with a pool, only the workers hold a session and an explainer."""
+
+    version: str
+    threshold: float
+    onnx_sha256: str
+    bundle: Bundle | None
+
+
+def _model(model_dir: Path, workers: int) -> Model:
+    if workers == 1:
+        bundle = load_bundle(model_dir)
+        return Model(bundle.version, bundle.threshold, str(bundle.card.get("onnx_sha256")),
+                     bundle)
+    try:
+        card = json.loads((model_dir / CARD_FILE).read_text())
+        return Model(str(card["model_version"]), float(card["threshold"]),
+                     str(card["onnx_sha256"]), None)
+    except (OSError, ValueError, KeyError, TypeError):
+        load_bundle(model_dir)  # raises BundleError with the reason
+        raise
+
+
+def _identity(book: Book, job: Job, model: Model) -> dict[str, Any]:
     stat = book.path.stat()
     return {"input": book.name, "input_bytes": stat.st_size, "input_mtime_ns": stat.st_mtime_ns,
             "chunk_rows": job.chunk_rows, "reasons": job.reasons, "format": job.format,
-            "model_version": bundle.version, "onnx_sha256": bundle.card.get("onnx_sha256")}
+            "model_version": model.version, "onnx_sha256": model.onnx_sha256}
 
 
 def _prepare_output(output: Path, identity: dict[str, Any]) -> bool:
@@ -166,24 +193,24 @@ def score_book(job: Job, model_dir: Path, log: Callable[[str], None] = print
     if job.chunk_rows < 1 or job.workers < 1 or job.reasons < 0:
         raise RunError("chunk rows and workers must be at least 1, reasons at least 0")
     started = time.perf_counter()
-    bundle = load_bundle(model_dir)
+    model = _model(model_dir, job.workers)
     book = open_book(job.input)
-    fresh = _prepare_output(job.output, _identity(book, job, bundle))
+    fresh = _prepare_output(job.output, _identity(book, job, model))
     done = _done(job.output)
     if done:
         log(f"resuming: {len(done)} chunk(s) already scored in {job.output}")
     try:
-        stats, chunks, new_rows = _run(job, book, bundle, model_dir, done)
+        stats, chunks, new_rows = _run(job, book, model, model_dir, done)
     except BookError:
         if fresh:
             shutil.rmtree(job.output, ignore_errors=True)
         raise
     duration = time.perf_counter() - started
-    summary = _finish(job, book, bundle, stats, chunks, duration, new_rows)
+    summary = _finish(job, book, model, stats, chunks, duration, new_rows)
     return summary
 
 
-def _run(job: Job, book: Book, bundle: Bundle, model_dir: Path, done: dict[int, ChunkStats]
+def _run(job: Job, book: Book, model: Model, model_dir: Path, done: dict[int, ChunkStats]
          ) -> tuple[ChunkStats, int, int]:
     """Score the chunks not yet done; returns (totals, number of chunks, rows scored now)."""
     totals = ChunkStats()
@@ -204,9 +231,9 @@ def _run(job: Job, book: Book, bundle: Bundle, model_dir: Path, done: dict[int, 
             first += table.num_rows
 
     try:
-        if job.workers == 1:
+        if model.bundle is not None:
             for index, first, table in todo():
-                result = score_chunk(bundle, table, job.reasons, first, book.format == "csv")
+                result = score_chunk(model.bundle, table, job.reasons, first, book.format == "csv")
                 write_part(job.output, index, result, job.format)
                 totals.add(result.stats)
                 new_rows += result.stats.rows
@@ -236,12 +263,15 @@ def _run(job: Job, book: Book, bundle: Bundle, model_dir: Path, done: dict[int, 
                     collect(block=False)
                 while pending:
                     collect(block=True)
+    except BrokenProcessPool:
+        load_bundle(model_dir)  # a worker that could not load the bundle: say why
+        raise RunError("a scoring process stopped unexpectedly (out of memory?)") from None
     finally:
         bar.close()
     return totals, chunks, new_rows
 
 
-def _finish(job: Job, book: Book, bundle: Bundle, stats: ChunkStats, chunks: int,
+def _finish(job: Job, book: Book, model: Model, stats: ChunkStats, chunks: int,
             duration: float, new_rows: int) -> dict[str, Any]:
     """Merge the rejects, write summary.json and the _SUCCESS manifest (last)."""
     output = job.output
@@ -259,8 +289,8 @@ def _finish(job: Job, book: Book, bundle: Bundle, stats: ChunkStats, chunks: int
     rates = {attribute: {group: (d / n if n else None) for group, (n, d) in groups.items()}
              for attribute, groups in stats.groups.items()}
     summary = {
-        "input": book.name, "output": str(output), "model_version": bundle.version,
-        "threshold": bundle.threshold, "reasons": job.reasons,
+        "input": book.name, "output": str(output), "model_version": model.version,
+        "threshold": model.threshold, "reasons": job.reasons,
         "rows_read": stats.rows, "rows_scored": stats.scored, "rows_rejected": stats.rejected,
         "declines": stats.declines,
         "decline_rate": stats.declines / stats.scored if stats.scored else None,

@@ -197,3 +197,16 @@ def test_s3_input(trained_bundle, synthetic_book, moto_s3, tmp_path):
     pd.testing.assert_frame_equal(_scores(tmp_path / "s3"), _scores(tmp_path / "local"))
     assert remote["declines"] == local["declines"]
     shutil.rmtree(tmp_path / "s3")
+
+
+def test_a_bundle_the_workers_cannot_load_stops_the_run_with_the_reason(
+        trained_bundle, synthetic_book, tmp_path, capsys, monkeypatch):
+    broken = tmp_path / "bundle"
+    shutil.copytree(trained_bundle, broken)
+    (broken / "model.onnx").write_bytes(b"not the model the card describes")
+    monkeypatch.setenv("MODEL_DIR", str(broken))
+    assert main(["score", "--input", str(synthetic_book), "--output", str(tmp_path / "out"),
+                 "--workers", "2", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "model.onnx sha256" in err and "does not match the card" in err
+    assert "Traceback" not in err
