@@ -82,3 +82,12 @@ def test_definition_substitutions_cover_the_definition_file(template):
     json.loads(definition)  # valid JSON as it stands: substitutions sit inside strings
     assert set(re.findall(r"\$\{(\w+)\}", definition)) == set(props["DefinitionSubstitutions"])
     assert props["Type"] == "STANDARD"
+
+
+def test_the_linted_inline_template_holds_the_definition_and_every_substitution(template):
+    from infra.inline_statemachine import SUBSTITUTIONS, inline_template
+
+    inline = inline_template()["Resources"]["BookStateMachine"]["Properties"]
+    props = template["Resources"]["BookStateMachine"]["Properties"]
+    assert inline["Definition"] == json.loads((REPO_ROOT / props["DefinitionUri"]).read_text())
+    assert set(SUBSTITUTIONS) == set(props["DefinitionSubstitutions"])
