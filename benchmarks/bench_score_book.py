@@ -54,20 +54,19 @@ def _book(rows: int, seed: int) -> Path:
 
 
 def _repeated_parquet(source: Path, times: int) -> Path:
-    """``source``'s rows ``times`` over in one Parquet file (one row group per copy)."""
+    """``source``'s rows ``times`` over in one typed Parquet file (one row group per copy),
+    as pandas writes a book."""
+    import pandas as pd
+    import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from portfolio.read import open_book
 
     path = ARTIFACTS / f"{source.name.split('.')[0]}-x{times}.parquet"
     if path.is_file():
         return path
-    book = open_book(str(source))
-    tables = list(book.chunks(100_000))
-    with pq.ParquetWriter(path, tables[0].schema) as writer:
+    table = pa.Table.from_pandas(pd.read_csv(source), preserve_index=False)
+    with pq.ParquetWriter(path, table.schema) as writer:
         for _ in range(times):
-            for table in tables:
-                writer.write_table(table)
+            writer.write_table(table, row_group_size=100_000)
     return path
 
 
@@ -99,6 +98,8 @@ def _score(bundle: Path, book: Path, reasons: int, workers: int, quiet: bool = T
         summary = json.loads((Path(out) / "scores" / "summary.json").read_text())
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     rss = json.loads(done.stdout.strip().splitlines()[-1])
+    if summary["rows_scored"] != summary["rows_read"]:
+        raise SystemExit(f"{book}: {summary['rows_rejected']} rows rejected")
     return {"rows": summary["rows_scored"], "wall_s": wall, "cpu_s": cpu,
             "command_s": summary["duration_s"], **rss}
 

@@ -30,8 +30,9 @@ import pyarrow.parquet as pq
 from contract import schema
 from scoring.columns import NOT_A_NUMBER, NULL, NUMBER, Cells, missing_columns
 
-#: Rows per chunk by default: a chunk's arrays stay in the tens of megabytes.
-DEFAULT_CHUNK_ROWS = 20_000
+#: Rows per chunk by default: a chunk's arrays (and, with reasons, its reason objects)
+#: stay in the tens of megabytes, and the progress bar moves every few seconds.
+DEFAULT_CHUNK_ROWS = 10_000
 _CSV_BLOCK_BYTES = 4 << 20
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|NaN|inf|Infinity)")
 _INTEGER = re.compile(r"[+-]?\d+")

@@ -257,7 +257,7 @@ def _run(job: Job, book: Book, model: Model, model_dir: Path, done: dict[int, Ch
                         bar.update(stats.rows)
 
                 for index, first, table in todo():
-                    while len(pending) >= 2 * job.workers:
+                    while len(pending) > job.workers:  # one chunk waiting per pool
                         collect(block=True)
                     pending.add(pool.submit(_work, index, first, table))
                     collect(block=False)
