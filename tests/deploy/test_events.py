@@ -239,3 +239,16 @@ def test_invoking_the_drift_event_without_aws_runs_it_locally(monkeypatch):
     monkeypatch.setattr(local_drift, "main", lambda argv: calls.append(argv) or 0)
     assert invoker.main([str(EVENTS_DIR / DRIFT_EVENT)]) == 0
     assert calls == [[str(EVENTS_DIR / DRIFT_EVENT)]]
+
+
+def test_invoking_the_drift_event_against_aws_without_credentials_says_so(no_aws_config,
+                                                                         capsys):
+    """REPORT_BUCKET set means "run against AWS": with no AWS set-up, one sentence (S3 needs
+    no region, so the missing credentials are what is reported)."""
+    from contract.aws_errors import NO_CREDENTIALS
+
+    for name, value in {"REPORT_BUCKET": "b", "CAPTURE_BUCKET": "c", "REFERENCE_KEY": "k"}.items():
+        no_aws_config.setenv(name, value)
+    assert invoker.main([str(EVENTS_DIR / DRIFT_EVENT)]) == 1
+    err = capsys.readouterr().err
+    assert f"invoke: {NO_CREDENTIALS}" in err and "Traceback" not in err
