@@ -23,6 +23,7 @@ The bundle comes from MODEL_S3_URI or MODEL_DIR, as the scoring function's does.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -32,6 +33,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from contract.logs import emit, get_logger, quiet_aws_sdk_loggers, start_invocation
 from portfolio.chunk import ChunkStats, output_schema, score_chunk
 from portfolio.read import DEFAULT_CHUNK_ROWS, BookError, open_book, s3_client, split_s3
 from scoring.config import MAX_REASONS, load_settings
@@ -203,8 +205,24 @@ ACTIONS = {"plan": plan, "shard": score_shard, "summarize": summarize}
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Lambda entry: ``event["action"]`` is plan, shard or summarize."""
-    action = ACTIONS.get(str(event.get("action")))
-    if action is None:
-        raise ShardError(f"unknown action {event.get('action')!r} (plan, shard, summarize)")
-    return action(event)
+    """Lambda entry: ``event["action"]`` is plan, shard or summarize. One JSON log line per
+    invocation (contract.logs): the action, its counts or its error, never row values."""
+    start_invocation(context)
+    quiet_aws_sdk_loggers()
+    log = get_logger("portfolio.batch")
+    name = str(event.get("action"))
+    action = ACTIONS.get(name)
+    started = time.perf_counter()
+    try:
+        if action is None:
+            raise ShardError(f"unknown action {event.get('action')!r} (plan, shard, summarize)")
+        result = action(event)
+    except Exception as exc:
+        emit(log, "batch_failed", logging.ERROR, action=name, shard=event.get("key"),
+             error=type(exc).__name__, reason=str(exc)[:300])
+        raise
+    counts: dict[str, Any] = {k: v for k, v in result.items()
+                              if isinstance(v, int | str) and k != "input"}
+    emit(log, f"batch_{name}", duration_ms=round((time.perf_counter() - started) * 1e3, 1),
+         **counts)
+    return result

@@ -466,7 +466,8 @@ def test_every_function_logs_json_at_the_templates_levels(template):
     """LogFormat JSON: Lambda filters the code's lines on their "level" and passes
     ApplicationLogLevel to the code as AWS_LAMBDA_LOG_LEVEL (contract/logs.py)."""
     functions = resources_of(template, "AWS::Serverless::Function")
-    assert set(functions) == {"ScoringFunction", "DriftFunction", "PreTrafficHookFunction"}
+    assert set(functions) == {"ScoringFunction", "DriftFunction", "PreTrafficHookFunction",
+                              "BatchFunction"}
     for function in functions.values():
         assert function["Properties"]["LoggingConfig"] | {"LogGroup": None} == {
             "LogGroup": None, "LogFormat": "JSON",
