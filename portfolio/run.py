@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 from contract.bundle import CARD_FILE
 from portfolio.chunk import ChunkStats, score_chunk
 from portfolio.read import DEFAULT_CHUNK_ROWS, Book, BookError, open_book
-from scoring.model import Bundle, load_bundle
+from scoring.model import Bundle, BundleError, load_bundle
 
 RUN_FILE = "_run.json"
 SUCCESS_FILE = "_SUCCESS"
@@ -109,11 +109,16 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(model_dir: str, reasons: int, fmt: str, output: str, csv_input: bool
                  ) -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    _WORKER.update(bundle=load_bundle(model_dir), reasons=reasons, fmt=fmt,
-                   output=Path(output), csv_input=csv_input)
+    _WORKER.update(reasons=reasons, fmt=fmt, output=Path(output), csv_input=csv_input)
+    try:
+        _WORKER["bundle"] = load_bundle(model_dir)
+    except BundleError as exc:  # reported by the first task, as a sentence (no traceback)
+        _WORKER["error"] = str(exc)
 
 
 def _work(index: int, first_row: int, table: pa.Table) -> tuple[int, dict[str, Any]]:
+    if "error" in _WORKER:
+        raise BundleError(_WORKER["error"])
     result = score_chunk(_WORKER["bundle"], table, _WORKER["reasons"], first_row,
                          _WORKER["csv_input"])
     write_part(_WORKER["output"], index, result, _WORKER["fmt"])
@@ -201,7 +206,7 @@ def score_book(job: Job, model_dir: Path, log: Callable[[str], None] = print
         log(f"resuming: {len(done)} chunk(s) already scored in {job.output}")
     try:
         stats, chunks, new_rows = _run(job, book, model, model_dir, done)
-    except BookError:
+    except (BookError, BundleError):  # nothing of this run is worth keeping
         if fresh:
             shutil.rmtree(job.output, ignore_errors=True)
         raise

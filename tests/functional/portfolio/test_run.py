@@ -210,3 +210,4 @@ def test_a_bundle_the_workers_cannot_load_stops_the_run_with_the_reason(
     err = capsys.readouterr().err
     assert "model.onnx sha256" in err and "does not match the card" in err
     assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
