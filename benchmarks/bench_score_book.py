@@ -82,7 +82,10 @@ def _score(bundle: Path, book: Path, reasons: int, workers: int, quiet: bool = T
             f"sys.argv = {['portfolio', *command[3:]]!r}\n"
             "try:\n    runpy.run_module('portfolio', run_name='__main__')\n"
             "except SystemExit as e:\n    code = e.code\n"
-            "own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            # VmHWM, not ru_maxrss: Linux carries the forking parent's peak across exec
+            # into ru_maxrss, so a big benchmark process would inflate the command's.
+            "own = int([l.split()[1] for l in open('/proc/self/status')"
+            " if l.startswith('VmHWM')][0])\n"
             "kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
             "print(json.dumps({'rss_self_kb': own, 'rss_worker_kb': kids}))\n"
         )
@@ -132,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bundle", type=Path, default=REPO / "function" / "model")
     parser.add_argument("--big", action="store_true", help="also the 3,000,000-row book")
     parser.add_argument("--full-rows", type=int, default=FULL_ROWS, help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=("speed", "full", "memory"), action="append",
+                        help="run only these parts (default: all)")
     args = parser.parse_args(argv)
     import logging
 
@@ -142,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     speed_book = _book(SPEED_ROWS, seed=21)
     full = _book(args.full_rows, seed=0)
     report: dict[str, Any] = {"cores": os.cpu_count()}
-    for k in (0, 4):
+    parts = set(args.only or ("speed", "full", "memory"))
+    for k in (0, 4) if "speed" in parts else ():
         api = _api_rows_per_cpu_s(args.bundle, speed_book, k)
         # Without reasons a run is short: the full book, so start-up (imports, the bundle)
         # weighs as it does on a real book.
@@ -155,21 +161,32 @@ def main(argv: list[str] | None = None) -> None:
         print(f"reasons={k}: /predict/batch {api:,.0f} rows/s per core | score-book "
               f"{per_core:,.0f} rows/s per core (x{per_core / api:.1f}); target "
               f"{TARGETS['rows_per_core_no_reasons' if k == 0 else 'rows_per_core_4_reasons']:,}")
-    print(f"full book: {args.full_rows:,} rows, 4 reasons, {os.cpu_count()} workers "
+    if "full" in parts:
+        _full_book(args.bundle, full, report)
+    if "memory" in parts:
+        _memory(args.bundle, full, args.big, report)
+    print(json.dumps(report, indent=2))
+
+
+def _full_book(bundle: Path, full: Path, report: dict[str, Any]) -> None:
+    print(f"full book: {FULL_ROWS:,} rows, 4 reasons, {os.cpu_count()} workers "
           "(progress bar below)", file=sys.stderr)
-    big = _score(args.bundle, full, 4, workers=os.cpu_count() or 1, quiet=False)
+    big = _score(bundle, full, 4, workers=os.cpu_count() or 1, quiet=False)
     report["full_book"] = {"rows": big["rows"], "wall_s": round(big["wall_s"], 1),
                            "rows_per_s": round(big["rows"] / big["wall_s"]),
                            "peak_rss_mb_self": round(big["rss_self_kb"] / 1024),
                            "peak_rss_mb_worker": round(big["rss_worker_kb"] / 1024)}
     print(f"full book: {big['rows']:,} rows with 4 reasons in {big['wall_s']:.1f} s "
           f"(target {TARGETS['full_book_s']:.0f} s); peak RSS {report['full_book']}")
+
+
+def _memory(bundle: Path, full: Path, big_book: bool, report: dict[str, Any]) -> None:
     memory = {}
     sizes = [(300_000, _repeated_parquet(full, 1))]
-    if args.big:
+    if big_book:
         sizes.append((3_000_000, _repeated_parquet(full, 10)))
     for label, path in sizes:
-        run = _score(args.bundle, path, 0, workers=os.cpu_count() or 1)
+        run = _score(bundle, path, 0, workers=os.cpu_count() or 1)
         memory[str(label)] = {"rows": run["rows"], "wall_s": round(run["wall_s"], 1),
                               "peak_rss_mb_self": round(run["rss_self_kb"] / 1024),
                               "peak_rss_mb_worker": round(run["rss_worker_kb"] / 1024),
@@ -178,7 +195,6 @@ def main(argv: list[str] | None = None) -> None:
                                    * run["rss_worker_kb"]) / 1024)}
         print(f"memory, ~{label:,} rows (Parquet, no reasons): {memory[str(label)]}")
     report["memory"] = memory
-    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
