@@ -14,7 +14,7 @@ AXE_VERSION := 4.14.1
 AXE := $(TOOLS)/node/node_modules/axe-core/axe.min.js
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help venv tools browser demo train sample promote test lint ui bench bench-training invoke drift-report mlflow-ui build load-test clean
+.PHONY: help venv tools browser demo train sample promote test lint ui bench bench-training invoke drift-report mlflow-ui build load-test clean score-book split-book
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -90,7 +90,7 @@ mlflow-ui: venv ## Browse experiments and the model registry at http://127.0.0.1
 	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlruns/mlflow.db} \
 		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port 5000
 
-bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git ref> adds that tree's cold start), TreeSHAP, drift job, rollout (shadow challenger, PreTraffic hook)
+bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git ref> adds that tree's cold start), TreeSHAP, drift job, rollout (shadow challenger, PreTraffic hook), book re-scoring
 	@test -f $(BUNDLE)/model.onnx || $(PY) -m training train --output $(BUNDLE)
 	$(PY) -m benchmarks.bench_serving --bundle $(BUNDLE) $(if $(BASELINE),--baseline-ref $(BASELINE))
 	$(PY) -m benchmarks.bench_treeshap
@@ -98,6 +98,7 @@ bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git r
 	$(PY) -m benchmarks.bench_capture_latency --bundle $(BUNDLE)
 	$(PY) -m benchmarks.bench_drift_week
 	$(PY) -m benchmarks.bench_rollout
+	$(PY) -m benchmarks.bench_score_book --bundle $(BUNDLE)
 
 bench-training: venv ## Training time and peak memory: 5,000 real rows and 307,511 synthetic rows
 	$(PY) -m benchmarks.bench_training --scenario all
@@ -108,6 +109,19 @@ load-test: venv ## Load test: uvicorn on loopback, locust 50 users x 60 s; print
 
 build: tools ## sam build of the scoring function (zip, no container)
 	PATH="$(dir $(PYTHON312)):$$PATH" $(TOOLS)/bin/sam build ScoringFunction
+
+# --- Portfolio re-scoring (docs/portfolio-scoring.md) ----------------------------------------
+score-book: venv ## Re-score a book: make score-book INPUT=book.csv.gz|.parquet|s3://... OUTPUT=dir [REASONS=k] [WORKERS=n] [FORMAT=csv]
+	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { \
+		echo "usage: make score-book INPUT=<csv|csv.gz|parquet|s3://...> OUTPUT=<dir> [REASONS=k] [WORKERS=n]"; exit 2; }
+	MODEL_DIR=$${MODEL_DIR:-$(BUNDLE)} $(PY) -m portfolio score --input $(INPUT) --output $(OUTPUT) \
+		$(if $(REASONS),--reasons $(REASONS)) $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(FORMAT),--format $(FORMAT))
+
+split-book: venv ## Cut a book into shards for Step Functions: make split-book INPUT=... OUTPUT=dir|s3://bucket/book/ [SHARD_ROWS=100000]
+	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { \
+		echo "usage: make split-book INPUT=<book> OUTPUT=<dir|s3://bucket/prefix/> [SHARD_ROWS=n]"; exit 2; }
+	$(PY) -m portfolio split --input $(INPUT) --output $(OUTPUT) $(if $(SHARD_ROWS),--shard-rows $(SHARD_ROWS))
 
 clean: ## Remove generated outputs (keeps the venvs)
 	rm -rf .aws-sam artifacts test-artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis

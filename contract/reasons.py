@@ -198,7 +198,8 @@ def reasons_for_rows(
     for row, app in enumerate(apps):
         chosen = _choose(by_unit[row], bool(declined[row]),
                          explain.is_elderly(app.get(explain.AGE_FIELD)), plan, k)
-        listed = [_reason(plan, u, float(by_unit[row, u]), by_field[row], app) for u in chosen]
+        fields = by_field[row].tolist()  # Python floats: cheaper to read one by one
+        listed = [_reason(plan, u, float(by_unit[row, u]), fields, app) for u in chosen]
         shown = math.fsum(r["contribution"] for r in listed)
         out.append({"reasons": listed, "base_log_odds": float(contributions[row, -1]),
                     "other_log_odds": float(total[row]) - shown})

@@ -26,6 +26,11 @@ run() {
 }
 
 run "cfn-lint" "$TOOLS/bin/cfn-lint" template.yaml
+# The book state machine's definition file, inlined (cfn-lint does not read DefinitionUri).
+statemachine_template="$(mktemp --suffix .json)"
+trap 'rm -f "$statemachine_template"' EXIT
+python3 infra/inline_statemachine.py "$statemachine_template"
+run "cfn-lint (book state machine definition)" "$TOOLS/bin/cfn-lint" "$statemachine_template"
 run "sam validate --lint" "$TOOLS/bin/sam" validate --lint --template template.yaml
 # --skip-download: no call home for guidelines (offline CI); --compact: no code excerpts.
 run "checkov" "$TOOLS/bin/checkov" --file template.yaml --framework cloudformation \

@@ -146,7 +146,8 @@ def test_no_wildcard_resources(template):
             assert scope.startswith("${") or ":${" in scope, f"{where}: unscoped {text!r}"
             if tail["prefix"]:
                 prefixes.add(tail["prefix"])
-    assert prefixes == {"ModelPrefix", "ChallengerModelPrefix", "CapturePrefix", "ReportPrefix"}
+    assert prefixes == {"ModelPrefix", "ChallengerModelPrefix", "CapturePrefix", "ReportPrefix",
+                        "BookPrefix", "ScorePrefix"}
     for name in prefixes:
         assert template["Parameters"][name]["AllowedPattern"].endswith("/$"), name
     # An empty ModelPrefix (the packaged bundle) would open the whole bucket: that grant
@@ -188,6 +189,13 @@ def test_functions_use_the_templates_roles_and_no_managed_policies(template):
                               "Action": "sts:AssumeRole",
                               "Condition": {"StringEquals": {
                                   "sts:ExternalId": {"Ref": "AWS::AccountId"}}}}]
+            continue
+        if name == "BookStateMachineRole":
+            assert trust == [{"Effect": "Allow",
+                              "Principal": {"Service": "states.amazonaws.com"},
+                              "Action": "sts:AssumeRole",
+                              "Condition": {"StringEquals": {
+                                  "aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]
             continue
         assert trust == [
             {
@@ -382,10 +390,11 @@ def _sources(directory: Path) -> str:
 
 @pytest.mark.parametrize(
     ("function", "code_dir"), [("ScoringFunction", "function"), ("DriftFunction", "drift"),
-                               ("PreTrafficHookFunction", "infra/hooks")]
+                               ("PreTrafficHookFunction", "infra/hooks"),
+                               ("BatchFunction", "portfolio function")]
 )
 def test_every_environment_variable_is_read_by_the_functions_code(template, function, code_dir):
-    code = _sources(REPO_ROOT / code_dir)
+    code = "\n".join(_sources(REPO_ROOT / d) for d in code_dir.split())
     variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
     unread = [name for name in variables if f'"{name}"' not in code]
     assert not unread, f"{function} sets {unread}, which {code_dir}/ never reads"
@@ -443,11 +452,12 @@ def test_captures_and_capture_errors_expire(template):
 
 def test_logs_have_retention_and_the_functions_use_their_log_groups(template):
     groups = resources_of(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 4
+    assert len(groups) == 5
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     for name, group in (("ScoringFunction", "ScoringLogGroup"), ("DriftFunction", "DriftLogGroup"),
-                        ("PreTrafficHookFunction", "PreTrafficHookLogGroup")):
+                        ("PreTrafficHookFunction", "PreTrafficHookLogGroup"),
+                        ("BatchFunction", "BatchLogGroup")):
         config = template["Resources"][name]["Properties"]["LoggingConfig"]
         assert config["LogGroup"] == {"Ref": group}
 
@@ -456,7 +466,8 @@ def test_every_function_logs_json_at_the_templates_levels(template):
     """LogFormat JSON: Lambda filters the code's lines on their "level" and passes
     ApplicationLogLevel to the code as AWS_LAMBDA_LOG_LEVEL (contract/logs.py)."""
     functions = resources_of(template, "AWS::Serverless::Function")
-    assert set(functions) == {"ScoringFunction", "DriftFunction", "PreTrafficHookFunction"}
+    assert set(functions) == {"ScoringFunction", "DriftFunction", "PreTrafficHookFunction",
+                              "BatchFunction"}
     for function in functions.values():
         assert function["Properties"]["LoggingConfig"] | {"LogGroup": None} == {
             "LogGroup": None, "LogFormat": "JSON",

@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-FIRST_PARTY = {"contract", "scoring", "training", "drift", "infra", "benchmarks", "tests"}
+FIRST_PARTY = {"contract", "scoring", "training", "drift", "infra", "benchmarks", "portfolio",
+               "tests"}
 PACKAGE_DIRS = {
     "contract": REPO / "contract",
     "scoring": REPO / "function" / "scoring",
     "training": REPO / "training",
     "drift": REPO / "drift",
+    "portfolio": REPO / "portfolio",
 }
 #: What each package may import from the project (besides itself).
 ALLOWED = {
@@ -26,6 +28,8 @@ ALLOWED = {
     "scoring": {"contract"},
     "training": {"contract"},
     "drift": {"contract"},
+    # Re-scoring a book runs the scoring function's own validation, bundle and reasons.
+    "portfolio": {"contract", "scoring"},
 }
 
 
@@ -90,6 +94,8 @@ NO_TEST_MODULE = {
     "training/__main__.py": "`python -m training`, a call of training.cli.main: test_cli.py",
     "drift/__main__.py": "`python -m drift report` (make drift-report): its main() is driven "
                          "by tests/functional/drift/test_report.py next to the report it writes",
+    "portfolio/__main__.py": "`python -m portfolio` (make score-book, split-book): its main() "
+                             "is driven by tests/functional/portfolio/test_run.py",
 }
 
 
