@@ -14,15 +14,13 @@ request log line's ``request_id``), so captures join with logs and outcomes.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from contract.capture_format import encode_record
+from contract.capture_format import client_hash, encode_record, hash_key_id
 from contract.schema import ID_FIELD
 from scoring import logs
 from scoring.firehose import FirehoseProducer, empty_counts
@@ -52,6 +50,7 @@ class CaptureWriter:
     ) -> None:
         self.random_key = hash_key is None
         self._key = hash_key if hash_key is not None else secrets.token_bytes(32)
+        self.key_id = hash_key_id(self._key)
         self.producer = FirehoseProducer(stream, buffer_bytes=buffer_bytes,
                                          interval_s=interval_s, client_factory=client_factory)
 
@@ -71,7 +70,7 @@ class CaptureWriter:
 
     # -- records -----------------------------------------------------------------------------
     def hash_id(self, client_id: int) -> str:
-        return hmac.new(self._key, str(client_id).encode("ascii"), hashlib.sha256).hexdigest()
+        return client_hash(self._key, client_id)
 
     def lines(
         self,
@@ -92,6 +91,7 @@ class CaptureWriter:
                 "probability": probability,
                 "decision": decision,
                 "features": {k: v for k, v in app.items() if k != ID_FIELD},
+                "hash_key_id": self.key_id,
             }
             for app, probability, decision in zip(apps, probabilities, decisions, strict=True)
         ]

@@ -1,0 +1,152 @@
+"""Run the outcomes join (drift/sql/outcomes_join.sql) with DuckDB on local files.
+
+The captures are Firehose's gzip JSON Lines objects (``<root>/dt=*/hour=*/*.gz``,
+contract.capture_format), the outcomes the loader's objects (``<root>/dt=*/*.jsonl.gz``,
+contract.outcome_format). Objects in S3 are downloaded first (:func:`download_prefix`):
+DuckDB's json reader is built in, its httpfs extension is not, and nothing downloads an
+extension at run time. The views give the columns their types explicitly, so a field a
+record lacks (hash_key_id in older captures) reads as NULL, and an empty layout gives an
+empty view rather than an error.
+
+Only the join's result comes back to Python: one row per loan (matched or not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from contract.schema import FEATURE_FIELDS
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from contract.aws import S3Client
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+JOIN_SQL = SQL_DIR / "outcomes_join.sql"
+COUNTS_SQL = SQL_DIR / "capture_counts.sql"
+
+CAPTURE_COLUMNS: dict[str, str] = {
+    "captured_at": "VARCHAR", "request_id": "VARCHAR", "model_version": "VARCHAR",
+    "client_id_hash": "VARCHAR", "hash_key_id": "VARCHAR", "probability": "DOUBLE",
+    "decision": "VARCHAR",
+}
+OUTCOME_COLUMNS: dict[str, str] = {
+    "loan_id": "VARCHAR", "request_id": "VARCHAR", "client_id_hash": "VARCHAR",
+    "hash_key_id": "VARCHAR", "outcome": "INTEGER", "observed_at": "VARCHAR",
+    "decided_at": "VARCHAR",
+}
+
+
+@cache
+def features_type() -> str:
+    """The features struct: the 120 applicant fields, numbers DOUBLE, categories VARCHAR."""
+    fields = ", ".join(f'"{f.name}" {"VARCHAR" if f.kind == "category" else "DOUBLE"}'
+                       for f in FEATURE_FIELDS)
+    return f"STRUCT({fields})"
+
+
+def join_sql() -> str:
+    """The join's one SQL text (the same text Athena runs)."""
+    return JOIN_SQL.read_text(encoding="utf-8")
+
+
+def counts_sql() -> str:
+    return COUNTS_SQL.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    """The join's rows (one per loan) and the captures' counts per cohort and version."""
+
+    loans: pd.DataFrame
+    counts: pd.DataFrame
+
+
+def _files(root: Path, patterns: Iterable[str]) -> list[str]:
+    found: set[Path] = set()
+    for pattern in patterns:
+        found.update(p for p in root.glob(pattern) if p.is_file())
+    return sorted(str(p) for p in found)
+
+
+def capture_files(root: Path) -> list[str]:
+    """The capture objects under a local copy of the capture prefix."""
+    return _files(root, ("dt=*/hour=*/*", "captures/dt=*/hour=*/*"))
+
+
+def outcome_files(root: Path) -> list[str]:
+    """The outcome objects under a local copy of the outcome layout."""
+    return _files(root, ("dt=*/*.jsonl.gz", "outcomes/dt=*/*.jsonl.gz"))
+
+
+def _columns(columns: dict[str, str]) -> str:
+    return "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
+
+
+def _view(con: duckdb.DuckDBPyConnection, name: str, files: list[str],
+          columns: dict[str, str]) -> None:
+    if not files:
+        typed = ", ".join(f'CAST(NULL AS {v}) AS "{k}"' for k, v in columns.items())
+        con.execute(f"CREATE VIEW {name} AS SELECT {typed} WHERE false")
+        return
+    listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    con.execute(
+        f"CREATE VIEW {name} AS SELECT * FROM read_json({listed}, "
+        f"format='newline_delimited', compression='gzip', columns={_columns(columns)})")
+
+
+def connect(capture_paths: list[str], outcome_paths: list[str],
+            threads: int | None = None, memory_limit: str | None = None
+            ) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the ``captures`` and ``outcomes`` views."""
+    import duckdb
+
+    config: dict[str, Any] = {"autoinstall_known_extensions": False,
+                              "autoload_known_extensions": False}
+    if threads:
+        config["threads"] = threads
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    con = duckdb.connect(":memory:", config=config)
+    _view(con, "captures", capture_paths, {**CAPTURE_COLUMNS, "features": features_type()})
+    _view(con, "outcomes", outcome_paths, OUTCOME_COLUMNS)
+    return con
+
+
+def run_join(captures: Path, outcomes: Path, threads: int | None = None) -> JoinResult:
+    """The join and the cohort counts over local copies of the two layouts."""
+    con = connect(capture_files(captures), outcome_files(outcomes), threads)
+    try:
+        loans = con.execute(join_sql()).df()
+        counts = con.execute(counts_sql()).df()
+    finally:
+        con.close()
+    return JoinResult(loans=loans, counts=counts)
+
+
+def download_prefix(s3: S3Client, uri: str, target: Path, workers: int = 8) -> int:
+    """Copy every object under ``s3://bucket/prefix`` into ``target`` (same relative keys);
+    returns how many."""
+    from drift.outcomes_load import split_s3
+
+    bucket, prefix = split_s3(uri)
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(o["Key"] for o in page.get("Contents", []))
+
+    def fetch(key: str) -> None:
+        local = target / key[len(prefix):].lstrip("/")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(local))
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(fetch, keys))
+    return len(keys)
