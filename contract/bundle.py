@@ -90,6 +90,9 @@ class ModelCard(TypedDict, total=False):
     #: Decisions and errors by gender, age band and marital status on OOF and test
     #: predictions, with CIs.
     fairness: dict[str, Any]
+    #: Out-of-fold AUC, default rate and calibration among the applicants the model
+    #: approves, with CIs: what the monitor's realised cohorts are compared with.
+    outcome_reference: dict[str, Any]
     intended_use: str
     out_of_scope_uses: list[str]
     limitations: dict[str, str]

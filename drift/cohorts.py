@@ -94,14 +94,22 @@ def approved_loans(loans: pd.DataFrame) -> pd.DataFrame:
     return loans[(loans["status"] == "matched") & (loans["decision"] == "approve")]
 
 
+def calibration_verdict(p_value: Any) -> np.ndarray:
+    """"fail" (the PD significantly underestimates the default rate), "conservative" (it
+    significantly overestimates it: the PD lies above the Jeffreys 95% interval) or "pass",
+    from the one-sided Jeffreys p-value(s)."""
+    p = np.asarray(p_value, dtype=np.float64)
+    return np.where(p < CALIBRATION_ALPHA, "fail",
+                    np.where(p > 1 - CALIBRATION_ALPHA, "conservative", "pass"))
+
+
 def quality(y: np.ndarray, p: np.ndarray, reference: Reference) -> dict[str, Any]:
     """The quality figures of one matured cohort's approved loans with outcomes."""
     n, defaults = len(y), int(y.sum())
     observed, predicted = defaults / n, float(p.mean())
     low, high = st.jeffreys_interval(defaults, n)
     p_value = float(st.jeffreys_p_value(defaults, n, predicted))
-    verdict = ("fail" if p_value < CALIBRATION_ALPHA else
-               "conservative" if predicted > float(high) else "pass")
+    verdict = str(calibration_verdict(p_value))
     out: dict[str, Any] = {
         "observed_default_rate": observed, "mean_predicted_pd": predicted,
         "default_rate_ci95": [float(low), float(high)],

@@ -69,6 +69,7 @@ from training.models import (
     run_onehot_grid,
     search_champion,
 )
+from training.outcome_reference import outcome_reference
 from training.tracking import EXPERIMENT, REGISTERED_MODEL, Tracker
 
 #: Below this many rows a LightGBM fit runs on one thread, above on every core (up to 8).
@@ -329,6 +330,8 @@ def _train(config: TrainConfig) -> TrainResult:
         card = _card(config, prepared, holdout, plan, comparison, evaluation, metrics, run_id)
         card.update(_responsible_keys(config, prepared, holdout, compliance,
                                       fairness_report))
+        card["outcome_reference"] = outcome_reference(holdout.y_train, evaluation.champion.oof,
+                                                      evaluation.threshold)
         summary = {"comparison": comparison.summary(), "metrics": metrics,
                    "compliance": compliance, "fairness": fairness_report,
                    "config": _config_dict(config)}

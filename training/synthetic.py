@@ -54,6 +54,9 @@ _RISK = _CAL.risk
 
 #: Share of positives the generator aims at.
 TARGET_RATE = _CAL.target_rate
+#: ``generate(...).attrs[TRUE_PD_ATTR]``: each row's true default probability (the risk
+#: model's), for simulations that need known PDs.
+TRUE_PD_ATTR = "true_pd"
 #: Row count of the real application_train.csv (the default size of a full synthetic set).
 FULL_ROWS = _CAL.full_rows
 
@@ -334,9 +337,10 @@ def generate(rows: int, seed: int = 0, progress: bool = False) -> pd.DataFrame:
     affluence = (z["REGION"] + z["AMT_INCOME_TOTAL"]) / _affluence_scale()
     col.update(_building(rng, rows, affluence))
     tick("building")
-    col[schema.TARGET_FIELD] = _target(rng, z, who, bureau, col)
+    col[schema.TARGET_FIELD], true_pd = _target(rng, z, who, bureau, col)
     tick("target")
     frame = _frame(col)
+    frame.attrs[TRUE_PD_ATTR] = true_pd
     tick("frame")
     return frame
 
@@ -590,8 +594,9 @@ def _bureau(rng: np.random.Generator, z: Latents, who: _Applicant, col: Columns)
 
 
 def _target(rng: np.random.Generator, z: Latents, who: _Applicant, bureau: _BureauRisk,
-            col: Columns) -> np.ndarray:
-    """TARGET from the logistic risk model, its intercept solved for TARGET_RATE."""
+            col: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """TARGET from the logistic risk model, its intercept solved for TARGET_RATE, and each
+    row's true default probability."""
     logit = sum(w * z[name] for name, w in _RISK.latent.items())
     logit = logit + _RISK.employment * np.where(who.employed, z["DAYS_EMPLOYED"], 0.0)
     logit = logit + _RISK.region_rating * (col["REGION_RATING_CLIENT_W_CITY"] - 2)
@@ -604,7 +609,7 @@ def _target(rng: np.random.Generator, z: Latents, who: _Applicant, bureau: _Bure
     intercept = _solve_intercept(np.asarray(logit), TARGET_RATE)
     probability = 1.0 / (1.0 + np.exp(-(intercept + logit)))
     target: np.ndarray = (rng.random(len(who.age)) < probability).astype(np.int64)
-    return target
+    return target, np.asarray(probability, dtype=np.float64)
 
 
 def _building(

@@ -79,7 +79,7 @@ def test_contract_is_pure_python_and_numpy() -> None:
 
 
 _STDLIB = {"collections", "dataclasses", "datetime", "json", "typing", "uuid", "math",
-           "hashlib", "hmac", "pathlib", "gzip", "io", "re", "os", "zlib"}
+           "hashlib", "hmac", "pathlib", "gzip", "io", "re", "os", "zlib", "statistics"}
 
 
 # --------------------------------------------------------------------------- tests mirror code
