@@ -181,7 +181,7 @@ def build_records(frame: pd.DataFrame, keys: HashKeys, as_of: date,
     rows = frame[columns].astype(object).where(frame[columns].notna(), None)
     for number, row in enumerate(rows.to_dict("records"), start=2):  # line 1: the header
         where, before = f"row {number}", len(problems)
-        client = _strip(row.get("SK_ID_CURR"))
+        client = _whole(_strip(row.get("SK_ID_CURR")))
         request = _strip(row.get("request_id"))
         if client is None and request is None:
             problems.append(f"{where}: no SK_ID_CURR and no request_id")
@@ -227,6 +227,13 @@ def build_records(frame: pd.DataFrame, keys: HashKeys, as_of: date,
     if not records:
         raise OutcomeError(source, ["the export has no rows"])
     return records
+
+
+def _whole(text: str | None) -> str | None:
+    """An integral id written as a float by a spreadsheet or a nullable column ("1.0")."""
+    if text is not None and text.endswith(".0") and text[:-2].isdigit():
+        return text[:-2]
+    return text
 
 
 def _strip(value: Any) -> str | None:
