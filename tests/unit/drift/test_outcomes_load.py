@@ -94,9 +94,9 @@ def test_every_bad_row_and_field_is_named_and_nothing_is_written(tmp_path):
 def test_a_malformed_file_or_missing_column_is_a_sentence(tmp_path):
     broken = tmp_path / "broken.csv.gz"
     broken.write_bytes(b"\x1f\x8b not really gzip")
-    with pytest.raises(ValueError, match="not a readable CSV, CSV.gz or Parquet file"):
+    with pytest.raises(ValueError, match=r"not a readable CSV, CSV\.gz or Parquet file"):
         load(broken, tmp_path / "out", HashKeys(KEY), AS_OF)
-    with pytest.raises(OutcomeError, match="missing column.*outcome"):
+    with pytest.raises(OutcomeError, match=r"missing column.*outcome"):
         load(_export(tmp_path / "x.csv", [{"SK_ID_CURR": 1, "observed_at": "2027-01-01"}]),
              tmp_path / "out", HashKeys(KEY), AS_OF)
     assert not (tmp_path / "out").exists()
