@@ -78,13 +78,14 @@ def _files(root: Path, patterns: Iterable[str]) -> list[str]:
 
 
 def capture_files(root: Path) -> list[str]:
-    """The capture objects under a local copy of the capture prefix."""
-    return _files(root, ("dt=*/hour=*/*", "captures/dt=*/hour=*/*"))
+    """The capture objects under a local copy of the capture prefix (at any depth below
+    the hour, as a delivery stream without a timestamp expression adds YYYY/MM/DD/HH/)."""
+    return _files(root, ("dt=*/hour=*/**/*", "captures/dt=*/hour=*/**/*"))
 
 
 def outcome_files(root: Path) -> list[str]:
     """The outcome objects under a local copy of the outcome layout."""
-    return _files(root, ("dt=*/*.jsonl.gz", "outcomes/dt=*/*.jsonl.gz"))
+    return _files(root, ("dt=*/**/*.jsonl.gz", "outcomes/dt=*/**/*.jsonl.gz"))
 
 
 def _columns(columns: dict[str, str]) -> str:
@@ -100,7 +101,7 @@ def _view(con: duckdb.DuckDBPyConnection, name: str, files: list[str],
     listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
     con.execute(
         f"CREATE VIEW {name} AS SELECT * FROM read_json({listed}, "
-        f"format='newline_delimited', compression='gzip', columns={_columns(columns)})")
+        f"format='newline_delimited', compression='auto_detect', columns={_columns(columns)})")
 
 
 def connect(capture_paths: list[str], outcome_paths: list[str],
