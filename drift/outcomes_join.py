@@ -13,7 +13,7 @@ Only the join's result comes back to Python: one row per loan (matched or not).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -133,15 +133,17 @@ def run_join(captures: Path, outcomes: Path, threads: int | None = None) -> Join
     return JoinResult(loans=loans, counts=counts)
 
 
-def download_prefix(s3: S3Client, uri: str, target: Path, workers: int = 8) -> int:
-    """Copy every object under ``s3://bucket/prefix`` into ``target`` (same relative keys);
-    returns how many."""
+def download_prefix(s3: S3Client, uri: str, target: Path, workers: int = 8,
+                    keep: Callable[[str], bool] | None = None) -> int:
+    """Copy the objects under ``s3://bucket/prefix`` into ``target`` (same relative keys),
+    those whose relative key ``keep`` accepts if given; returns how many."""
     from drift.outcomes_load import split_s3
 
     bucket, prefix = split_s3(uri)
     keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(o["Key"] for o in page.get("Contents", []))
+        keys.extend(o["Key"] for o in page.get("Contents", [])
+                    if keep is None or keep(o["Key"][len(prefix):].lstrip("/")))
 
     def fetch(key: str) -> None:
         local = target / key[len(prefix):].lstrip("/")

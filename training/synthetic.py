@@ -54,9 +54,6 @@ _RISK = _CAL.risk
 
 #: Share of positives the generator aims at.
 TARGET_RATE = _CAL.target_rate
-#: ``generate(...).attrs[TRUE_PD_ATTR]``: each row's true default probability (the risk
-#: model's), for simulations that need known PDs.
-TRUE_PD_ATTR = "true_pd"
 #: Row count of the real application_train.csv (the default size of a full synthetic set).
 FULL_ROWS = _CAL.full_rows
 
@@ -314,6 +311,13 @@ def generate(rows: int, seed: int = 0, progress: bool = False) -> pd.DataFrame:
     Non-nullable integer fields and TARGET are int64, other numeric fields float64 (NaN =
     missing), categories object strings (NaN = missing). Same seed, same frame.
     """
+    return generate_with_true_pd(rows, seed, progress)[0]
+
+
+def generate_with_true_pd(rows: int, seed: int = 0, progress: bool = False
+                          ) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`generate`'s frame and each row's true default probability (the risk model's,
+    from which TARGET was drawn), for simulations that need known PDs."""
     if rows < 1:
         raise ValueError(f"rows must be positive, got {rows}")
     rng = np.random.default_rng(seed)
@@ -340,9 +344,8 @@ def generate(rows: int, seed: int = 0, progress: bool = False) -> pd.DataFrame:
     col[schema.TARGET_FIELD], true_pd = _target(rng, z, who, bureau, col)
     tick("target")
     frame = _frame(col)
-    frame.attrs[TRUE_PD_ATTR] = true_pd
     tick("frame")
-    return frame
+    return frame, true_pd
 
 
 def _ids(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -67,9 +67,9 @@ def test_join_counts_and_cohorts_say_what_happened_to_every_outcome():
 @pytest.fixture(scope="module")
 def approved_pds() -> np.ndarray:
     """True PDs of the applicants a calibrated model (the true PD itself) approves."""
-    from training.synthetic import TRUE_PD_ATTR, generate
+    from training.synthetic import generate_with_true_pd
 
-    pd_true = generate(20_000, seed=11).attrs[TRUE_PD_ATTR]
+    _, pd_true = generate_with_true_pd(20_000, seed=11)
     return np.asarray(pd_true[pd_true < 0.2])
 
 
