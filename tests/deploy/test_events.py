@@ -23,6 +23,7 @@ API_EVENTS = {
     "predict_invalid.json", "predict_batch.json",
 }  # fmt: skip
 DRIFT_EVENT = "drift_schedule.json"
+OUTCOMES_EVENT = "outcomes_schedule.json"
 BUCKET = "credit-data-test"
 DRIFT_ENV = {
     "CAPTURE_BUCKET": BUCKET,
@@ -46,10 +47,12 @@ def body_of(name: str) -> Any:
 
 # --------------------------------------------------------------------------- the event files
 def test_the_event_set_and_how_each_is_routed():
-    assert {p.name for p in EVENTS_DIR.glob("*.json")} == API_EVENTS | {DRIFT_EVENT}
+    assert {p.name for p in EVENTS_DIR.glob("*.json")} == API_EVENTS | {DRIFT_EVENT,
+                                                                         OUTCOMES_EVENT}
     for name in API_EVENTS:
         assert invoker.detect_function(load(name)) == "Scoring", name
     assert invoker.detect_function(load(DRIFT_EVENT)) == "Drift"
+    assert invoker.detect_function(load(OUTCOMES_EVENT)) == "Outcomes"
     with pytest.raises(ValueError, match="--function"):
         invoker.detect_function({"hello": "world"})
 
@@ -239,3 +242,38 @@ def test_invoking_the_drift_event_without_aws_runs_it_locally(monkeypatch):
     monkeypatch.setattr(local_drift, "main", lambda argv: calls.append(argv) or 0)
     assert invoker.main([str(EVENTS_DIR / DRIFT_EVENT)]) == 0
     assert calls == [[str(EVENTS_DIR / DRIFT_EVENT)]]
+
+
+def test_the_outcomes_event_runs_end_to_end_on_a_local_moto_server(
+    trained_bundle, tmp_path, monkeypatch, app_reset_afterwards
+):
+    """`make invoke EVENT=infra/events/outcomes_schedule.json` without AWS: synthetic traffic
+    through the scoring handler into moto's Firehose, outcomes drawn from the generator's true
+    PDs and loaded, the monthly outcomes run, its report copied out."""
+    from infra import local_outcomes
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                 "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN", "MODEL_DIR", "CAPTURE_STREAM",
+                 "CAPTURE_HASH_KEY", "REPORT_BUCKET", "CAPTURE_BUCKET", "MODEL_CARD_KEY",
+                 "OUTCOME_MONTHS", "MODEL_S3_URI"):
+        monkeypatch.setenv(name, "unset")
+        monkeypatch.delenv(name)
+    assert local_outcomes.run(load(OUTCOMES_EVENT), trained_bundle, tmp_path) == 0
+    (summary_path,) = tmp_path.glob("reports/outcomes/*/summary.json")
+    summary = json.loads(summary_path.read_text())
+    (cohort,) = summary["cohorts"]
+    assert cohort["matured"] and cohort["scored"] == local_outcomes.APPLICATIONS
+    assert cohort["with_outcome"] == cohort["approved"] == summary["join"]["matched"]
+    assert summary["join"]["unmatched"] == summary["join"]["matched_to_decline"] == 0
+    assert 0.5 < cohort["auc"] < 1 and cohort["observed_default_rate"] > 0
+    assert (summary_path.parent / "report.html").is_file()
+
+
+def test_invoking_the_outcomes_event_without_aws_runs_it_locally(monkeypatch):
+    from infra import local_outcomes
+
+    calls = []
+    monkeypatch.delenv("REPORT_BUCKET", raising=False)
+    monkeypatch.setattr(local_outcomes, "main", lambda argv: calls.append(argv) or 0)
+    assert invoker.main([str(EVENTS_DIR / OUTCOMES_EVENT)]) == 0
+    assert calls == [[str(EVENTS_DIR / OUTCOMES_EVENT)]]
