@@ -64,10 +64,12 @@ def _load_outcomes(args: argparse.Namespace) -> int:
 
 
 def _outcomes(args: argparse.Namespace) -> int:
+    from drift.challenger import ChallengerModel
     from drift.outcomes import analyse, describe, read_card, write_outputs
 
+    challenger = ChallengerModel.load(args.challenger) if args.challenger else None
     summary = analyse(args.captures, args.outcomes, args.as_of, args.outcome_months,
-                      read_card(args.model_dir))
+                      read_card(args.model_dir), challenger=challenger)
     files = write_outputs(summary, args.output)
     print(describe(summary) + "\nwrote " + ", ".join(map(str, files)))
     return 0
@@ -86,6 +88,8 @@ def _outcome_commands(commands: Any) -> None:
     outcomes.add_argument("--outcome-months", type=int, default=12)
     outcomes.add_argument("--output", required=True, type=Path, help="output directory")
     outcomes.add_argument("--model-dir", type=Path, default=None, help="the champion bundle")
+    outcomes.add_argument("--challenger", default=None,
+                          help="a challenger bundle: directory or s3:// prefix")
 
 
 def main(argv: list[str] | None = None) -> int:

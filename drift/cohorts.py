@@ -23,12 +23,15 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from contract import outcome_stats as st
+
+if TYPE_CHECKING:
+    from drift.challenger import ChallengerModel
 
 #: One-sided level of the calibration and AUC verdicts.
 CALIBRATION_ALPHA = 0.025
@@ -49,15 +52,15 @@ class Reference:
     threshold: float | None
     cost_fn: float | None
     outcome_reference: dict[str, Any] | None
+    costs: dict[str, float] | None = None
 
     @classmethod
     def from_card(cls, card: dict[str, Any] | None) -> Reference:
         if not card:
             return cls(None, None, None, None)
-        costs = card.get("costs") or {}
+        costs = card.get("costs") if isinstance(card.get("costs"), dict) else None
         return cls(str(card.get("model_version")), card.get("threshold"),
-                   costs.get("fn") if isinstance(costs, dict) else None,
-                   card.get("outcome_reference"))
+                   costs.get("fn") if costs else None, card.get("outcome_reference"), costs)
 
 
 def add_months(day: date, months: int) -> date:
@@ -151,8 +154,10 @@ def _versus_reference(ci: dict[str, float], defaults: int, others: int,
 
 
 def cohorts(loans: pd.DataFrame, counts: pd.DataFrame, as_of: date, outcome_months: int,
-            reference: Reference) -> list[dict[str, Any]]:
-    """One entry per (decision month, model version) seen in the captures or the loans."""
+            reference: Reference, challenger: ChallengerModel | None = None
+            ) -> list[dict[str, Any]]:
+    """One entry per (decision month, model version) seen in the captures or the loans;
+    with a challenger, its verdicts on each matured cohort's booked loans too."""
     matched = loans[loans["status"] == "matched"]
     approved = approved_loans(loans)
     keys = sorted(set(zip(counts["cohort"], counts["model_version"], strict=True))
@@ -179,5 +184,21 @@ def cohorts(loans: pd.DataFrame, counts: pd.DataFrame, as_of: date, outcome_mont
                 reference.model_version, reference.threshold, reference.cost_fn, None)
             entry.update(quality(mine["outcome"].to_numpy(np.int64),
                                  mine["probability"].to_numpy(np.float64), same))
+            if challenger is not None:
+                entry["challenger"] = judge_challenger(mine, challenger, reference.costs)
         entries.append(entry)
     return entries
+
+
+def judge_challenger(booked: pd.DataFrame, challenger: ChallengerModel,
+                     costs: dict[str, float] | None) -> dict[str, Any]:
+    """The challenger on a matured cohort's booked loans: its decisions against the
+    champion's (all approvals), paired DeLong, both models' observed cost."""
+    from drift.challenger import agreement, on_outcomes
+
+    probability = challenger.score(list(booked["features"]))
+    declined = challenger.declines(probability)
+    return {**agreement(np.zeros(len(booked), bool), declined, challenger.version),
+            **on_outcomes(booked["outcome"].to_numpy(np.int64),
+                          booked["probability"].to_numpy(np.float64), probability, declined,
+                          costs)}

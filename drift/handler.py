@@ -18,7 +18,8 @@ One run:
 Environment: REPORT_BUCKET, CAPTURE_BUCKET, REFERENCE_KEY (required); REFERENCE_BUCKET
 (default REPORT_BUCKET), CAPTURE_PREFIX (captures/), REPORT_PREFIX (reports/drift/),
 WINDOW_DAYS (7), MIN_ROWS (200), MAX_ROWS (20000), READ_WORKERS (8),
-MODEL_NAME (credit-scoring, the metric dimension), METRIC_NAMESPACE (CreditScoring/Drift).
+MODEL_NAME (credit-scoring, the metric dimension), METRIC_NAMESPACE (CreditScoring/Drift),
+CHALLENGER_MODEL_S3_URI (a challenger bundle scored on the captures: drift.challenger).
 
 Logs carry counts, keys and drift scores only, never applicant values.
 """
@@ -85,6 +86,7 @@ class Config:
     read_workers: int = DEFAULT_WORKERS
     model_name: str = "credit-scoring"
     metric_namespace: str = "CreditScoring/Drift"
+    challenger_model_s3_uri: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -106,6 +108,7 @@ class Config:
             read_workers=positive_int(env, "READ_WORKERS", cls.read_workers),
             model_name=env.get("MODEL_NAME") or cls.model_name,
             metric_namespace=env.get("METRIC_NAMESPACE") or cls.metric_namespace,
+            challenger_model_s3_uri=env.get("CHALLENGER_MODEL_S3_URI") or None,
         )
         if config.min_rows > config.max_rows:
             raise ValueError(f"MIN_ROWS ({config.min_rows}) exceeds MAX_ROWS ({config.max_rows})")
@@ -141,6 +144,9 @@ class ReportFields(TypedDict, total=False):
     #: Decline rate by gender, age band and marital status on the captures vs the reference
     #: (drift.fairness).
     fairness: dict[str, Any]
+    #: The challenger (CHALLENGER_MODEL_S3_URI) scored on the window's captures: agreement
+    #: and flips (drift.challenger).
+    challenger: dict[str, Any]
 
 
 class DriftSummary(ReportFields):
@@ -373,6 +379,8 @@ def run(event: Any, config: Config, s3: S3Client) -> RunResult:
     marks.append(time.perf_counter())
     summary = _summary(config, window, len(reference), sample)
     summary["prediction"] = prediction_summary(sample.probability, sample.declined, scores)
+    if config.challenger_model_s3_uri:
+        summary["challenger"] = _challenger(s3, config.challenger_model_s3_uri, sample)
     reason = _skip_reason(sample, config)
     if reason is None:
         files, stale = _report_files(summary, reference, sample, window, keys,
@@ -555,3 +563,17 @@ def _fairness(s3: S3Client, config: Config, sample: CaptureSample) -> dict[str, 
     reference = fairness.reference_rates(s3, config.reference_bucket, key)
     return fairness.decline_by_group(sample.numeric, sample.categorical, sample.declined,
                                      reference)
+
+
+def _challenger(s3: S3Client, uri: str, sample: CaptureSample) -> dict[str, Any]:
+    """The challenger scored on the window's captures; a bundle that cannot be read is
+    reported, not raised (the drift report still runs)."""
+    from drift.challenger import ChallengerModel, agreement
+
+    try:
+        model = ChallengerModel.load(uri, s3)
+    except Exception as exc:
+        log.error("challenger %s unavailable: %s", uri, type(exc).__name__)
+        return {"source": uri, "error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
+    declined = model.declines(model.probabilities(sample.encoded()))
+    return {"source": uri, **agreement(sample.declined, declined, model.version)}

@@ -1,14 +1,16 @@
 """Outcomes analysis end to end, on local files or S3: join, cohorts, summary and report.
 
 ``python -m drift outcomes --captures C --outcomes O --as-of D --outcome-months N
---output DIR [--model-dir BUNDLE]``
+--output DIR [--model-dir BUNDLE] [--challenger BUNDLE]``
 
 * ``C``: a local directory or ``s3://`` prefix in the Firehose capture layout;
 * ``O``: an export file (``SK_ID_CURR,outcome,observed_at``: loaded first with
   drift.outcomes_load, hashing with CAPTURE_HASH_KEY), or a directory / ``s3://`` prefix in
   the outcome layout;
 * the bundle's model card gives the threshold, the cost of a missed defaulter and the
-  ``outcome_reference`` the realised AUC is tested against.
+  ``outcome_reference`` the realised AUC is tested against;
+* ``--challenger``: a challenger bundle (directory or ``s3://`` prefix) scored on each
+  matured cohort's booked loans (drift.challenger).
 
 S3 prefixes are downloaded into a temporary directory first (DuckDB's httpfs is not used).
 Writes ``summary.json`` (with the ``cohorts`` list) and ``report.html`` into DIR.
@@ -28,6 +30,7 @@ from drift.outcomes_load import HashKeys, is_s3, load
 
 if TYPE_CHECKING:
     from contract.aws import S3Client
+    from drift.challenger import ChallengerModel
 
 DEFAULT_OUTCOME_MONTHS = 12
 
@@ -73,25 +76,27 @@ def _outcome_layout(source: str | Path, work: Path, as_of: date, s3: S3Client | 
 
 
 def analyse(captures: str | Path, outcomes: str | Path, as_of: date, outcome_months: int,
-            card: dict[str, Any] | None, s3: S3Client | None = None) -> dict[str, Any]:
+            card: dict[str, Any] | None, s3: S3Client | None = None,
+            challenger: ChallengerModel | None = None) -> dict[str, Any]:
     """The summary: join counts, cohorts and notes."""
     with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
         work = Path(tmp)
         capture_root = _local(captures, work, "captures", s3)
         outcome_root = _outcome_layout(outcomes, work, as_of, s3)
         joined = run_join(capture_root, outcome_root)
-    return summarise(joined, as_of, outcome_months, card)
+    return summarise(joined, as_of, outcome_months, card, challenger)
 
 
 def summarise(joined: JoinResult, as_of: date, outcome_months: int,
-              card: dict[str, Any] | None) -> dict[str, Any]:
+              card: dict[str, Any] | None, challenger: ChallengerModel | None = None
+              ) -> dict[str, Any]:
     reference = cohorts_mod.Reference.from_card(card)
     return {
         "as_of": as_of.isoformat(), "outcome_months": outcome_months,
         "model_card_version": reference.model_version,
         "join": cohorts_mod.join_counts(joined.loans),
         "cohorts": cohorts_mod.cohorts(joined.loans, joined.counts, as_of, outcome_months,
-                                       reference),
+                                       reference, challenger),
         "notes": {"selection": cohorts_mod.SELECTION_NOTE,
                   "false_positives": cohorts_mod.FP_NOTE},
     }

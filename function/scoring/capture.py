@@ -26,7 +26,7 @@ from scoring import logs
 from scoring.firehose import FirehoseProducer, empty_counts
 
 if TYPE_CHECKING:
-    from contract.capture_format import CaptureRecord, ChallengerResult, Decision
+    from contract.capture_format import CaptureRecord, Decision
     from scoring.firehose import FirehoseClient
     from scoring.shapes import CaptureCounts, CaptureOutcome
 
@@ -79,7 +79,6 @@ class CaptureWriter:
         decisions: Sequence[Decision],
         model_version: str,
         request_id: str,
-        challenger: Sequence[ChallengerResult | None] | None = None,
     ) -> list[bytes]:
         now = datetime.now(UTC).isoformat()
         records: list[CaptureRecord] = [
@@ -95,9 +94,6 @@ class CaptureWriter:
             }
             for app, probability, decision in zip(apps, probabilities, decisions, strict=True)
         ]
-        if challenger is not None:  # a shadow challenger is configured: its result per record
-            for record, result in zip(records, challenger, strict=True):
-                record["challenger"] = result
         return [encode_record(record) for record in records]
 
     def capture(
@@ -107,12 +103,10 @@ class CaptureWriter:
         decisions: Sequence[Decision],
         model_version: str,
         request_id: str,
-        challenger: Sequence[ChallengerResult | None] | None = None,
     ) -> CaptureOutcome:
         """Buffer one request's records: "buffered", "dropped" or "failed" (for the log)."""
         try:
-            lines = self.lines(apps, probabilities, decisions, model_version, request_id,
-                               challenger)
+            lines = self.lines(apps, probabilities, decisions, model_version, request_id)
         except Exception as exc:  # a bug in record building must not fail scoring
             self.producer.count_failed(len(apps))
             logs.emit("capture_failed", logging.ERROR, error=type(exc).__name__,

@@ -135,7 +135,7 @@ def test_realised_quality_equals_an_independent_computation(real_bundle, moto_s3
     assert main(["outcomes", "--captures", "s3://captures/captures/", "--outcomes",
                  str(tmp_path / "outcomes.csv.gz"), "--as-of", as_of.isoformat(),
                  "--outcome-months", "12", "--output", str(tmp_path / "out"),
-                 "--model-dir", str(bundle)]) == 0
+                 "--model-dir", str(bundle), "--challenger", str(bundle)]) == 0
 
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     (cohort,) = summary["cohorts"]
@@ -163,6 +163,12 @@ def test_realised_quality_equals_an_independent_computation(real_bundle, moto_s3
     assert versus["reference_auc"] == json.loads(
         (bundle / "model_card.json").read_text())["outcome_reference"]["auc"]["value"]
     assert 0 < cohort["min_detectable_auc_drop"] < 0.5
+    # The champion's own bundle as challenger, scored by the monitor from the captured
+    # fields: exactly the served probabilities, so no flip and no AUC difference.
+    challenger = cohort["challenger"]
+    assert (challenger["scored"], challenger["agreement_rate"]) == (int(approved.sum()), 1.0)
+    assert challenger["paired_delong"]["difference"] == 0.0
+    assert challenger["paired_delong"]["auc_second"] == pytest.approx(auc, abs=1e-12)
     html = (tmp_path / "out" / "report.html").read_text()
     assert "<svg" in html and "cannot be counted" in html
     print(f"\nreal data: {approved.sum()} approved of {len(unseen)}, AUC {auc:.4f}, DeLong "
