@@ -146,7 +146,8 @@ def test_no_wildcard_resources(template):
             assert scope.startswith("${") or ":${" in scope, f"{where}: unscoped {text!r}"
             if tail["prefix"]:
                 prefixes.add(tail["prefix"])
-    assert prefixes == {"ModelPrefix", "ChallengerModelPrefix", "CapturePrefix", "ReportPrefix"}
+    assert prefixes == {"ModelPrefix", "ChallengerModelPrefix", "CapturePrefix", "ReportPrefix",
+                        "OutcomePrefix", "OutcomesReportPrefix"}
     for name in prefixes:
         assert template["Parameters"][name]["AllowedPattern"].endswith("/$"), name
     # An empty ModelPrefix (the packaged bundle) would open the whole bucket: that grant
@@ -207,7 +208,6 @@ def test_scoring_role_reads_the_model_prefix_and_sends_captures_only(template):
         ("logs:CreateLogStream", log_streams),
         ("logs:PutLogEvents", log_streams),
         ("s3:GetObject", "${ModelBucket.Arn}/${ModelPrefix}*"),
-        ("s3:GetObject", "${ModelBucket.Arn}/${ChallengerModelPrefix}*"),
         ("firehose:PutRecordBatch", "${CaptureDeliveryStream.Arn}"),
         ("firehose:PutRecord", "${CaptureDeliveryStream.Arn}"),
     }
@@ -220,8 +220,7 @@ def test_scoring_grants_follow_their_conditions(template):
         for item in policy["PolicyDocument"]["Statement"]
         if "Fn::If" in item
     }
-    assert conditional == {"ReadModelBundle": "UseS3Model", "SendCaptures": "CaptureEnabled",
-                           "ReadChallengerBundle": "UseChallenger"}
+    assert conditional == {"ReadModelBundle": "UseS3Model", "SendCaptures": "CaptureEnabled"}
 
 
 def test_drift_role_reads_captures_and_reference_and_writes_reports_only(template):
@@ -241,6 +240,7 @@ def test_drift_role_reads_captures_and_reference_and_writes_reports_only(templat
         ("s3:GetObject", "${DataBucket.Arn}/${ReportPrefix}latest.json"),  # newer window?
         ("s3:PutObject", "${DataBucket.Arn}/${ReportPrefix}*"),
         ("s3:DeleteObject", "${DataBucket.Arn}/${ReportPrefix}*"),
+        ("s3:GetObject", "${ModelBucket.Arn}/${ChallengerModelPrefix}*"),  # UseChallenger
     }
     listing = [
         s for where, s in statements(template)
@@ -286,8 +286,7 @@ def test_scoring_function(template):
     assert template["Parameters"]["ScoringMemorySize"]["Default"] == 1024
     assert set(props["Environment"]["Variables"]) == {
         "MODEL_S3_URI", "CAPTURE_STREAM", "CAPTURE_HASH_KEY",
-        "CHALLENGER_MODEL_S3_URI",
-    }  # fmt: skip
+    }  # fmt: skip  (champion only: the monitor scores a challenger)
 
 
 def test_scoring_routes_are_behind_the_iam_authenticated_throttled_api(template):
@@ -327,6 +326,7 @@ def test_drift_function_is_a_scheduled_container_image(template):
         "REPORT_BUCKET", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "REFERENCE_KEY",
         "REFERENCE_SCORES_KEY", "REFERENCE_CARD_KEY",
         "WINDOW_DAYS", "MIN_ROWS", "MAX_ROWS", "REPORT_PREFIX", "METRIC_NAMESPACE", "MODEL_NAME",
+        "CHALLENGER_MODEL_S3_URI",
     }  # fmt: skip
     metadata = drift["Metadata"]
     assert set(metadata) >= {"DockerTag", "DockerContext", "Dockerfile"}
@@ -423,11 +423,12 @@ def test_captures_and_capture_errors_expire(template):
 
 def test_logs_have_retention_and_the_functions_use_their_log_groups(template):
     groups = resources_of(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 4
+    assert len(groups) == 5
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     for name, group in (("ScoringFunction", "ScoringLogGroup"), ("DriftFunction", "DriftLogGroup"),
-                        ("PreTrafficHookFunction", "PreTrafficHookLogGroup")):
+                        ("PreTrafficHookFunction", "PreTrafficHookLogGroup"),
+                        ("OutcomesFunction", "OutcomesLogGroup")):
         config = template["Resources"][name]["Properties"]["LoggingConfig"]
         assert config["LogGroup"] == {"Ref": group}
 
@@ -580,3 +581,59 @@ def test_page_integration_passes_the_sign_in_settings_and_no_cors(template):
                resources["OfficerUserPoolClient"]["Properties"]["CallbackURLs"])
     for name in ("OfficerInvokePermission", "OfficerPageInvokePermission"):
         assert resources[name]["Properties"]["FunctionName"] == {"Ref": "ScoringFunction.Alias"}
+
+
+# --------------------------------------------------------------------------- outcomes
+def test_outcomes_function_runs_monthly_on_the_drift_image(template):
+    outcomes = template["Resources"]["OutcomesFunction"]
+    drift = template["Resources"]["DriftFunction"]
+    props = outcomes["Properties"]
+    assert props["PackageType"] == "Image"
+    assert props["ImageConfig"]["Command"] == ["drift.outcomes_handler.handler"]
+    assert {k: outcomes["Metadata"][k] for k in ("DockerTag", "DockerContext", "Dockerfile")} == {
+        k: drift["Metadata"][k] for k in ("DockerTag", "DockerContext", "Dockerfile")}
+    (event,) = props["Events"].values()
+    assert event["Properties"]["Schedule"] == {"Ref": "OutcomesSchedule"}
+    assert template["Parameters"]["OutcomesSchedule"]["Default"] == "cron(0 6 1 * ? *)"
+    env = props["Environment"]["Variables"]
+    from drift.outcomes_handler import OutcomesConfig
+
+    config = OutcomesConfig.from_env({k: "x" for k in env if isinstance(env[k], dict)}
+                                     | {"OUTCOME_MONTHS": "12", "LOOKBACK_MONTHS": "25"})
+    assert config.report_bucket == "x" and env["MODEL_CARD_KEY"] == {"Ref": "ReferenceCardKey"}
+
+
+def test_outcomes_role_reads_captures_outcomes_card_and_writes_its_reports_only(template):
+    log_streams = (
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+        "log-group:${OutcomesLogGroup}:log-stream:*"
+    )
+    assert grants(template, "OutcomesFunctionRole") == {
+        ("logs:CreateLogStream", log_streams),
+        ("logs:PutLogEvents", log_streams),
+        ("s3:ListBucket", "${CaptureBucket.Arn}"),
+        ("s3:GetObject", "${CaptureBucket.Arn}/${CapturePrefix}*"),
+        ("s3:ListBucket", "${DataBucket.Arn}"),
+        ("s3:GetObject", "${DataBucket.Arn}/${OutcomePrefix}*"),
+        ("s3:GetObject", "${DataBucket.Arn}/${ReferenceCardKey}"),
+        ("s3:PutObject", "${DataBucket.Arn}/${OutcomesReportPrefix}*"),
+        ("s3:DeleteObject", "${DataBucket.Arn}/${OutcomesReportPrefix}*"),
+        ("s3:GetObject", "${ModelBucket.Arn}/${ChallengerModelPrefix}*"),  # UseChallenger
+    }
+
+
+def test_the_outcomes_alarm_watches_what_the_job_emits(template):
+    from drift.outcomes_handler import OutcomesConfig, emf_lines
+
+    alarm = template["Resources"]["OutcomesQualityAlarm"]["Properties"]
+    watched = {m["MetricStat"]["Metric"]["MetricName"]: m["MetricStat"]["Metric"]
+               for m in alarm["Metrics"] if "MetricStat" in m}
+    env = template["Resources"]["OutcomesFunction"]["Properties"]["Environment"]["Variables"]
+    line = json.loads(emf_lines({"as_of": "2026-07-01", "cohorts": []}, OutcomesConfig(
+        "b", "b", "b", "k", metric_namespace=env["METRIC_NAMESPACE"], model_name="stack"))[-1])
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert {m["Name"] for m in directive["Metrics"]} == set(watched)
+    for metric in watched.values():
+        assert metric["Namespace"] == directive["Namespace"]
+        assert metric["Dimensions"] == [{"Name": "Model", "Value": {"Ref": "AWS::StackName"}}]
+    assert directive["Dimensions"] == [["Model"]]
