@@ -105,7 +105,7 @@ mlflow-ui: venv ## Browse experiments and the model registry at http://127.0.0.1
 	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlruns/mlflow.db} \
 		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port 5000
 
-bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git ref> adds that tree's cold start), TreeSHAP, drift job, rollout (shadow challenger, PreTraffic hook)
+bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git ref> adds that tree's cold start), TreeSHAP, drift job, rollout (request path before/after the challenger left it, PreTraffic hook), outcomes join (DuckDB, 1M captures)
 	@test -f $(BUNDLE)/model.onnx || $(PY) -m training train --output $(BUNDLE)
 	$(PY) -m benchmarks.bench_serving --bundle $(BUNDLE) $(if $(BASELINE),--baseline-ref $(BASELINE))
 	$(PY) -m benchmarks.bench_treeshap
@@ -113,6 +113,7 @@ bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git r
 	$(PY) -m benchmarks.bench_capture_latency --bundle $(BUNDLE)
 	$(PY) -m benchmarks.bench_drift_week
 	$(PY) -m benchmarks.bench_rollout
+	$(PY) -m benchmarks.bench_outcomes
 
 bench-training: venv ## Training time and peak memory: 5,000 real rows and 307,511 synthetic rows
 	$(PY) -m benchmarks.bench_training --scenario all
