@@ -147,7 +147,7 @@ def test_no_wildcard_resources(template):
             if tail["prefix"]:
                 prefixes.add(tail["prefix"])
     assert prefixes == {"ModelPrefix", "ChallengerModelPrefix", "CapturePrefix", "ReportPrefix",
-                        "OutcomePrefix", "OutcomesReportPrefix"}
+                        "OutcomePrefix", "OutcomesReportPrefix", "AthenaResultsPrefix"}
     for name in prefixes:
         assert template["Parameters"][name]["AllowedPattern"].endswith("/$"), name
     # An empty ModelPrefix (the packaged bundle) would open the whole bucket: that grant
@@ -637,3 +637,73 @@ def test_the_outcomes_alarm_watches_what_the_job_emits(template):
         assert metric["Namespace"] == directive["Namespace"]
         assert metric["Dimensions"] == [{"Name": "Model", "Value": {"Ref": "AWS::StackName"}}]
     assert directive["Dimensions"] == [["Model"]]
+
+
+def test_athena_tables_match_the_records_and_the_join(template):
+    """The Glue tables hold the columns the join's SQL reads, typed like DuckDB's views,
+    and their partition projection yields the Firehose and loader layouts."""
+    from contract.capture_format import firehose_prefix
+    from contract.outcome_format import day_prefix
+    from contract.schema import FEATURE_FIELDS
+    from drift.outcomes_join import CAPTURE_COLUMNS, OUTCOME_COLUMNS
+
+    hive = {"VARCHAR": "string", "DOUBLE": "double", "INTEGER": "int"}
+    resources = template["Resources"]
+    for name, columns in (("CapturesTable", CAPTURE_COLUMNS), ("OutcomesTable", OUTCOME_COLUMNS)):
+        table = resources[name]["Properties"]["TableInput"]
+        got = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
+        expected = {k: hive[v] for k, v in columns.items()}
+        if name == "CapturesTable":
+            expected["features"] = "struct<" + ",".join(
+                f"{f.name.lower()}:{'string' if f.kind == 'category' else 'double'}"
+                for f in FEATURE_FIELDS) + ">"
+        assert got == expected, name
+        assert table["Parameters"]["projection.enabled"] == "true"
+    captures = resources["CapturesTable"]["Properties"]["TableInput"]["Parameters"]
+    assert render(captures["storage.location.template"]) == (
+        "s3://${CaptureBucket}/${CapturePrefix}dt=${!dt}/hour=${!hour}/")
+    assert firehose_prefix("P/") == "P/dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/"
+    assert (captures["projection.dt.format"], captures["projection.hour.digits"]) == (
+        "yyyy-MM-dd", "2")
+    outcomes = resources["OutcomesTable"]["Properties"]["TableInput"]["Parameters"]
+    assert render(outcomes["storage.location.template"]) == (
+        "s3://${DataBucket}/${OutcomePrefix}dt=${!dt}/")
+    from datetime import date
+
+    assert day_prefix(date(2027, 1, 2), "P/") == "P/dt=2027-01-02/"
+
+
+def test_athena_workgroup_cuts_off_scans_and_its_results_expire(template):
+    group = template["Resources"]["OutcomesWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+    assert group["EnforceWorkGroupConfiguration"] is True
+    assert group["BytesScannedCutoffPerQuery"] == {"Ref": "AthenaBytesScannedCutoff"}
+    assert render(group["ResultConfiguration"]["OutputLocation"]) == (
+        "s3://${DataBucket}/${AthenaResultsPrefix}")
+    rules = template["Resources"]["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (rule,) = [r for r in rules if r["Id"] == "expire-athena-results"]
+    assert rule["Prefix"] == {"Ref": "AthenaResultsPrefix"}
+    assert rule["ExpirationInDays"] == {"Ref": "AthenaResultsRetentionDays"}
+
+
+def test_athena_grants_are_the_outcome_jobs_workgroup_tables_and_results_only(template):
+    policy = template["Resources"]["OutcomesAthenaPolicy"]["Properties"]
+    assert policy["Roles"] == [{"Ref": "OutcomesFunctionRole"}]
+    pairs = {(action, render(resource))
+             for statement in policy["PolicyDocument"]["Statement"]
+             for action in as_list(statement["Action"])
+             for resource in as_list(statement["Resource"])}
+    arn = "arn:${AWS::Partition}:SERVICE:${AWS::Region}:${AWS::AccountId}:"
+    workgroup = arn.replace("SERVICE", "athena") + "workgroup/${OutcomesWorkGroup}"
+    glue = arn.replace("SERVICE", "glue")
+    assert pairs == {
+        *((f"athena:{a}", workgroup) for a in ("StartQueryExecution", "GetQueryExecution",
+                                               "GetQueryResults", "StopQueryExecution")),
+        *((f"glue:{a}", r) for a in ("GetDatabase", "GetTable") for r in (
+            glue + "catalog", glue + "database/${MonitoringDatabase}",
+            glue + "table/${MonitoringDatabase}/${CapturesTable}",
+            glue + "table/${MonitoringDatabase}/${OutcomesTable}")),
+        ("s3:GetBucketLocation", "${DataBucket.Arn}"),
+        ("s3:ListBucket", "${DataBucket.Arn}"),
+        *((f"s3:{a}", "${DataBucket.Arn}/${AthenaResultsPrefix}*")
+          for a in ("PutObject", "GetObject", "AbortMultipartUpload")),
+    }
