@@ -41,7 +41,7 @@ from drift.outcomes_join import run_join
 start = time.perf_counter()
 result = run_join(Path(sys.argv[1]), Path(sys.argv[2]), threads=2)
 matched = int((result.loans["status"] == "matched").sum())
-print(f"{time.perf_counter() - start:.3f} {len(result.loans)} {matched} {len(result.counts)}")
+print(f"RESULT {time.perf_counter() - start:.3f} {len(result.loans)} {matched} {len(result.counts)}")
 """
 
 
@@ -82,7 +82,7 @@ def write_outcomes(root: Path, count: int, clients: int) -> None:
     records: list[OutcomeRecord] = []
     key_id = hash_key_id(KEY)
     for n in range(count):
-        client = n if n < clients else clients + n  # the last ones match nothing
+        client = n if n < clients else 10**12 + n  # the last ones match no capture
         digest = client_hash(KEY, client)
         records.append({"loan_id": digest, "request_id": None, "client_id_hash": digest,
                         "hash_key_id": key_id, "outcome": int(rng.random() < 0.08),
@@ -96,6 +96,13 @@ def child(captures: Path, outcomes: Path) -> tuple[str, float]:
                          check=True, capture_output=True, text=True).stdout.strip()
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return out, max(peak, before) / 1024
+
+
+def _result(output: str) -> list[str]:
+    lines = [line for line in output.splitlines() if line.startswith("RESULT ")]
+    if not lines:
+        raise RuntimeError(f"the join's child process printed no result:\n{output[-2000:]}")
+    return lines[-1].split()[1:]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         baseline, base_mb = child(root / "empty", root / "layout")
         measured, peak_mb = child(root / "captures", root / "layout")
-    seconds, loans, matched, cohorts = measured.splitlines()[-1].split()
-    base_seconds = baseline.splitlines()[-1].split()[0]
+    seconds, loans, matched, cohorts = _result(measured)
+    base_seconds = _result(baseline)[0]
     print(f"outcomes join, DuckDB, 2 threads: {args.captures:,} captures x {args.outcomes:,} "
           f"outcomes -> {int(loans):,} loans ({int(matched):,} matched, {cohorts} cohort "
           f"rows) in {float(seconds):.1f} s, peak RSS {peak_mb:,.0f} MB "
