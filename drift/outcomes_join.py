@@ -13,6 +13,7 @@ Only the join's result comes back to Python: one row per loan (matched or not).
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from contract.aws import S3Client
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
+#: DuckDB's memory budget for the join; beyond it the parsed captures spill to disk.
+MEMORY_LIMIT = "1GB"
 JOIN_SQL = SQL_DIR / "outcomes_join.sql"
 COUNTS_SQL = SQL_DIR / "capture_counts.sql"
 
@@ -105,9 +108,11 @@ def _view(con: duckdb.DuckDBPyConnection, name: str, files: list[str],
 
 
 def connect(capture_paths: list[str], outcome_paths: list[str],
-            threads: int | None = None, memory_limit: str | None = None
-            ) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the ``captures`` and ``outcomes`` views."""
+            threads: int | None = None, memory_limit: str | None = None,
+            spill: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with ``captures`` and ``outcomes`` views over the files; with
+    ``spill`` (a directory) ``captures`` is a table instead, parsed once and spilled there
+    beyond ``memory_limit``."""
     import duckdb
 
     config: dict[str, Any] = {"autoinstall_known_extensions": False,
@@ -116,20 +121,32 @@ def connect(capture_paths: list[str], outcome_paths: list[str],
         config["threads"] = threads
     if memory_limit:
         config["memory_limit"] = memory_limit
+    if spill is not None:
+        config["temp_directory"] = str(spill)
     con = duckdb.connect(":memory:", config=config)
-    _view(con, "captures", capture_paths, {**CAPTURE_COLUMNS, "features": features_type()})
+    columns = {**CAPTURE_COLUMNS, "features": features_type()}
+    if spill is None:
+        _view(con, "captures", capture_paths, columns)
+    else:
+        _view(con, "capture_files", capture_paths, columns)
+        con.execute("CREATE TEMP TABLE captures AS SELECT * FROM capture_files")
     _view(con, "outcomes", outcome_paths, OUTCOME_COLUMNS)
     return con
 
 
-def run_join(captures: Path, outcomes: Path, threads: int | None = None) -> JoinResult:
-    """The join and the cohort counts over local copies of the two layouts."""
-    con = connect(capture_files(captures), outcome_files(outcomes), threads)
-    try:
-        loans = con.execute(join_sql()).df()
-        counts = con.execute(counts_sql()).df()
-    finally:
-        con.close()
+def run_join(captures: Path, outcomes: Path, threads: int | None = None,
+             memory_limit: str = MEMORY_LIMIT) -> JoinResult:
+    """The join and the cohort counts over local copies of the two layouts. The captures
+    are parsed once into a table (the join reads them twice, the counts once): JSON parsing
+    is most of the work."""
+    with tempfile.TemporaryDirectory(prefix="duckdb-spill-") as spill:
+        con = connect(capture_files(captures), outcome_files(outcomes), threads,
+                      memory_limit, Path(spill))
+        try:
+            loans = con.execute(join_sql()).df()
+            counts = con.execute(counts_sql()).df()
+        finally:
+            con.close()
     return JoinResult(loans=loans, counts=counts)
 
 
