@@ -40,8 +40,8 @@ from pathlib import Path
 from drift.outcomes_join import run_join
 start = time.perf_counter()
 result = run_join(Path(sys.argv[1]), Path(sys.argv[2]), threads=2)
-matched = int((result.loans["status"] == "matched").sum())
-print(f"RESULT {time.perf_counter() - start:.3f} {len(result.loans)} {matched} {len(result.counts)}")
+seconds, matched = time.perf_counter() - start, int((result.loans["status"] == "matched").sum())
+print(f"RESULT {seconds:.3f} {len(result.loans)} {matched} {len(result.counts)}")
 """
 
 

@@ -195,8 +195,9 @@ def judge_challenger(booked: pd.DataFrame, challenger: ChallengerModel,
     """The challenger on a matured cohort's booked loans: its decisions against the
     champion's (all approvals), paired DeLong, both models' observed cost."""
     from drift.challenger import agreement, on_outcomes
+    from drift.outcomes_join import features
 
-    probability = challenger.score(list(booked["features"]))
+    probability = challenger.score(features(booked))
     declined = challenger.declines(probability)
     return {**agreement(np.zeros(len(booked), bool), declined, challenger.version),
             **on_outcomes(booked["outcome"].to_numpy(np.int64),

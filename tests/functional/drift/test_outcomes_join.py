@@ -4,6 +4,7 @@ capture objects and loader-written outcome objects: every matching rule and ever
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ def test_a_client_match_takes_the_latest_capture_at_or_before_the_decision(joine
     loan = _loan(loans, client=1)
     assert (loan.status, loan.matched_on, loan.request_id, loan.probability,
             loan.cohort) == ("matched", "client_hash", "r1", 0.11, "2026-01")
-    assert loan.features["AMT_CREDIT"] == 1.0  # the applicant's fields come back
+    assert json.loads(loan.features)["AMT_CREDIT"] == 1.0  # the applicant's fields come back
 
 
 def test_a_request_id_match_wins_over_a_later_rescoring(joined):
