@@ -75,7 +75,24 @@ def _outcomes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trend(args: argparse.Namespace) -> int:
+    from drift.outcomes_trend import render_trend
+
+    summaries = [json.loads(p.read_text(encoding="utf-8"))
+                 for p in sorted(Path(args.reports).glob("**/summary.json"))]
+    if not summaries:
+        raise ValueError(f"no summary.json under {args.reports}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(render_trend(summaries), encoding="utf-8")
+    print(f"{len(summaries)} runs -> wrote {args.output}")
+    return 0
+
+
 def _outcome_commands(commands: Any) -> None:
+    trend = commands.add_parser("outcomes-trend", help="the trend page over outcomes runs")
+    trend.add_argument("--reports", required=True, type=Path,
+                       help="a directory holding the runs' summary.json files")
+    trend.add_argument("--output", required=True, type=Path, help="trend.html to write")
     loader = commands.add_parser("load-outcomes", help="load a loan-outcome export")
     loader.add_argument("--input", required=True, help="CSV, CSV.gz or Parquet; path or s3://")
     loader.add_argument("--output", required=True, help="layout root: directory or s3://")
@@ -101,9 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--output", required=True, type=Path, help="output directory")
     _outcome_commands(commands)
     args = parser.parse_args(argv)
-    if args.command in {"load-outcomes", "outcomes"}:
+    if args.command in {"load-outcomes", "outcomes", "outcomes-trend"}:
+        run = {"load-outcomes": _load_outcomes, "outcomes": _outcomes,
+               "outcomes-trend": _trend}[args.command]
         try:
-            return _load_outcomes(args) if args.command == "load-outcomes" else _outcomes(args)
+            return run(args)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

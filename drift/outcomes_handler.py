@@ -5,8 +5,9 @@ One run, for the as-of date of the scheduled event (its ``time``, or ``detail.as
 1. download the captures of the last LOOKBACK_MONTHS (the dt partitions in range) and every
    outcome object into /tmp; read the champion's model card (MODEL_CARD_KEY);
 2. run the join (drift/sql/outcomes_join.sql) on DuckDB and the cohort statistics;
-3. publish ``REPORT_PREFIX<YYYY-MM>/summary.json`` and ``report.html`` all or nothing
-   (drift.handler.publish);
+3. publish ``REPORT_PREFIX<YYYY-MM>/summary.json`` and ``report.html``, and
+   ``REPORT_PREFIX/trend.html`` over every run's summary (drift.outcomes_trend), all or
+   nothing (drift.handler.publish);
 4. print CloudWatch EMF lines: per matured cohort RealisedAUC, ObservedDefaultRate and
    PredictedDefaultRate (dimensions Model, ModelVersion), and per run CalibrationFailures and
    AucBelowReference (dimension Model), which the template's alarm watches.
@@ -109,6 +110,21 @@ def emf_lines(summary: dict[str, Any], config: OutcomesConfig, stamp: datetime |
     return [json.dumps(line, separators=(",", ":")) for line in lines]
 
 
+def previous_summaries(s3: S3Client, config: OutcomesConfig, exclude: str
+                       ) -> list[dict[str, Any]]:
+    """The summaries of earlier runs (``REPORT_PREFIX<YYYY-MM>/summary.json``), for the
+    trend page; a run's own month is left out (it is being rewritten)."""
+    found = []
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=config.report_bucket, Prefix=config.report_prefix):
+        for item in page.get("Contents", []):
+            key = item["Key"]
+            if key.endswith("/summary.json") and not key.startswith(exclude):
+                body = s3.get_object(Bucket=config.report_bucket, Key=key)["Body"].read()
+                found.append(json.loads(body))
+    return found
+
+
 def first_day(as_of: date, lookback_months: int) -> date:
     from drift.cohorts import add_months
 
@@ -121,6 +137,7 @@ def run(event: Any, config: OutcomesConfig, s3: S3Client) -> dict[str, Any]:
     from drift.outcomes import summarise
     from drift.outcomes_join import download_prefix, run_join
     from drift.outcomes_report import render
+    from drift.outcomes_trend import render_trend
 
     as_of = as_of_date(event)
     since = f"dt={first_day(as_of, config.lookback_months).isoformat()}"
@@ -136,9 +153,11 @@ def run(event: Any, config: OutcomesConfig, s3: S3Client) -> dict[str, Any]:
         summary = summarise(run_join(work / "captures", work / "outcomes"), as_of,
                             config.outcome_months, card)
     base = f"{config.report_prefix}{as_of:%Y-%m}/"
+    trend = render_trend([*previous_summaries(s3, config, base), summary])
     files = [(base + "summary.json", (json.dumps(summary, indent=2) + "\n").encode(),
               "application/json"),
-             (base + "report.html", render(summary).encode(), "text/html; charset=utf-8")]
+             (base + "report.html", render(summary).encode(), "text/html; charset=utf-8"),
+             (config.report_prefix + "trend.html", trend.encode(), "text/html; charset=utf-8")]
     written = publish(s3, config.report_bucket, files, stale=[], latest=None)
     for line in emf_lines(summary, config):
         print(line, flush=True)

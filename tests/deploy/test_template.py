@@ -616,6 +616,7 @@ def test_outcomes_role_reads_captures_outcomes_card_and_writes_its_reports_only(
         ("s3:ListBucket", "${DataBucket.Arn}"),
         ("s3:GetObject", "${DataBucket.Arn}/${OutcomePrefix}*"),
         ("s3:GetObject", "${DataBucket.Arn}/${ReferenceCardKey}"),
+        ("s3:GetObject", "${DataBucket.Arn}/${OutcomesReportPrefix}*"),
         ("s3:PutObject", "${DataBucket.Arn}/${OutcomesReportPrefix}*"),
         ("s3:DeleteObject", "${DataBucket.Arn}/${OutcomesReportPrefix}*"),
         ("s3:GetObject", "${ModelBucket.Arn}/${ChallengerModelPrefix}*"),  # UseChallenger

@@ -67,7 +67,8 @@ def test_a_monthly_run_publishes_the_cohorts_and_the_metrics(bucket, capsys):
     event = {"detail-type": "Scheduled Event", "time": "2026-07-01T06:00:00Z", "detail": {}}
     result = run(event, config, bucket)
     assert result["written"] == ["reports/outcomes/2026-07/summary.json",
-                                 "reports/outcomes/2026-07/report.html"]
+                                 "reports/outcomes/2026-07/report.html",
+                                 "reports/outcomes/trend.html"]
     summary = json.loads(bucket.get_object(Bucket="data", Key=result["written"][0])["Body"]
                          .read())
     assert [(c["cohort"], c["matured"]) for c in summary["cohorts"]] == [
@@ -81,6 +82,10 @@ def test_a_monthly_run_publishes_the_cohorts_and_the_metrics(bucket, capsys):
         [["Model", "ModelVersion"]], [["Model"]]]
     assert lines[0]["RealisedAUC"] == matured["auc"] and lines[0]["ModelVersion"] == "7"
     assert set(lines[1]) >= {"CalibrationFailures", "AucBelowReference"}
+    # A later run's trend page carries the cohorts of every run
+    run({**event, "time": "2026-08-01T06:00:00Z"}, config, bucket)
+    trend = bucket.get_object(Bucket="data", Key="reports/outcomes/trend.html")["Body"].read()
+    assert b"2 monthly runs, the latest as of 2026-08-01" in trend
 
 
 def test_the_as_of_date_and_lookback():
