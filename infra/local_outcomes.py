@@ -34,9 +34,9 @@ import numpy as np
 from contract.bundle import CARD_FILE
 from contract.capture_format import hour_prefix
 
-STREAM = "local-captures"
-CAPTURE_BUCKET = "local-capture-bucket"
-DATA_BUCKET = "local-data-bucket"
+STREAM = "local-outcomes-captures"
+CAPTURE_BUCKET = "local-outcomes-capture-bucket"
+DATA_BUCKET = "local-outcomes-data-bucket"
 CARD_KEY = f"reference/{CARD_FILE}"
 HASH_KEY = "local-demo-key"
 APPLICATIONS = 2_000
