@@ -16,7 +16,8 @@ Downloading is the local/embedded path: at real traffic the same SQL runs on Ath
 (docs/outcomes.md). Environment: REPORT_BUCKET, CAPTURE_BUCKET, MODEL_CARD_KEY (required);
 OUTCOME_BUCKET (default REPORT_BUCKET), CAPTURE_PREFIX (captures/), OUTCOME_PREFIX
 (outcomes/), REPORT_PREFIX (reports/outcomes/), OUTCOME_MONTHS (12), LOOKBACK_MONTHS (25),
-MODEL_NAME, METRIC_NAMESPACE (CreditScoring/Outcomes).
+MODEL_NAME, METRIC_NAMESPACE (CreditScoring/Outcomes); ATHENA_WORKGROUP and ATHENA_DATABASE
+(both set: the join runs on Athena, drift.athena, and nothing is downloaded).
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class OutcomesConfig:
     lookback_months: int = 25
     model_name: str = "credit-scoring"
     metric_namespace: str = "CreditScoring/Outcomes"
+    #: Both set: the join runs on Athena (drift.athena) instead of DuckDB on downloads.
+    athena_workgroup: str | None = None
+    athena_database: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OutcomesConfig:
@@ -68,7 +72,9 @@ class OutcomesConfig:
             outcome_months=positive_int(env, "OUTCOME_MONTHS", cls.outcome_months),
             lookback_months=positive_int(env, "LOOKBACK_MONTHS", cls.lookback_months),
             model_name=env.get("MODEL_NAME") or cls.model_name,
-            metric_namespace=env.get("METRIC_NAMESPACE") or cls.metric_namespace)
+            metric_namespace=env.get("METRIC_NAMESPACE") or cls.metric_namespace,
+            athena_workgroup=env.get("ATHENA_WORKGROUP") or None,
+            athena_database=env.get("ATHENA_DATABASE") or None)
 
 
 def as_of_date(event: Any, now: datetime | None = None) -> date:
@@ -143,15 +149,24 @@ def run(event: Any, config: OutcomesConfig, s3: S3Client) -> dict[str, Any]:
     since = f"dt={first_day(as_of, config.lookback_months).isoformat()}"
     card = json.loads(s3.get_object(Bucket=config.report_bucket,
                                     Key=config.model_card_key)["Body"].read())
-    with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
-        work = Path(tmp)
-        download_prefix(s3, f"s3://{config.capture_bucket}/{config.capture_prefix}",
-                        work / "captures",
-                        keep=lambda rel: since <= rel.split("/", 1)[0] <= f"dt={as_of}")
-        download_prefix(s3, f"s3://{config.outcome_bucket}/{config.outcome_prefix}",
-                        work / "outcomes")
-        summary = summarise(run_join(work / "captures", work / "outcomes"), as_of,
-                            config.outcome_months, card)
+    if config.athena_workgroup and config.athena_database:
+        import boto3
+
+        from drift import athena
+
+        joined = athena.run_join(boto3.client("athena"), config.athena_workgroup,
+                                 config.athena_database)
+        summary = summarise(joined, as_of, config.outcome_months, card)
+    else:
+        with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
+            work = Path(tmp)
+            download_prefix(s3, f"s3://{config.capture_bucket}/{config.capture_prefix}",
+                            work / "captures",
+                            keep=lambda rel: since <= rel.split("/", 1)[0] <= f"dt={as_of}")
+            download_prefix(s3, f"s3://{config.outcome_bucket}/{config.outcome_prefix}",
+                            work / "outcomes")
+            summary = summarise(run_join(work / "captures", work / "outcomes"), as_of,
+                                config.outcome_months, card)
     base = f"{config.report_prefix}{as_of:%Y-%m}/"
     trend = render_trend([*previous_summaries(s3, config, base), summary])
     files = [(base + "summary.json", (json.dumps(summary, indent=2) + "\n").encode(),

@@ -177,6 +177,11 @@ def download_prefix(s3: S3Client, uri: str, target: Path, workers: int = 8,
     return len(keys)
 
 
+_NAMES = {f.name.lower(): f.name for f in FEATURE_FIELDS}
+
+
 def features(loans: pd.DataFrame) -> list[dict[str, Any]]:
-    """The applicant fields of the join's rows, decoded."""
-    return [json.loads(text) for text in loans["features"]]
+    """The applicant fields of the join's rows, decoded (Athena's lower-case struct field
+    names mapped back to the schema's)."""
+    return [{_NAMES.get(k.lower(), k): v for k, v in json.loads(text).items()}
+            for text in loans["features"]]
