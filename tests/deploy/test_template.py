@@ -601,6 +601,12 @@ def test_outcomes_function_runs_monthly_on_the_drift_image(template):
     config = OutcomesConfig.from_env({k: "x" for k in env if isinstance(env[k], dict)}
                                      | {"OUTCOME_MONTHS": "12", "LOOKBACK_MONTHS": "25"})
     assert config.report_bucket == "x" and env["MODEL_CARD_KEY"] == {"Ref": "ReferenceCardKey"}
+    # OutcomesEngine=athena: the job gets the workgroup and database (drift.athena)
+    assert env["ATHENA_WORKGROUP"]["Fn::If"][:2] == ["OutcomesOnAthena",
+                                                     {"Ref": "OutcomesWorkGroup"}]
+    assert env["ATHENA_DATABASE"]["Fn::If"][:2] == ["OutcomesOnAthena",
+                                                    {"Ref": "MonitoringDatabase"}]
+    assert template["Parameters"]["OutcomesEngine"]["Default"] == "duckdb"
 
 
 def test_outcomes_role_reads_captures_outcomes_card_and_writes_its_reports_only(template):
