@@ -65,9 +65,9 @@ def _bodies(n: int) -> list[bytes]:
 def index_listing(backend: Any, bucket_name: str) -> None:
     """Give the emulator S3's listing cost: O(keys under the prefix), not O(keys in bucket).
 
-    moto answers every ListObjectsV2 by copying and scanning the bucket's whole key store
-    (about 2.4 s per call at 139,000 objects on this machine, so 168 hourly lists take ~400 s
-    whatever the job does). Real S3 reads one index page per call. This wraps moto's own
+    moto answers every ListObjectsV2 by copying and scanning the bucket's whole key store, so
+    at a week's object count the 168 hourly lists alone would dominate whatever the job does
+    (docs/benchmarks.md). Real S3 reads one index page per call. This wraps moto's own
     ``list_objects`` (delimiter, delete markers, sorting and pagination unchanged) so that it
     scans only the keys under the prefix, found by bisection in a sorted index of the capture
     bucket, which is written once, before the server starts. Other buckets are unchanged.

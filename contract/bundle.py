@@ -67,8 +67,12 @@ class ModelCard(TypedDict, total=False):
     registered_model: dict[str, Any]
     data_fingerprint: dict[str, Any]
     costs: dict[str, float]
+    #: Decline iff probability >= threshold; both on the calibrated scale.
     threshold: float
     decision: str
+    #: How ``probability`` is calibrated (Platt map folded into the model: method, a, b),
+    #: ECE and Brier out of fold and on test with CIs, reliability tables.
+    calibration: dict[str, Any]
     metrics: dict[str, Any]
     candidates: dict[str, Any]
     hyperparameters: dict[str, Any]

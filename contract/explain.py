@@ -246,6 +246,14 @@ def _value_text(field: str, label: str, value: object, median: float | None) -> 
     return f"{_capital(label)} is {'high' if high else 'low'} ({_shown(field, number)})"
 
 
+#: Groups whose label is a plural noun phrase (the verb agrees: "Documents ... raise the
+#: risk"); every other label is singular ("Rating of the applicant's region raises ...").
+PLURAL_GROUPS: Final = frozenset({"DOCUMENTS", "CREDIT_BUREAU_ENQUIRIES", "SOCIAL_CIRCLE",
+                                  "CONTACT"})
+_PLURAL_LABELS: Final = frozenset(FIELD_GROUPS[g][0] for g in PLURAL_GROUPS)
+
+
 def group_statement(label: str, raises: bool) -> str:
-    """The reason for a group of fields."""
-    return f"{_capital(label)} {'raise' if raises else 'lower'} the risk"
+    """The reason for a group of fields, its verb agreeing with the group's label."""
+    verb = ("raise" if raises else "lower") if label in _PLURAL_LABELS else _verb(raises)
+    return f"{_capital(label)} {verb} the risk"

@@ -212,7 +212,8 @@ def _read_one(s3: S3Client, bucket: str, obj: CaptureObject, limit: int) -> _Rea
         probability = np.array([float(r["probability"]) for r in records], dtype=np.float64)
         declined = np.array([r["decision"] == "decline" for r in records], dtype=bool)
     except (ValueError, TypeError) as exc:
-        return _Read(obj.key, body.bytes, error=f"{type(exc).__name__}: {str(exc)[:200]}")
+        # The exception's type only: its message can quote a captured value.
+        return _Read(obj.key, body.bytes, error=f"unreadable records ({type(exc).__name__})")
     finally:
         response["Body"].close()  # the rest of the object is never downloaded
     versions = Counter(str(r["model_version"]) for r in records)

@@ -17,18 +17,20 @@ One run:
 
 Environment: REPORT_BUCKET, CAPTURE_BUCKET, REFERENCE_KEY (required); REFERENCE_BUCKET
 (default REPORT_BUCKET), CAPTURE_PREFIX (captures/), REPORT_PREFIX (reports/drift/),
-WINDOW_DAYS (7), MIN_ROWS (200), MAX_ROWS (20000), READ_WORKERS (8),
-MODEL_NAME (credit-scoring, the metric dimension), METRIC_NAMESPACE (CreditScoring/Drift),
-CHALLENGER_MODEL_S3_URI (a challenger bundle scored on the captures: drift.challenger).
+WINDOW_DAYS (7), MIN_ROWS (200), MAX_ROWS (20000), ROWS_PER_OBJECT (50), READ_WORKERS (8),
+REFERENCE_SCORES_KEY and REFERENCE_CARD_KEY (default: reference_scores.json and
+model_card.json beside REFERENCE_KEY), MODEL_NAME (credit-scoring, the metric dimension),
+METRIC_NAMESPACE (CreditScoring/Drift), CHALLENGER_MODEL_S3_URI (a challenger bundle scored
+on the captures: drift.challenger); AWS_LAMBDA_LOG_LEVEL (INFO) for the logs.
 
-Logs carry counts, keys and drift scores only, never applicant values.
+Logs are contract.logs's JSON lines and carry counts, keys and drift scores only, never
+applicant values.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -42,6 +44,7 @@ import pandas as pd
 from contract.bundle import reference_card_key, reference_scores_key
 from contract.capture_format import DEFAULT_PREFIX as DEFAULT_CAPTURE_PREFIX
 from contract.env import positive_int, prefix, required
+from contract.logs import emit, get_logger, start_invocation
 from drift.captures import (
     DEFAULT_ROWS_PER_OBJECT,
     DEFAULT_WORKERS,
@@ -55,8 +58,8 @@ if TYPE_CHECKING:
     from contract.aws import LambdaContext, S3Client
     from drift.report import DriftedColumn, UntestableColumn
 
-log = logging.getLogger("drift")
-log.setLevel(logging.INFO)
+#: The monitor's JSON logger (contract.logs); drift.captures and drift.fairness log through it.
+log = get_logger("drift")
 
 DEFAULT_REPORT_PREFIX = "reports/drift/"
 #: Attempts per S3 call (the first included), botocore "standard" mode: throttling, 5xx and
@@ -513,16 +516,10 @@ def _announce(summary: DriftSummary, config: Config, window: Window, sample: Cap
     """The drift metric (EMF line on stdout) when a report ran, and one log line."""
     if summary["status"] == "ok":
         print(emf_line(summary, config), flush=True)
-    log.info(
-        "drift %s for %s..%s: %d current rows (%d objects read, %d skipped), %s",
-        summary["status"],
-        window.start,
-        window.end,
-        sample.rows,
-        sample.objects_read,
-        sample.objects_skipped,
-        summary["reason"] or f"drift share {summary['drift_share']:.3f}",
-    )
+    emit(log, "drift_run", status=summary["status"], window_start=window.start,
+         window_end=window.end, rows=sample.rows, objects_read=sample.objects_read,
+         objects_skipped=sample.objects_skipped, reason=summary["reason"],
+         drift_share=summary.get("drift_share"))
 
 
 def _timings(marks: list[float]) -> dict[str, float]:
@@ -549,6 +546,7 @@ def _skip_reason(sample: CaptureSample, config: Config) -> str | None:
 
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (EventBridge scheduled event)."""
+    start_invocation(context)
     config = Config.from_env()
     result = run(event, config, s3_client(config.read_workers + 2))
     return {k: result[k] for k in ("status", "reason", "window", "rows", "written", "timings_s")}

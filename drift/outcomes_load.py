@@ -6,7 +6,7 @@
 * ``--output``: a local directory or an ``s3://bucket/prefix`` (the layout's root: objects go
   to ``<root>outcomes/dt=<observed_at>/``);
 * the hash key: CAPTURE_HASH_KEY, else the Secrets Manager secret named by
-  CAPTURE_HASH_KEY_SECRET (the scoring function's). CAPTURE_HASH_KEY_PREVIOUS (comma-separated)
+  CAPTURE_HASH_KEY_SECRET_ARN (the scoring function's). CAPTURE_HASH_KEY_PREVIOUS (comma-separated)
   adds the keys of a rotation's overlap: each loan then gets one line per key.
 
 S3 is reached with boto3's default chain, so AWS_ENDPOINT_URL (a moto server) is honoured.
@@ -76,10 +76,10 @@ class HashKeys:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HashKeys:
         env = os.environ if env is None else env
-        key = env.get("CAPTURE_HASH_KEY") or _secret(env.get("CAPTURE_HASH_KEY_SECRET"))
+        key = env.get("CAPTURE_HASH_KEY") or _secret(env.get("CAPTURE_HASH_KEY_SECRET_ARN"))
         if not key:
             raise ValueError("no hash key: set CAPTURE_HASH_KEY (the scoring function's key) "
-                             "or CAPTURE_HASH_KEY_SECRET (its Secrets Manager secret)")
+                             "or CAPTURE_HASH_KEY_SECRET_ARN (its Secrets Manager secret)")
         previous = tuple(k.strip().encode("utf-8")
                          for k in env.get("CAPTURE_HASH_KEY_PREVIOUS", "").split(",") if k.strip())
         return cls(key.encode("utf-8"), previous)

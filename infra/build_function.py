@@ -13,8 +13,8 @@ function/Makefile -> this module) and benchmarks/bench_serving.py measures its o
 4. every module precompiled (``compileall --invalidation-mode unchecked-hash``).
 
 Why 4: /var/task is read-only, so a package without .pyc files makes Python compile every
-module of numpy, onnxruntime, pydantic and fastapi at EACH cold start (measured: about
-1,070 ms vs about 450 ms precompiled). unchecked-hash .pyc files are never revalidated
+module of numpy, onnxruntime, pydantic and fastapi at EACH cold start (docs/benchmarks.md
+has the cold starts with and without). unchecked-hash .pyc files are never revalidated
 against the source, so they stay valid whatever zipping does to mtimes, and cost no stat
 or hashing at import.
 

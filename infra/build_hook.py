@@ -6,9 +6,9 @@ through infra/hooks/Makefile): the hook's code plus the golden set it replays.
 The bundle is ``--bundle``, else the ``HOOK_BUNDLE`` environment variable, else
 ``function/model`` (the packaged bundle ``make train`` writes); a relative path is taken
 from the repository root, where ``sam build`` runs. The golden set must match the card's
-``golden_sha256``; the package then holds ``pretraffic.py``, the golden set and the
-expectations file (the card's model_version and golden_sha256), so the hook needs no access
-to the model bucket. Standard library only (the build runs in sam's Python).
+``golden_sha256``; the package then holds ``pretraffic.py``, ``contract/logs.py``, the
+golden set and the expectations file (the card's model_version and golden_sha256), so the
+hook needs no access to the model bucket. Standard library only (the build runs in sam's Python).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from infra.hooks import pretraffic
 
 REPO = Path(__file__).resolve().parents[1]
 HOOK_SOURCE = Path(pretraffic.__file__).resolve()
+#: The shared JSON logging the hook imports (standard library only), with its package file.
+LOGS_SOURCES = ("__init__.py", "logs.py")
 DEFAULT_BUNDLE = "function/model"
 _WHAT_TO_RUN = ("`make train` (the packaged bundle, function/model) or `make promote` (keeps "
                 "the promoted version's golden set and card under artifacts/promoted/<version>/"
@@ -66,6 +68,9 @@ def build(artifacts: Path, bundle: Path) -> dict[str, str]:
     expected, data = expectations(bundle)
     artifacts.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(HOOK_SOURCE, artifacts / HOOK_SOURCE.name)
+    (artifacts / "contract").mkdir(exist_ok=True)
+    for name in LOGS_SOURCES:
+        shutil.copyfile(REPO / "contract" / name, artifacts / "contract" / name)
     (artifacts / GOLDEN_FILE).write_bytes(data)
     (artifacts / pretraffic.EXPECTATIONS_FILE).write_text(
         json.dumps(expected, indent=1) + "\n", encoding="utf-8")

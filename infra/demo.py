@@ -18,30 +18,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from contract.schema import TARGET_FIELD
 from infra.invoke import invoke
-from infra.lambda_events import decode_response, http_api_event, to_application
-
-
-def synthetic_applications(count: int, seed: int) -> list[dict[str, Any]]:
-    """``count`` request bodies from the synthetic generator (TARGET dropped, NaN -> null)."""
-    from training.synthetic import generate
-
-    frame = generate(count, seed=seed).drop(columns=[TARGET_FIELD])
-    return [to_application(row) for row in frame.to_dict("records")]
-
-
-def predict_event(application: dict[str, Any]) -> dict[str, Any]:
-    """An HTTP API /predict event with this application as its body."""
-    return http_api_event("POST", "/predict", application, route_key="POST /predict",
-                          request_id=f"demo-{application['SK_ID_CURR']}")
+from infra.lambda_events import decode_response
+from infra.synthetic_traffic import predict_event, synthetic_applications
 
 
 def describe(prediction: dict[str, Any]) -> str:
+    """One applicant's decision and reasons, as the demo prints them."""
     lines = [
-        f"applicant {prediction['client_id']}: {prediction['decision'].upper()} "
-        f"(P(default) = {prediction['probability_default']:.3f}, "
-        f"threshold {prediction['threshold']:.3f}, model v{prediction['model_version']})"
+        f"applicant {prediction['client_id']}: {prediction['decision'].upper()}: estimated "
+        f"probability of default {prediction['probability_default']:.3f} (calibrated on "
+        f"training data), decision threshold {prediction['threshold']:.3f}, "
+        f"model v{prediction['model_version']}"
     ]
     for reason in prediction["reasons"]:
         lines.append(

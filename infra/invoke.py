@@ -12,7 +12,8 @@ The handler runs with a fake Lambda context and the current environment (MODEL_D
 CAPTURE_STREAM, REPORT_BUCKET, ...); the response is printed as pretty JSON with an API
 response's body decoded (base64 undone, JSON parsed) on stdout; what the handler itself
 writes to stdout (its JSON log lines, the drift job's EMF line) goes to stderr, so the
-response can be piped (``| jq .body``). The exit status is 0 unless the handler raised.
+response can be piped (``| jq .body``). The exit status is 0 unless the handler raised; an
+AWS set-up problem (no region, no credentials) is one sentence on stderr, exit status 1.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from contract.aws_errors import explain
 from infra.lambda_events import FakeLambdaContext, decode_response
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -82,8 +84,15 @@ def main(argv: list[str] | None = None) -> int:
         from infra import local_drift, local_outcomes
 
         return (local_drift if function == "Drift" else local_outcomes).main([str(args.event)])
-    with contextlib.redirect_stdout(sys.stderr):
-        response = decode_response(invoke(event, args.function))
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            response = decode_response(invoke(event, args.function))
+    except Exception as exc:
+        message = explain(exc)
+        if message is None:
+            raise
+        print(f"invoke: {message}", file=sys.stderr)
+        return 1
     print(json.dumps(response, indent=2, default=str))
     return 0
 

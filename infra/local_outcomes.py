@@ -5,14 +5,16 @@
 (``make invoke EVENT=infra/events/outcomes_schedule.json`` runs this when REPORT_BUCKET is
 unset.)
 
-1. start a moto server (S3 + Firehose) and point boto3 at it (AWS_ENDPOINT_URL);
-2. send synthetic applications through the scoring Lambda handler with capture on, into
+1. start a moto server (S3 + Firehose) and make boto3 clients for it (explicit endpoint and
+   fake credentials, as infra.local_drift: the process environment is left alone);
+2. send synthetic applications through a scoring app built with explicit settings (capture
+   on, this stream, a local hash key) behind Mangum, as the Lambda handler does, into
    moto's Firehose and the capture bucket (this hour's partition);
 3. draw each approved applicant's outcome from the synthetic generator's own default
    probability, observed a year later, and load them with the outcome loader (hashed with
    the capture key) into the data bucket;
 4. run the outcomes handler. The captures are stamped now, so the run's as-of date is the day
-   this month's cohort matures (OUTCOME_MONTHS after the month's last day), passed as the
+   this month's cohort matures (``--outcome-months`` after the month's last day), passed as the
    event's ``detail.as_of``; the report is copied to ``--output``.
 """
 
@@ -20,19 +22,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import os
 import sys
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from contract.bundle import CARD_FILE
 from contract.capture_format import hour_prefix
+
+if TYPE_CHECKING:
+    from infra.local_drift import LocalAws
 
 STREAM = "local-outcomes-captures"
 CAPTURE_BUCKET = "local-outcomes-capture-bucket"
@@ -43,14 +47,12 @@ APPLICATIONS = 2_000
 BATCH = 500
 
 
-def _set_up(bundle: Path, now: datetime) -> None:
-    import boto3
-
-    s3 = boto3.client("s3")
+def _set_up(aws: LocalAws, bundle: Path, now: datetime) -> None:
+    s3 = aws.client("s3")
     for bucket in (CAPTURE_BUCKET, DATA_BUCKET):
         s3.create_bucket(Bucket=bucket)
     s3.upload_file(str(bundle / CARD_FILE), DATA_BUCKET, CARD_KEY)
-    boto3.client("firehose").create_delivery_stream(
+    aws.client("firehose").create_delivery_stream(
         DeliveryStreamName=STREAM, DeliveryStreamType="DirectPut",
         ExtendedS3DestinationConfiguration={
             "RoleARN": "arn:aws:iam::123456789012:role/local-firehose",
@@ -58,29 +60,35 @@ def _set_up(bundle: Path, now: datetime) -> None:
             "Prefix": hour_prefix(now.date(), now.hour), "CompressionFormat": "UNCOMPRESSED"})
 
 
-def _score(seed: int) -> tuple[list[dict[str, Any]], np.ndarray, list[dict[str, Any]]]:
-    """Score the applications in batches through the handler, capture on; returns the
-    applications, their true PDs and the predictions."""
-    from infra.invoke import invoke
-    from infra.lambda_events import http_api_event, to_application
+def _score(aws: LocalAws, bundle: Path, seed: int
+           ) -> tuple[list[dict[str, Any]], np.ndarray, list[dict[str, Any]]]:
+    """Score the applications in batches through the scoring app behind Mangum, capture
+    on; returns the applications, their true PDs and the predictions."""
+    from mangum import Mangum
+
+    from infra.lambda_events import FakeLambdaContext, http_api_event, to_application
+    from scoring.api import create_app
+    from scoring.config import Settings
     from training.synthetic import generate_with_true_pd
 
     frame, true_pd = generate_with_true_pd(APPLICATIONS, seed=seed)
     apps = [to_application(r) for r in frame.drop(columns=["TARGET"]).to_dict("records")]
-    importlib.reload(importlib.import_module("scoring.handler"))  # capture on from now
+    settings = Settings(model_dir=bundle, capture_stream=STREAM,
+                        capture_hash_key=HASH_KEY.encode())
+    app = create_app(settings, capture_client_factory=lambda: aws.client("firehose"))
+    service = app.state.service
+    service.prime()
+    assert service.capture is not None, "capture is off"
+    handler: Any = Mangum(app, lifespan="off")
     predictions: list[dict[str, Any]] = []
     for start in range(0, len(apps), BATCH):
         event = http_api_event("POST", "/predict/batch",
                                {"applications": apps[start:start + BATCH]})
-        response = invoke(event, "Scoring")
+        response = handler(event, FakeLambdaContext("ScoringFunction"))
         if response["statusCode"] != 200:
             raise RuntimeError(f"scoring failed: HTTP {response['statusCode']}")
         predictions.extend(json.loads(response["body"])["predictions"])
-    from scoring import handler as scoring_handler
-
-    capture = scoring_handler.service.capture
-    assert capture is not None, "capture is off"
-    capture.producer.flush(30)
+    service.capture.producer.flush(30)
     return apps, true_pd, predictions
 
 
@@ -94,7 +102,7 @@ def matures_on(now: date, outcome_months: int) -> date:
     return add_months(last, outcome_months)
 
 
-def _load_outcomes(apps: list[dict[str, Any]], true_pd: np.ndarray,
+def _load_outcomes(aws: LocalAws, apps: list[dict[str, Any]], true_pd: np.ndarray,
                    predictions: list[dict[str, Any]], as_of: date, seed: int) -> int:
     import pandas as pd
 
@@ -109,54 +117,51 @@ def _load_outcomes(apps: list[dict[str, Any]], true_pd: np.ndarray,
     with tempfile.TemporaryDirectory() as tmp:
         export.to_csv(Path(tmp) / "outcomes.csv", index=False)
         load(Path(tmp) / "outcomes.csv", f"s3://{DATA_BUCKET}/", HashKeys(HASH_KEY.encode()),
-             as_of)
+             as_of, aws.client("s3"))
     return len(booked)
 
 
-def run(event: dict[str, Any], bundle: Path, output: Path, seed: int = 2026) -> int:
+def run(event: dict[str, Any], bundle: Path, output: Path, seed: int = 2026,
+        outcome_months: int = 12) -> int:
     import logging
 
     from moto.server import ThreadedMotoServer
 
-    from infra.local_drift import _aws_env
+    from drift.outcomes_handler import OutcomesConfig
+    from drift.outcomes_handler import run as run_outcomes
+    from infra.local_drift import LocalAws
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    months = int(os.environ.get("OUTCOME_MONTHS", "12"))
     now = datetime.now(UTC)
-    as_of = matures_on(now.date(), months)
+    as_of = matures_on(now.date(), outcome_months)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
         host, port = server.get_host_and_port()
-        os.environ.update(_aws_env(f"http://{host}:{port}"))
-        _set_up(bundle, now)
-        os.environ.update({"MODEL_DIR": str(bundle), "CAPTURE_STREAM": STREAM,
-                           "CAPTURE_HASH_KEY": HASH_KEY})
-        apps, true_pd, predictions = _score(seed)
-        booked = _load_outcomes(apps, true_pd, predictions, as_of, seed)
+        aws = LocalAws(f"http://{host}:{port}")
+        _set_up(aws, bundle, now)
+        apps, true_pd, predictions = _score(aws, bundle, seed)
+        booked = _load_outcomes(aws, apps, true_pd, predictions, as_of, seed)
         print(f"scored {len(apps)} applications through the scoring handler; {booked} "
               f"approved, their outcomes drawn from the generator's true PDs, observed "
               f"{as_of} (the as-of date: this month's cohort matures then)", file=sys.stderr)
-        os.environ.update({"REPORT_BUCKET": DATA_BUCKET, "CAPTURE_BUCKET": CAPTURE_BUCKET,
-                           "MODEL_CARD_KEY": CARD_KEY, "OUTCOME_MONTHS": str(months)})
-        from infra.invoke import invoke
-
-        result = invoke({**event, "detail": {**event.get("detail", {}),
-                                             "as_of": as_of.isoformat()}}, "Outcomes")
-        saved = _save(result["written"], output)
+        config = OutcomesConfig(report_bucket=DATA_BUCKET, capture_bucket=CAPTURE_BUCKET,
+                                outcome_bucket=DATA_BUCKET, model_card_key=CARD_KEY,
+                                outcome_months=outcome_months)
+        pinned = {**event, "detail": {**event.get("detail", {}), "as_of": as_of.isoformat()}}
+        result = run_outcomes(pinned, config, aws.client("s3"))
+        saved = _save(aws, result["written"], output)
     finally:
         server.stop()
     out = sys.__stdout__ or sys.stdout
-    print(json.dumps(result, indent=2), file=out)
+    print(json.dumps({k: result[k] for k in ("as_of", "join", "written")}, indent=2), file=out)
     for path in saved:
         print(f"wrote {path}", file=out)
     return 0
 
 
-def _save(keys: list[str], output: Path) -> list[Path]:
-    import boto3
-
-    s3 = boto3.client("s3")
+def _save(aws: LocalAws, keys: list[str], output: Path) -> list[Path]:
+    s3 = aws.client("s3")
     saved = []
     for key in keys:
         path = output / key
@@ -172,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bundle", type=Path, default=Path(os.environ.get(
         "MODEL_DIR", "function/model")))
     parser.add_argument("--output", type=Path, default=Path("artifacts/outcomes-local"))
+    parser.add_argument("--outcome-months", type=int, default=12)
     args = parser.parse_args(argv)
     if not (args.bundle / CARD_FILE).is_file():
         parser.error(f"no bundle at {args.bundle} (run `make demo` or `make train` first)")
@@ -180,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         from scoring import logs
 
         logs.set_stream(open(os.devnull, "w"))  # noqa: SIM115 (the handler's request lines)
-        return run(event, args.bundle.resolve(), args.output)
+        return run(event, args.bundle.resolve(), args.output,
+                   outcome_months=args.outcome_months)
 
 
 if __name__ == "__main__":

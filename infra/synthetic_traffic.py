@@ -1,6 +1,7 @@
-"""Synthetic scoring traffic for the drift tests and benchmark: applications valid under
-contract.schema, the capture records the scoring function would write for them, and a
-reference sample.
+"""Synthetic scoring traffic, shared by the demo, the local drift run, the drift tests and
+the benchmarks: applications valid under contract.schema, the capture records the scoring
+function would write for them, a reference sample, and unseen applications from the training
+generator wrapped in API Gateway /predict events.
 
 Values are drawn per field from its kind, bounds and vocabulary: no real rows are involved.
 ``drifted=True`` shifts three fields by a wide margin (DRIFTED_FIELDS), so a report must flag
@@ -20,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from contract.capture_format import encode_capture, firehose_key
-from contract.schema import FEATURE_FIELDS, Field
+from contract.schema import FEATURE_FIELDS, TARGET_FIELD, Field
+from infra.lambda_events import http_api_event, to_application
 
 #: Fields that drifted=True moves: a numeric, a unit-interval and a categorical field.
 DRIFTED_FIELDS = ("AMT_INCOME_TOTAL", "EXT_SOURCE_2", "NAME_CONTRACT_TYPE")
@@ -113,3 +115,18 @@ def put_captures(
     body = gzip.compress(encode_capture(capture_records(apps, when)), mtime=0)
     s3.put_object(Bucket=bucket, Key=key, Body=body)
     return key
+
+
+def synthetic_applications(count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` request bodies from the training data generator (TARGET dropped,
+    NaN -> null); a seed other than the training one gives applications the model never saw."""
+    from training.synthetic import generate
+
+    generated = generate(count, seed=seed).drop(columns=[TARGET_FIELD])
+    return [to_application(row) for row in generated.to_dict("records")]
+
+
+def predict_event(application: dict[str, Any]) -> dict[str, Any]:
+    """An HTTP API /predict event with this application as its body."""
+    return http_api_event("POST", "/predict", application, route_key="POST /predict",
+                          request_id=f"demo-{application['SK_ID_CURR']}")

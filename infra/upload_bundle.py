@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract.aws_errors import explain
 from contract.bundle import (
     CARD_FILE,
     MODEL_FILE,
@@ -146,18 +147,24 @@ def main(argv: list[str] | None = None) -> int:
         "--model-prefix", default=DEFAULT_MODEL_PREFIX, help="with --stack (default %(default)s)"
     )
     args = parser.parse_args(argv)
-    if args.stack:
-        model_uri, reference_uri = uris_from_outputs(stack_outputs(args.stack), args.model_prefix)
-        model_uri = args.model_uri or model_uri
-        reference_uri = args.reference_uri or reference_uri
-    elif args.model_uri and args.reference_uri:
-        model_uri, reference_uri = args.model_uri, args.reference_uri
-    else:
+    if not (args.stack or (args.model_uri and args.reference_uri)):
         parser.error("give --stack, or both --model-uri and --reference-uri")
     try:
+        if args.stack:
+            model_uri, reference_uri = uris_from_outputs(stack_outputs(args.stack),
+                                                         args.model_prefix)
+            model_uri = args.model_uri or model_uri
+            reference_uri = args.reference_uri or reference_uri
+        else:
+            model_uri, reference_uri = args.model_uri, args.reference_uri
         result = upload_bundle(args.bundle, model_uri, reference_uri)
     except BundleUploadError as exc:
         parser.exit(1, f"upload_bundle: {exc}\n")
+    except Exception as exc:
+        message = explain(exc, args.stack)
+        if message is None:
+            raise
+        parser.exit(1, f"upload_bundle: {message}\n")
     for uri in result.keys:
         print(f"uploaded {uri}")
     print(

@@ -82,3 +82,41 @@ def lambda_entry(trained_bundle: Path) -> ModuleType:
         for name in ("CAPTURE_STREAM", "MODEL_S3_URI", "CAPTURE_HASH_KEY"):
             mp.delenv(name, raising=False)
         return importlib.reload(importlib.import_module("scoring.handler"))
+
+
+#: --class-weight choices the calibration tests force (the search may draw either).
+FORCED_CLASS_WEIGHTS = {"balanced": ("balanced",), "unweighted": (None,)}
+
+
+@pytest.fixture(scope="session")
+def calibrated_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Bundles of two small end-to-end ``train`` runs on synthetic data, one whose search is
+    forced to balanced class weights and one forced to none: the served probability must be
+    calibrated either way."""
+    from training.costs import Costs
+    from training.pipeline import TrainConfig, train
+
+    tmp = tmp_path_factory.mktemp("calibrated")
+    bundles = {}
+    for name, weights in FORCED_CLASS_WEIGHTS.items():
+        result = train(TrainConfig(
+            output=tmp / name, rows=4000, seed=3, folds=3, trials=2, bootstrap=200,
+            tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}", progress=False, costs=Costs(10, 1),
+            compare_protected=False, class_weights=weights))
+        bundles[name] = result.output
+    return bundles
+
+
+@pytest.fixture
+def no_aws_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """A machine with no AWS set-up at all: no region, no credentials, no config files, no
+    instance metadata (tests then set what their case needs)."""
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID",
+                 "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return monkeypatch

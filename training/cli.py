@@ -8,8 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contract.explain import DEFAULT_PROTECTED
+from training.calibration import DEFAULT_MAX_ECE
 from training.costs import DEFAULT_COST_FN, DEFAULT_COST_FP
 
+#: --class-weight -> the champion search's class-weight choices.
+CLASS_WEIGHT_CHOICES: dict[str, tuple[str | None, ...]] = {
+    "search": (None, "balanced"), "none": (None,), "balanced": ("balanced",)}
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 
@@ -25,6 +29,13 @@ def _cost(text: str) -> float:
     value = float(text)
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
     return value
 
 
@@ -69,6 +80,13 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--no-compliance-cost", action="store_true",
                        help="skip the extra search with the protected fields that measures "
                             "what excluding them costs")
+    train.add_argument("--max-ece", type=_probability, default=DEFAULT_MAX_ECE,
+                       help="refuse to export when the calibrated out-of-fold expected "
+                            f"calibration error is above this (default {DEFAULT_MAX_ECE:g})")
+    train.add_argument("--class-weight", choices=("search", "none", "balanced"),
+                       default="search",
+                       help="the champion search's class weights: drawn per trial (default) "
+                            "or forced; the served probability is calibrated either way")
     train.add_argument("--quiet", action="store_true", help="no progress output")
 
     sample = sub.add_parser("sample", help="write a synthetic Home-Credit-shaped data set")
@@ -99,7 +117,8 @@ def _train(args: argparse.Namespace) -> int:
         trials=args.trials, costs=Costs(fn=args.cost_fn, fp=args.cost_fp),
         descriptions=args.descriptions, search_rows=args.search_rows, n_jobs=args.jobs,
         progress=not args.quiet, protected=tuple(args.protected),
-        compare_protected=not args.no_compliance_cost)
+        compare_protected=not args.no_compliance_cost, max_ece=args.max_ece,
+        class_weights=CLASS_WEIGHT_CHOICES[args.class_weight])
     result = train(config)
     cv, test = result.card["metrics"]["cv"], result.card["metrics"]["test"]
     print(f"bundle: {result.output}  model version: {result.model_version}  "
@@ -107,6 +126,10 @@ def _train(args: argparse.Namespace) -> int:
     print(f"CV AUC {cv['auc']:.4f}, cost/applicant {cv['cost_per_applicant']:.4f}; "
           f"test AUC {test['auc']['value']:.4f}, cost/applicant "
           f"{test['cost_per_applicant']['value']:.4f}")
+    calibration = result.card["calibration"]
+    print(f"calibrated ({calibration['method']}: a={calibration['a']:.4f}, "
+          f"b={calibration['b']:+.4f}): ECE out of fold {calibration['oof']['ece']['value']:.4f}, "
+          f"test {calibration['test']['ece']['value']:.4f}")
     return 0
 
 
@@ -133,9 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:
+        from training.calibration import CalibrationError
         from training.export import ParityError
 
-        if isinstance(exc, ParityError):
+        if isinstance(exc, ParityError | CalibrationError):
             print(f"error: export refused: {exc}", file=sys.stderr)
             return EXIT_FAILED
         raise

@@ -98,6 +98,11 @@ def _check_booster(dump: dict[str, Any], num_features: int) -> float:
     return sigmoid
 
 
+def sigmoid_coefficient(booster: lightgbm.Booster) -> float:
+    """LightGBM's ``s`` in ``P = sigmoid(s * raw margin)`` (refusing boosters it cannot export)."""
+    return _check_booster(booster.dump_model(), booster.num_feature())
+
+
 def booster_features(booster: lightgbm.Booster) -> tuple[str, ...]:
     """The feature graph columns a booster was trained on: its feature names, which must be
     FEATURE_NAMES or a subsequence of it (a model without the protected fields); unnamed

@@ -3,9 +3,9 @@
 * ``dummy``: DummyClassifier(strategy="prior"), the floor;
 * ``logistic_regression``: impute + scale (numeric and engineered features, with missing
   indicators) and one-hot (categories), C x class_weight grid;
-* ``onehot_grid``: the one-hot grid recipe (the reference project's), pandas.get_dummies
-  of the 120 raw fields + LGBMClassifier(class_weight="balanced") on an 8-point grid picked
-  by CV AUC, threshold on the 100-step grid 0.01..0.99;
+* ``onehot_grid``: the one-hot grid recipe, pandas.get_dummies of the 120 raw fields +
+  LGBMClassifier(class_weight="balanced") on an 8-point grid picked by CV AUC, threshold on
+  the 100-step grid 0.01..0.99;
 * ``champion``: LightGBM on ``training.features`` (the served feature graph), a
   random search (seeded) scored by out-of-fold business cost at the OOF-optimal threshold.
 
@@ -63,6 +63,9 @@ ONEHOT_GRID: dict[str, tuple[Any, ...]] = {
     "learning_rate": (0.05, 0.1),
     "num_leaves": (20, 31),
 }
+
+#: The champion search's class-weight choices.
+CLASS_WEIGHTS: tuple[str | None, ...] = (None, "balanced")
 
 #: Logistic regression grid.
 LOGISTIC_GRID: dict[str, tuple[Any, ...]] = {
@@ -169,15 +172,18 @@ def lgbm_oof(X: np.ndarray | pd.DataFrame, y: np.ndarray, folds: Sequence[Fold],
     return oof_predict(fit_predict, folds, len(y), desc=desc, progress=progress)
 
 
-def sample_champion_params(rng: np.random.Generator) -> dict[str, Any]:
+def sample_champion_params(rng: np.random.Generator,
+                           class_weights: Sequence[str | None] = CLASS_WEIGHTS
+                           ) -> dict[str, Any]:
     """One draw of the champion's random search.
 
     The ranges favour small, strongly regularised, smoothed trees: their trials score
     close together, so the result depends less on search luck (the comparison with wider
     spaces is in docs/decisions.md). Depth <= 4 also keeps the function's per-request
-    TreeSHAP cheap.
+    TreeSHAP cheap. ``class_weights`` narrows the class-weight choices (the served
+    probability is calibrated whichever is drawn: training.calibration).
     """
-    return _clean({
+    params = _clean({
         "num_leaves": int(rng.integers(4, 17)),
         "max_depth": int(rng.integers(2, 5)),
         "learning_rate": float(10 ** rng.uniform(np.log10(0.01), np.log10(0.05))),
@@ -188,8 +194,11 @@ def sample_champion_params(rng: np.random.Generator) -> dict[str, Any]:
         "subsample": float(rng.uniform(0.6, 0.9)),
         "subsample_freq": 1,
         "path_smooth": float(rng.uniform(0, 20)),
-        "class_weight": [None, "balanced"][int(rng.integers(2))],
+        "class_weight": CLASS_WEIGHTS[int(rng.integers(2))],
     })
+    if params["class_weight"] not in class_weights:  # forced: the other draws stay the same
+        params["class_weight"] = class_weights[0]
+    return params
 
 
 def fold_cost_se(y: np.ndarray, oof: np.ndarray, folds: Sequence[Fold], threshold: float,
@@ -223,7 +232,7 @@ def search_champion(
     X: np.ndarray, y: np.ndarray, folds: Sequence[Fold], costs: Costs, trials: int,
     seed: int = 0, n_jobs: int = 1, progress: bool = False,
     on_trial: Callable[[dict[str, Any]], None] | None = None,
-    rule: str = "one_se",
+    rule: str = "one_se", class_weights: Sequence[str | None] = CLASS_WEIGHTS,
 ) -> CandidateResult:
     """Seeded random search over LightGBM on the feature matrix, scored by OOF business
     cost at each trial's OOF-optimal threshold; see :func:`select_trial`."""
@@ -235,7 +244,7 @@ def search_champion(
     results: list[CandidateResult] = []
     bar = _bar(range(trials), "champion search", progress)
     for i in bar:
-        params = sample_champion_params(rng)
+        params = sample_champion_params(rng, class_weights)
         assert params["max_depth"] <= MAX_DEPTH_CAP
         oof = lgbm_oof(X, y, folds, params, seed, n_jobs, progress, f"trial {i + 1} folds")
         choice = best_threshold(y, oof, costs)

@@ -9,9 +9,12 @@
    training part, see ``search_rows``).
 4. Re-evaluate the chosen champion (and the one-hot grid recipe) with fresh folds over the
    whole training part ("evaluation folds"): the champion's threshold is the cost-optimal
-   one on these OOF predictions. Refit on the training part; report test metrics with
-   bootstrap CIs.
-5. Export the bundle (parity gate + probe) to a staging folder, register the ONNX model in
+   one on these OOF predictions.
+5. Calibrate: a Platt map fitted on those OOF predictions (training.calibration) is folded
+   into the champion, the threshold is mapped with it (every decision unchanged), and a
+   model whose OOF calibration error is above ``max_ece`` is refused. Refit on the training
+   part; report test metrics with bootstrap CIs.
+6. Export the bundle (parity gate + probe) to a staging folder, register the ONNX model in
    MLflow with alias ``champion``, stamp the registry version into the card, log plots and
    artifacts, and only then move the bundle into ``output``.
 
@@ -35,9 +38,10 @@ import pandas as pd
 from contract import schema
 from contract.bundle import CARD_FILE, MODEL_FILE, ModelCard
 from contract.explain import DEFAULT_PROTECTED
+from training import calibration as calib
 from training import card as card_mod
 from training import plots
-from training.costs import ONEHOT_GRID_THRESHOLDS, Costs, best_threshold
+from training.costs import ONEHOT_GRID_THRESHOLDS, Costs, ThresholdChoice, best_threshold
 from training.data import (
     DEFAULT_SYNTHETIC_ROWS,
     Dataset,
@@ -57,6 +61,7 @@ from training.evaluate import (
     split_holdout,
 )
 from training.models import (
+    CLASS_WEIGHTS,
     ONEHOT_GRID_NAME,
     CandidateResult,
     fit_champion,
@@ -102,6 +107,10 @@ class TrainConfig:
     protected: tuple[str, ...] = DEFAULT_PROTECTED
     #: Also run the search with the protected fields, to report what excluding them costs.
     compare_protected: bool = True
+    #: Refuse to export when the calibrated OOF expected calibration error is above this.
+    max_ece: float = calib.DEFAULT_MAX_ECE
+    #: The champion search's class-weight choices (one of them forces it).
+    class_weights: tuple[str | None, ...] = CLASS_WEIGHTS
 
     def check(self) -> None:
         if self.folds < 2:
@@ -114,6 +123,8 @@ class TrainConfig:
             raise ValueError("--rows must be at least 100")
         if self.output.exists() and not self.output.is_dir():
             raise ValueError(f"--output {self.output} exists and is not a directory")
+        if not 0 < self.max_ece <= 1:
+            raise ValueError("--max-ece must be in (0, 1]")
         if self.descriptions is not None and not Path(self.descriptions).is_file():
             raise FileNotFoundError(f"descriptions file not found: {self.descriptions}")
 
@@ -214,12 +225,24 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """The Platt map fitted on the champion's OOF predictions, and the threshold before it
+    (``Evaluation.threshold`` is the mapped one)."""
+
+    platt: calib.Platt
+    raw_threshold: float
+    raw_oof: np.ndarray
+
+
+@dataclass(frozen=True)
 class TestScores:
-    """The refit champion and the one-hot grid recipe scored on the test rows."""
+    """The refit (calibrated) champion and the one-hot grid recipe scored on the test rows;
+    ``p_test_raw`` is the refit champion before calibration."""
 
     booster: Any
     p_test: np.ndarray
     p_onehot_grid_test: np.ndarray
+    p_test_raw: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -323,11 +346,14 @@ def _train(config: TrainConfig) -> TrainResult:
         _log_run(tracker, config, prepared.dataset, holdout, plan)
         comparison = _compare(config, plan, tracker)
         compliance = _compliance(config, tracker, plan, comparison.champion_search)
-        evaluation = _evaluate(config, holdout, plan, comparison)
-        scores = _score_test(config, holdout, plan, evaluation)
+        evaluation, calibration = _calibrate(config, holdout, _evaluate(config, holdout, plan,
+                                                                        comparison))
+        scores = _score_test(config, holdout, plan, evaluation, calibration)
         metrics = _test_metrics(config, holdout, plan, comparison, evaluation, scores, tracker)
         fairness_report = _fairness(config, tracker, holdout, evaluation, scores)
         card = _card(config, prepared, holdout, plan, comparison, evaluation, metrics, run_id)
+        card["calibration"] = _calibration_report(config, tracker, holdout, plan, comparison,
+                                                  evaluation, calibration, scores)
         card.update(_responsible_keys(config, prepared, holdout, compliance,
                                       fairness_report))
         card["outcome_reference"] = outcome_reference(holdout.y_train, evaluation.champion.oof,
@@ -420,7 +446,8 @@ def _compare(config: TrainConfig, plan: SearchPlan, tracker: Tracker) -> Compari
         onehot_grid=run_onehot_grid(plan.frame, plan.y, plan.folds, costs, seed,
                                     plan.small_jobs, progress=progress),
         champion_search=search_champion(plan.X, plan.y, plan.folds, costs, config.trials,
-                                        seed, plan.small_jobs, progress=progress),
+                                        seed, plan.small_jobs, progress=progress,
+                                        class_weights=config.class_weights),
     )
     for r in comparison.results:
         tracker.log_child(
@@ -464,19 +491,104 @@ def _evaluate(config: TrainConfig, holdout: Holdout, plan: SearchPlan,
     return Evaluation(champion, evaluated, y_train, scope)
 
 
+def _calibrate(config: TrainConfig, holdout: Holdout,
+               evaluation: Evaluation) -> tuple[Evaluation, Calibration]:
+    """Fit the Platt map on the champion's OOF predictions, refuse it above ``max_ece``, and
+    return the evaluation on the calibrated scale (OOF probabilities and threshold mapped;
+    AUC, cost and every decision unchanged)."""
+    raw, y = evaluation.champion, holdout.y_train
+    platt = calib.fit_platt(raw.oof, y)
+    oof = platt.probability(raw.oof)
+    threshold = float(platt.probability(raw.threshold))
+    oof_ece = calib.ece(oof, y)
+    _say(config, f"calibration: Platt a={platt.a:.4f} b={platt.b:+.4f}; OOF ECE "
+                 f"{calib.ece(raw.oof, y):.4f} -> {oof_ece:.4f}; threshold "
+                 f"{raw.threshold:.4f} -> {threshold:.4f}")
+    calib.check_limit(oof_ece, config.max_ece)
+    changed = int(np.sum((oof >= threshold) != (raw.oof >= raw.threshold)))
+    if changed:
+        raise calib.CalibrationError(f"calibration changed {changed} out-of-fold decisions")
+    choice = ThresholdChoice(threshold, raw.choice.cost, raw.choice.confusion)
+    champion = CandidateResult(raw.name, raw.params, oof, auc(y, oof), choice, raw.trials,
+                               raw.seconds)
+    calibrated = Evaluation(champion, evaluation.onehot_grid, evaluation.onehot_grid_y,
+                            evaluation.onehot_grid_scope)
+    return calibrated, Calibration(platt, raw.threshold, raw.oof)
+
+
 def _score_test(config: TrainConfig, holdout: Holdout, plan: SearchPlan,
-                evaluation: Evaluation) -> TestScores:
-    """Refit the champion and the one-hot grid recipe on the training part; score the test."""
+                evaluation: Evaluation, calibration: Calibration) -> TestScores:
+    """Refit the champion and the one-hot grid recipe on the training part, fold the
+    calibration into the champion; score the test rows."""
     _say(config, "refitting the champion and the one-hot grid recipe on the training part")
     model = fit_champion(holdout.X_train, holdout.y_train, evaluation.champion.params,
                          config.seed, plan.big_jobs, plan.names)
-    booster = model.booster_
+    p_test_raw = np.asarray(model.booster_.predict(holdout.X_test))
+    booster = calib.calibrated_booster(model.booster_, calibration.platt)
     p_test = np.asarray(booster.predict(holdout.X_test))
+    changed = int(np.sum((p_test >= evaluation.threshold)
+                         != (p_test_raw >= calibration.raw_threshold)))
+    if changed:
+        raise calib.CalibrationError(f"calibration changed {changed} test decisions")
     onehot_model, columns = fit_onehot_grid(holdout.train_frame, holdout.y_train,
                                             evaluation.onehot_grid.params, config.seed,
                                             plan.big_jobs)
     p_onehot = predict_onehot_grid(onehot_model, columns, holdout.test_frame)
-    return TestScores(booster=booster, p_test=p_test, p_onehot_grid_test=p_onehot)
+    return TestScores(booster=booster, p_test=p_test, p_onehot_grid_test=p_onehot,
+                      p_test_raw=p_test_raw)
+
+
+def _calibration_report(config: TrainConfig, tracker: Tracker, holdout: Holdout,
+                        plan: SearchPlan, comparison: Comparison, evaluation: Evaluation,
+                        calibration: Calibration, scores: TestScores) -> dict[str, Any]:
+    """The card's ``calibration``: the map, ECE and Brier (OOF and test, bootstrap CIs),
+    reliability tables, the figures before the map, and every candidate calibrated alike."""
+    platt, resamples, seed = calibration.platt, config.bootstrap, config.seed
+    y_train, y_test = holdout.y_train, holdout.y_test
+    candidates = {}
+    for r in comparison.results:  # each candidate calibrated by the same method, its own map
+        entry: dict[str, Any] = {"cv_ece_uncalibrated": calib.ece(r.oof, plan.y)}
+        try:
+            own = calib.fit_platt(r.oof, plan.y)
+            entry |= {"a": own.a, "b": own.b,
+                      "cv_ece": calib.ece(own.probability(r.oof), plan.y)}
+        except calib.CalibrationError as exc:  # the dummy's near-constant scores
+            entry |= {"a": None, "b": None, "cv_ece": None, "not_calibrated": str(exc)}
+        candidates[r.name] = entry
+    report: dict[str, Any] = {
+        **platt.to_dict(),
+        "description": calib.DESCRIPTION,
+        "fitted_on": f"the champion's out-of-fold predictions ({len(y_train):,} rows, "
+                     f"{config.folds} evaluation folds); never the test rows",
+        "max_ece": config.max_ece,
+        "ece_bins": calib.ECE_BINS,
+        "threshold": evaluation.threshold,
+        "threshold_uncalibrated": calibration.raw_threshold,
+        "decisions_changed": {"oof": 0, "test": 0},
+        "oof": calib.assess(evaluation.champion.oof, y_train, resamples, seed),
+        "test": calib.assess(scores.p_test, y_test, resamples, seed),
+        "uncalibrated": {
+            "oof": {"ece": calib.ece(calibration.raw_oof, y_train),
+                    "brier": calib.brier(calibration.raw_oof, y_train),
+                    "mean_predicted": float(np.mean(calibration.raw_oof)),
+                    "auc": auc(y_train, calibration.raw_oof)},
+            "test": {"ece": calib.ece(scores.p_test_raw, y_test),
+                     "brier": calib.brier(scores.p_test_raw, y_test),
+                     "mean_predicted": float(np.mean(scores.p_test_raw)),
+                     "auc": auc(y_test, scores.p_test_raw)}},
+        "candidates": candidates,
+    }
+    tracker.log_metrics({"calibration_a": platt.a, "calibration_b": platt.b,
+                         **{f"calibration_{part}_{name}": report[part][name]["value"]
+                            for part in ("oof", "test") for name in ("ece", "brier")},
+                         "calibration_oof_ece_uncalibrated": report["uncalibrated"]["oof"]["ece"],
+                         "calibration_test_ece_uncalibrated":
+                             report["uncalibrated"]["test"]["ece"]})
+    test = report["test"]
+    _say(config, f"calibration: test ECE {report['uncalibrated']['test']['ece']:.4f} -> "
+                 f"{test['ece']['value']:.4f}; mean PD {test['mean_predicted']:.4f} vs "
+                 f"observed {test['observed_rate']:.4f}")
+    return report
 
 
 def _test_metrics(config: TrainConfig, holdout: Holdout, plan: SearchPlan,
@@ -632,6 +744,8 @@ def _plots(directory: Path, config: TrainConfig, holdout: Holdout, evaluation: E
                "one-hot grid recipe": (y_test, scores.p_onehot_grid_test)},
               directory / "roc.png")
     plots.confusion(y_test, scores.p_test, threshold, directory / "confusion_matrix.png")
+    plots.reliability({"out of fold": (holdout.y_train, evaluation.champion.oof),
+                       "test": (y_test, scores.p_test)}, directory / "reliability.png")
     importance = _shap_importance(scores.booster, holdout.X_test, 5_000, config.seed)
     plots.shap_importance(list(holdout.names), importance, directory / "shap_importance.png")
 

@@ -87,3 +87,31 @@ def shap_importance(names: Sequence[str], mean_abs: np.ndarray, path: Path, top:
     ax.set_title(title)
     ax.tick_params(axis="y", labelsize=8)
     return _save(fig, path)
+
+
+def reliability(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: Path,
+                title: str = "Reliability: predicted PD vs observed default rate") -> Path:
+    """Deciles of predicted PD: mean predicted vs observed rate with Jeffreys 95% intervals,
+    one series per set (name -> (y, p)); the diagonal is perfect calibration."""
+    from training.calibration import reliability_table
+
+    fig, ax = plt.subplots(figsize=(5.6, 5.0))
+    top = 0.0
+    for i, (name, (y, p)) in enumerate(curves.items()):
+        rows = reliability_table(p, y)
+        x = np.array([r["mean_predicted"] for r in rows])
+        rate = np.array([r["observed_rate"] for r in rows])
+        err = np.array([[r["observed_rate"] - r["jeffreys_low"] for r in rows],
+                        [r["jeffreys_high"] - r["observed_rate"] for r in rows]])
+        ax.errorbar(x, rate, yerr=err, fmt="o-", color=f"C{i}", capsize=3, ms=4,
+                    label=f"{name} (mean PD {np.mean(p):.3f}, observed {np.mean(y):.3f})")
+        top = max(top, float(x.max()), float(rate.max()))
+    top = min(1.0, top * 1.1 + 0.01)
+    ax.plot([0, top], [0, top], color="grey", ls=":", label="perfect calibration")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("mean predicted probability of default (decile of predicted PD)")
+    ax.set_ylabel("observed default rate (Jeffreys 95% interval)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, path)

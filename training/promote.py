@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import schema
+from contract.aws_errors import explain
 from contract.bundle import (
     CARD_FILE,
     GOLDEN_FILE,
@@ -88,11 +89,20 @@ def resolve(client: Any, alias: str | None, version: int | None,
     from mlflow.exceptions import MlflowException
 
     try:
+        registered = client.search_model_versions(f"name='{name}'", max_results=1)
+    except MlflowException:
+        registered = []
+    if not registered:
+        raise PromoteError(f"the MLflow registry at {client.tracking_uri} holds no {name} "
+                           f"model yet: run `make demo` or `make train` first (each registers "
+                           f"its model with the alias {CHAMPION_ALIAS!r})")
+    try:
         if version is not None:
             return client.get_model_version(name, str(version))
         return client.get_model_version_by_alias(name, alias or CHAMPION_ALIAS)
     except MlflowException as exc:
-        what = f"version {version}" if version is not None else f"alias {alias!r}"
+        what = (f"version {version}" if version is not None
+                else f"alias {alias or CHAMPION_ALIAS!r}")
         raise PromoteError(f"no {what} of {name} in the MLflow registry at "
                            f"{client.tracking_uri}: {exc.message}") from None
 
@@ -157,7 +167,8 @@ def stack_state(stack: str, cloudformation: Any) -> tuple[dict[str, str], dict[s
     try:
         found = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
     except Exception as exc:
-        raise PromoteError(f"stack {stack!r} cannot be read: {exc}") from None
+        raise PromoteError(explain(exc, stack) or f"stack {stack!r} cannot be read: {exc}"
+                           ) from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "")
                   for p in found.get("Parameters", [])}
@@ -226,7 +237,12 @@ def promote(stack: str, alias: str | None = None, version: int | None = None, *,
     model_version = resolve(client, alias, version)
     number = str(model_version.version)
     prefix = MODEL_PREFIX.format(version=number)
-    outputs, parameters = stack_state(stack, cloudformation or boto3.client("cloudformation"))
+    try:
+        cloudformation = cloudformation or boto3.client("cloudformation")
+        s3 = s3 or boto3.client("s3")
+    except Exception as exc:
+        raise PromoteError(explain(exc, stack) or str(exc)) from None
+    outputs, parameters = stack_state(stack, cloudformation)
     if parameters.get("ModelPrefix") == prefix:
         raise PromoteError(f"version {number} already serves stack {stack!r} "
                            f"(ModelPrefix={prefix}): nothing to promote")
@@ -234,8 +250,14 @@ def promote(stack: str, alias: str | None = None, version: int | None = None, *,
         bundle = download_bundle(model_version, Path(tmp))
         check_bundle(bundle, number)
         hook_bundle = str(keep(bundle, promoted_dir / number))
-        keys = upload_files(bundle, outputs["ModelBucketName"], prefix,
-                            outputs["ReferenceS3Uri"], s3 or boto3.client("s3"))
+        try:
+            keys = upload_files(bundle, outputs["ModelBucketName"], prefix,
+                                outputs["ReferenceS3Uri"], s3)
+        except Exception as exc:
+            message = explain(exc, stack)
+            if message is None:
+                raise
+            raise PromoteError(message) from None
     build, deploy_command = deploy_commands(stack, prefix)
     if deploy:
         run_deploy(hook_bundle, build, deploy_command,

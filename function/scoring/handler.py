@@ -30,6 +30,7 @@ gc.disable()
 
 from mangum import Mangum  # noqa: E402
 
+from contract.logs import restored, start_invocation  # noqa: E402
 from scoring import logs  # noqa: E402
 from scoring.api import create_app  # noqa: E402
 from scoring.firehose import install_sigterm_flush  # noqa: E402
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from contract.aws import LambdaContext
     from scoring.service import Service
 
+logs.configure()  # the level from AWS_LAMBDA_LOG_LEVEL
 app = create_app()
 service: Service = app.state.service
 if service.capture is not None:
@@ -55,6 +57,7 @@ class ScoringMangum(Mangum):
     """
 
     def __call__(self, event: Any, context: LambdaContext) -> dict[str, Any]:
+        start_invocation(context)
         try:
             return super().__call__(event, cast("MangumContext", context))
         except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError, AttributeError,
@@ -92,8 +95,14 @@ def _register_snapstart_hooks() -> bool:
     except ImportError:  # not in the Lambda runtime (tests, uvicorn, benchmarks)
         return False
     register_before_snapshot(service.prime)
-    register_after_restore(service.after_restore)
+    register_after_restore(_after_restore)
     return True
+
+
+def _after_restore() -> None:
+    """After a SnapStart restore: the next invocation is a cold start; fresh clients."""
+    restored()
+    service.after_restore()
 
 
 try:

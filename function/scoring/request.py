@@ -131,11 +131,19 @@ class Reason(BaseModel):
 class Prediction(BaseModel):
     model_config = _RESPONSE_CONFIG
     client_id: int = Field(description="SK_ID_CURR of the application.")
-    probability_default: float = Field(ge=0, le=1)
+    probability_default: float = Field(
+        ge=0, le=1,
+        description="Estimated probability of default (calibrated on training data): Platt "
+        "scaling, sigmoid(a * log-odds + b), fitted on the champion's out-of-fold "
+        "predictions and folded into the model, so it can be read, averaged and multiplied "
+        "(e.g. expected loss = PD x LGD x EAD) as a probability. GET /model gives the map "
+        "(`calibration`: method, a, b) and its checks (ECE, Brier, reliability table).")
     decision: Literal["approve", "decline"] = Field(
         description="decline iff probability_default >= threshold."
     )
-    threshold: float
+    threshold: float = Field(
+        description="The decision threshold, as a calibrated probability of default: the "
+        "one that minimises c_fn*FN + c_fp*FP on out-of-fold predictions.")
     model_version: str
     reasons: list[Reason] = Field(
         description="For a decline: only the factors that raised the risk, largest first "
@@ -145,8 +153,8 @@ class Prediction(BaseModel):
         "fewer when fewer qualify."
     )
     base_log_odds: float | None = Field(
-        description="The model's expected log-odds (TreeSHAP base value); null without "
-        "reasons.")
+        description="The model's expected (calibrated) log-odds (TreeSHAP base value); null "
+        "without reasons.")
     other_log_odds: float | None = Field(
         description="Sum of every contribution not listed in `reasons`: base_log_odds + "
         "the listed contributions + other_log_odds = the model's log-odds of default. Null "

@@ -194,8 +194,12 @@ ROUTES: tuple[Route, ...] = (
                 "content": _json_content("Health")},
     }}),
     Route("/model", "GET", model_card,
-          "The model card: version, threshold, costs, metrics, schema", {"responses": {
-              "200": {"description": "The model card.", "content": _json_content("ModelCard")},
+          "The model card: version, threshold, costs, metrics, calibration, schema",
+          {"responses": {
+              "200": {"description": "The model card. `calibration` says how "
+                                     "probability_default is calibrated (method, a, b) and "
+                                     "how well (ECE, Brier, reliability table).",
+                      "content": _json_content("ModelCard")},
               "503": _ERROR_RESPONSES["503"],
           }}),
 )

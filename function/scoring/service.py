@@ -108,6 +108,7 @@ class Service:
                 settings.capture_stream or "", settings.capture_hash_key,
                 buffer_bytes=settings.capture_buffer_bytes, interval_s=settings.capture_flush_s,
                 client_factory=capture_client_factory,
+                key_secret_arn=settings.capture_hash_key_secret_arn,
             )
 
     def bundle(self) -> Bundle:

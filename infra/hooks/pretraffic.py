@@ -18,7 +18,8 @@ file, checked against that bundle's card, with :data:`EXPECTATIONS_FILE` (the ca
 model_version and golden_sha256, and the golden set's file name). The golden set's sha256 is
 checked again here before any call.
 
-Packaged alone: standard library and the runtime's boto3 only.
+Packaged with contract/logs.py (its JSON log lines, the style of every function here):
+standard library and the runtime's boto3 only.
 
 Environment: TARGET_FUNCTION (the new version's ARN).
 """
@@ -27,15 +28,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("pretraffic")
-log.setLevel(logging.INFO)
+from contract.logs import emit, get_logger, start_invocation
+
+log = get_logger("pretraffic")
 
 #: Written by the build next to this file: model_version, golden_sha256, golden_file.
 EXPECTATIONS_FILE = "hook_expectations.json"
@@ -193,7 +194,7 @@ def handle(event: dict[str, Any], env: dict[str, str], lambda_client: Any, coded
         report = {"target": env.get("TARGET_FUNCTION"), "error": f"{type(exc).__name__}: {exc}"}
         status = "Failed"
     report["status"] = status
-    log.info(json.dumps({"event": "pretraffic", **report}, default=str))
+    emit(log, "pretraffic", **report)
     codedeploy.put_lifecycle_event_hook_execution_status(
         deploymentId=event["DeploymentId"],
         lifecycleEventHookExecutionId=event["LifecycleEventHookExecutionId"],
@@ -204,4 +205,5 @@ def handle(event: dict[str, Any], env: dict[str, str], lambda_client: Any, coded
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     import boto3  # in the Lambda runtime
 
+    start_invocation(context)
     return handle(event, dict(os.environ), boto3.client("lambda"), boto3.client("codedeploy"))

@@ -34,8 +34,11 @@ def test_the_package_holds_the_hook_the_golden_set_and_the_cards_expectations(bu
     out = tmp_path / "artifacts"
     expected = build_hook.build(out, bundle)
     card = json.loads((bundle / CARD_FILE).read_text())
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        [GOLDEN_FILE, pretraffic.EXPECTATIONS_FILE, "pretraffic.py"])
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == sorted(
+        [GOLDEN_FILE, pretraffic.EXPECTATIONS_FILE, "pretraffic.py", "contract/__init__.py",
+         "contract/logs.py"])
+    assert (out / "contract/logs.py").read_bytes() == (
+        build_hook.REPO / "contract/logs.py").read_bytes()
     assert (out / GOLDEN_FILE).read_bytes() == (bundle / GOLDEN_FILE).read_bytes()
     assert (out / "pretraffic.py").read_bytes() == Path(pretraffic.__file__).read_bytes()
     written = json.loads((out / pretraffic.EXPECTATIONS_FILE).read_text())

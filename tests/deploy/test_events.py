@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -252,12 +253,7 @@ def test_the_outcomes_event_runs_end_to_end_on_a_local_moto_server(
     PDs and loaded, the monthly outcomes run, its report copied out."""
     from infra import local_outcomes
 
-    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                 "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN", "MODEL_DIR", "CAPTURE_STREAM",
-                 "CAPTURE_HASH_KEY", "REPORT_BUCKET", "CAPTURE_BUCKET", "MODEL_CARD_KEY",
-                 "OUTCOME_MONTHS", "MODEL_S3_URI"):
-        monkeypatch.setenv(name, "unset")
-        monkeypatch.delenv(name)
+    before = dict(os.environ)
     assert local_outcomes.run(load(OUTCOMES_EVENT), trained_bundle, tmp_path) == 0
     (summary_path,) = tmp_path.glob("reports/outcomes/*/summary.json")
     summary = json.loads(summary_path.read_text())
@@ -267,6 +263,7 @@ def test_the_outcomes_event_runs_end_to_end_on_a_local_moto_server(
     assert summary["join"]["unmatched"] == summary["join"]["matched_to_decline"] == 0
     assert 0.5 < cohort["auc"] < 1 and cohort["observed_default_rate"] > 0
     assert (summary_path.parent / "report.html").is_file()
+    assert dict(os.environ) == before  # explicit clients: the environment is left alone
 
 
 def test_invoking_the_outcomes_event_without_aws_runs_it_locally(monkeypatch):
@@ -277,3 +274,16 @@ def test_invoking_the_outcomes_event_without_aws_runs_it_locally(monkeypatch):
     monkeypatch.setattr(local_outcomes, "main", lambda argv: calls.append(argv) or 0)
     assert invoker.main([str(EVENTS_DIR / OUTCOMES_EVENT)]) == 0
     assert calls == [[str(EVENTS_DIR / OUTCOMES_EVENT)]]
+
+
+def test_invoking_the_drift_event_against_aws_without_credentials_says_so(no_aws_config,
+                                                                         capsys):
+    """REPORT_BUCKET set means "run against AWS": with no AWS set-up, one sentence (S3 needs
+    no region, so the missing credentials are what is reported)."""
+    from contract.aws_errors import NO_CREDENTIALS
+
+    for name, value in {"REPORT_BUCKET": "b", "CAPTURE_BUCKET": "c", "REFERENCE_KEY": "k"}.items():
+        no_aws_config.setenv(name, value)
+    assert invoker.main([str(EVENTS_DIR / DRIFT_EVENT)]) == 1
+    err = capsys.readouterr().err
+    assert f"invoke: {NO_CREDENTIALS}" in err and "Traceback" not in err

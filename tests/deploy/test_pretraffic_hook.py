@@ -94,6 +94,16 @@ def test_a_sound_version_passes(trained_bundle, hook):
     assert [c["route"] for c in lam.calls] == ["GET /health", "POST /predict/batch"]
 
 
+def test_a_freshly_trained_calibrated_bundle_passes(calibrated_bundles, tmp_path):
+    """The calibration map is inside the graph: the hook built from a bundle that training
+    just wrote replays its golden set bit for bit."""
+    bundle = calibrated_bundles["balanced"]
+    report, _, _ = _run(bundle, _built(bundle, tmp_path / "hook"))
+    assert report["status"] == "Succeeded", report
+    assert report["golden"]["max_abs_diff_probability"] == 0.0
+    assert report["golden"]["decisions_differing"] == report["golden"]["mismatches"] == 0
+
+
 def test_a_changed_threshold_fails(trained_bundle, hook, tmp_path):
     served = _copy(trained_bundle, tmp_path)
     card = json.loads((served / CARD_FILE).read_text())
@@ -185,14 +195,20 @@ def test_a_hook_without_its_package_fails(trained_bundle, tmp_path):
 
 
 def test_the_hook_is_packaged_alone():
-    """CodeUri infra/hooks/: the module imports the standard library and boto3 only."""
+    """CodeUri infra/hooks/: the module imports the standard library, boto3 and the shared
+    JSON logging (contract.logs, copied into the package by infra/build_hook.py) only."""
     tree = ast.parse(Path(pretraffic.__file__).read_text())
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
                 for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree)
                  if isinstance(n, ast.ImportFrom) and n.module}
     assert imported <= {"__future__", "hashlib", "json", "logging", "os", "time",
-                        "collections", "pathlib", "typing", "boto3"}
+                        "collections", "pathlib", "typing", "boto3", "contract"}
+    from infra import build_hook
+
+    modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert {m for m in modules if m.startswith("contract")} == {"contract.logs"}
+    assert "logs.py" in build_hook.LOGS_SOURCES
 
 
 def test_the_handler_creates_lambda_and_codedeploy_clients_only():

@@ -210,6 +210,7 @@ def test_scoring_role_reads_the_model_prefix_and_sends_captures_only(template):
         ("s3:GetObject", "${ModelBucket.Arn}/${ModelPrefix}*"),
         ("firehose:PutRecordBatch", "${CaptureDeliveryStream.Arn}"),
         ("firehose:PutRecord", "${CaptureDeliveryStream.Arn}"),
+        ("secretsmanager:GetSecretValue", "${CaptureHashKeySecret}"),
     }
 
 
@@ -220,7 +221,26 @@ def test_scoring_grants_follow_their_conditions(template):
         for item in policy["PolicyDocument"]["Statement"]
         if "Fn::If" in item
     }
-    assert conditional == {"ReadModelBundle": "UseS3Model", "SendCaptures": "CaptureEnabled"}
+    assert conditional == {"ReadModelBundle": "UseS3Model", "SendCaptures": "CaptureEnabled",
+                           "ReadCaptureHashKey": "CaptureEnabled"}
+
+
+def test_the_hash_key_is_read_at_start_up_by_the_scoring_role_only(template):
+    """Never resolved into an environment (anyone who can read the function's configuration
+    could read it): the function gets the secret's ARN and only its role may read it."""
+    text = TEMPLATE.read_text(encoding="utf-8")
+    assert "resolve:secretsmanager" not in text
+    variables = template["Resources"]["ScoringFunction"]["Properties"]["Environment"]["Variables"]
+    assert "CAPTURE_HASH_KEY" not in variables
+    assert variables["CAPTURE_HASH_KEY_SECRET_ARN"] == {
+        "Fn::If": ["CaptureEnabled", {"Ref": "CaptureHashKeySecret"}, {"Ref": "AWS::NoValue"}]}
+    readers = {(where.split(" ")[0], render(s["Resource"])) for where, s in statements(template)
+               if s.get("Effect") == "Allow" and any(
+                   a.startswith("secretsmanager:") for a in as_list(s.get("Action", [])))}
+    assert readers == {("ScoringFunctionRole", "${CaptureHashKeySecret}")}
+    (reader,) = [s for where, s in statements(template) if where.startswith("ScoringFunctionRole")
+                 and s.get("Sid") == "ReadCaptureHashKey"]
+    assert reader["Action"] == "secretsmanager:GetSecretValue"
 
 
 def test_drift_role_reads_captures_and_reference_and_writes_reports_only(template):
@@ -285,7 +305,7 @@ def test_scoring_function(template):
     assert props["MemorySize"] == {"Ref": "ScoringMemorySize"}
     assert template["Parameters"]["ScoringMemorySize"]["Default"] == 1024
     assert set(props["Environment"]["Variables"]) == {
-        "MODEL_S3_URI", "CAPTURE_STREAM", "CAPTURE_HASH_KEY",
+        "MODEL_S3_URI", "CAPTURE_STREAM", "CAPTURE_HASH_KEY_SECRET_ARN",
     }  # fmt: skip  (champion only: the monitor scores a challenger)
 
 
@@ -431,6 +451,27 @@ def test_logs_have_retention_and_the_functions_use_their_log_groups(template):
                         ("OutcomesFunction", "OutcomesLogGroup")):
         config = template["Resources"][name]["Properties"]["LoggingConfig"]
         assert config["LogGroup"] == {"Ref": group}
+
+
+def test_every_function_logs_json_at_the_templates_levels(template):
+    """LogFormat JSON: Lambda filters the code's lines on their "level" and passes
+    ApplicationLogLevel to the code as AWS_LAMBDA_LOG_LEVEL (contract/logs.py)."""
+    functions = resources_of(template, "AWS::Serverless::Function")
+    assert set(functions) == {"ScoringFunction", "DriftFunction", "PreTrafficHookFunction",
+                              "OutcomesFunction"}
+    for function in functions.values():
+        assert function["Properties"]["LoggingConfig"] | {"LogGroup": None} == {
+            "LogGroup": None, "LogFormat": "JSON",
+            "ApplicationLogLevel": {"Ref": "ApplicationLogLevel"},
+            "SystemLogLevel": {"Ref": "SystemLogLevel"}}
+    parameters = template["Parameters"]
+    assert parameters["ApplicationLogLevel"]["Default"] == "INFO"
+    assert set(parameters["ApplicationLogLevel"]["AllowedValues"]) == {
+        "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+    assert set(parameters["SystemLogLevel"]["AllowedValues"]) == {"DEBUG", "INFO", "WARN"}
+    from contract.logs import LAMBDA_LEVELS
+
+    assert set(parameters["ApplicationLogLevel"]["AllowedValues"]) <= set(LAMBDA_LEVELS)
 
 
 # --------------------------------------------------------------------------- operations

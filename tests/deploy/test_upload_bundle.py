@@ -166,3 +166,32 @@ def test_a_golden_set_goes_under_the_prefix_before_the_card(bundle, s3):
         "models/7/shap_paths.npz"]
     assert [k.rsplit("/", 1)[1] for k in result.keys[:4]] == [
         "model.onnx", "shap_paths.npz", "golden_set.json", "model_card.json"]
+
+
+def _refusal(capsys, argv: list[str]) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 1 and "Traceback" not in err
+    return err
+
+
+def test_cli_without_a_region_says_so(bundle, no_aws_config, capsys):
+    from contract.aws_errors import NO_REGION
+
+    err = _refusal(capsys, ["--bundle", str(bundle), "--stack", "credit"])
+    assert err == f"upload_bundle: {NO_REGION}\n"
+
+
+def test_cli_without_credentials_says_so(bundle, no_aws_config, capsys):
+    from contract.aws_errors import NO_CREDENTIALS
+
+    no_aws_config.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    err = _refusal(capsys, ["--bundle", str(bundle), "--model-uri", "s3://m/models/{version}/",
+                            "--reference-uri", "s3://d/reference.csv.gz"])
+    assert err == f"upload_bundle: {NO_CREDENTIALS}\n"
+
+
+def test_cli_with_an_unknown_stack_says_so(bundle, moto_s3, capsys):
+    err = _refusal(capsys, ["--bundle", str(bundle), "--stack", "nope"])
+    assert err.startswith("upload_bundle: stack 'nope' does not exist in this account")

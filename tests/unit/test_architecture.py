@@ -79,7 +79,8 @@ def test_contract_is_pure_python_and_numpy() -> None:
 
 
 _STDLIB = {"collections", "dataclasses", "datetime", "json", "typing", "uuid", "math",
-           "hashlib", "hmac", "pathlib", "gzip", "io", "re", "os", "zlib", "statistics"}
+           "hashlib", "hmac", "pathlib", "gzip", "io", "re", "os", "zlib", "logging", "sys",
+           "traceback", "statistics"}
 
 
 # --------------------------------------------------------------------------- tests mirror code
@@ -118,3 +119,53 @@ def test_every_source_module_has_its_test_module() -> None:
 def test_the_exceptions_are_real_modules() -> None:
     for name in NO_TEST_MODULE:
         assert (REPO / name).is_file(), f"{name} is listed as an exception but does not exist"
+
+
+def infra_module_graph(directory: Path) -> dict[str, set[str]]:
+    """{infra module: infra modules it imports} (lazy imports included)."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted(directory.rglob("*.py")):
+        name = ".".join(path.relative_to(directory.parent).with_suffix("").parts)
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets.add(node.module)
+                targets |= {f"{node.module}.{alias.name}" for alias in node.names}
+        graph[name] = {t for t in targets if t.startswith(f"{directory.name}.")} - {name}
+    return {module: targets & graph.keys() for module, targets in graph.items()}
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle found by a depth-first walk, each as the list of its modules."""
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == 1:
+                cycles.append([*path[path.index(target):], target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    return cycles
+
+
+def test_infra_has_no_import_cycle() -> None:
+    graph = infra_module_graph(REPO / "infra")
+    assert graph.get("infra.demo")
+    assert import_cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_lazy_cycle(tmp_path: Path) -> None:
+    package = tmp_path / "infra"
+    package.mkdir()
+    (package / "a.py").write_text("from infra.b import f\n")
+    (package / "b.py").write_text("def f():\n    from infra import a\n")
+    assert import_cycles(infra_module_graph(package)) == [["infra.a", "infra.b", "infra.a"]]

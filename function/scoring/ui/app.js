@@ -149,7 +149,7 @@ function showErrors(err, target) {
 // --------------------------------------------------------------------------- charts
 function gauge(p, threshold) {
   const w = 600, h = 70, x = (v) => 10 + v * (w - 20);
-  const label = "Probability of default " + pct(p) + " against the threshold " + pct(threshold);
+  const label = "Estimated probability of default " + pct(p) + " against the decision threshold of " + pct(threshold) + " probability";
   const s = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "chart", role: "img", "aria-label": label });
   s.append(svgEl("title", {}, label));
   s.append(svgEl("rect", { x: 10, y: 20, width: w - 20, height: 16, fill: "#ffffff", stroke: "#4a4a4a" }));
@@ -162,29 +162,58 @@ function gauge(p, threshold) {
   s.append(svgEl("text", { x: Math.min(x(p), w - 60), y: 60, "font-size": 12, fill: "#1a1a1a" }, "\u25B2 " + pct(p)));
   return s;
 }
-// Horizontal waterfall: each bar starts where the previous ended (log-odds).
+// A label as lines of at most `width` characters, broken between words (a longer word
+// stands alone on its line): the whole text is always shown.
+function wrap(text, width) {
+  const lines = [];
+  let line = "";
+  for (const word of String(text).split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) { lines.push(line); line = word; }
+    else line = line ? line + " " + word : word;
+  }
+  if (line) lines.push(line);
+  return lines.length ? lines : [""];
+}
+// Horizontal waterfall: each bar starts where the previous ended (log-odds). Labels wrap
+// onto as many lines as they need; each row is as tall as its label.
 function waterfall(items, title) {
-  const row = 26, w = 640, left = 230, h = items.length * row + 30;
+  const lineH = 15, w = 660, left = 270, chars = 34, pad = 10;
+  const wrapped = items.map((it) => wrap(it.label, chars));
+  const heights = wrapped.map((lines) => Math.max(18, lines.length * lineH) + pad);
+  const tops = [];
+  let y0 = 4;
+  for (const h of heights) { tops.push(y0); y0 += h; }
+  const h = y0 + 26;
   let cum = 0, lo = 0, hi = 0;
   const spans = items.map((it) => { const a = cum; cum += it.value; lo = Math.min(lo, a, cum); hi = Math.max(hi, a, cum); return [a, cum]; });
   const span = hi - lo || 1, x = (v) => left + ((v - lo) / span) * (w - left - 70);
   const s = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "chart", role: "img", "aria-label": title + " (the table below lists the same values)" });
   s.append(svgEl("title", {}, title));
-  s.append(svgEl("line", { x1: x(0), x2: x(0), y1: 0, y2: h - 20, stroke: "#4a4a4a" }));
+  s.append(svgEl("line", { x1: x(0), x2: x(0), y1: 0, y2: h - 22, stroke: "#4a4a4a" }));
   items.forEach((it, i) => {
-    const [a, b] = spans[i], y = i * row + 4, up = it.value > 0;
-    s.append(svgEl("text", { x: 0, y: y + 15, "font-size": 12, fill: "#1a1a1a" }, it.label.slice(0, 34)));
-    s.append(svgEl("rect", { x: Math.min(x(a), x(b)), y, width: Math.max(1, Math.abs(x(b) - x(a))), height: row - 8,
+    const [a, b] = spans[i], y = tops[i], up = it.value > 0;
+    const bar = Math.min(heights[i] - pad, 18), barY = y + (heights[i] - pad - bar) / 2;
+    const label = svgEl("text", { x: 2, y: y + 12, "font-size": 12, fill: "#1a1a1a", class: "bar-label" });
+    wrapped[i].forEach((line, k) => label.append(svgEl("tspan", { x: 2, dy: k === 0 ? 0 : lineH }, line)));
+    s.append(label);
+    s.append(svgEl("rect", { x: Math.min(x(a), x(b)), y: barY, width: Math.max(1, Math.abs(x(b) - x(a))), height: bar,
       fill: up ? "#b71c1c" : "#1b5e20" }));
-    s.append(svgEl("text", { x: Math.max(x(a), x(b)) + 4, y: y + 15, "font-size": 12, fill: "#1a1a1a" },
+    s.append(svgEl("text", { x: Math.max(x(a), x(b)) + 4, y: barY + 13, "font-size": 12, fill: "#1a1a1a" },
       (up ? "\u25B2 " : "\u25BC ") + signed(it.value, 3)));
   });
-  s.append(svgEl("text", { x: left, y: h - 4, "font-size": 12, fill: "#1a1a1a" },
+  s.append(svgEl("text", { x: left, y: h - 6, "font-size": 12, fill: "#1a1a1a" },
     "\u25B2 raises risk, \u25BC lowers risk (log-odds)"));
   return s;
 }
 
 // ------------------------------------------------------------------- reference bins
+// Why a field has no bin to show: the reason in plain words.
+function noBin(ref, entry) {
+  if (!ref) return "training reference not available";
+  if (!entry) return "this field is not among the training reference bins";
+  return "too few training applicants with this value to show (fewer than " + ref.min_bin_rows + ")";
+}
+function binText(hit) { return hit.label + ", " + hit.bin.rows + " applicants"; }
 function findBin(entry, value) {
   if (!entry) return null;
   if (value === null || value === undefined) return entry.missing ? { label: "missing", bin: entry.missing } : null;
@@ -218,8 +247,9 @@ async function renderPrediction(p, app) {
   const out = $("result");
   const card = el("div", { class: "card" }, el("h3", { tabindex: "-1", id: "result-heading" }, "Decision for applicant " + p.client_id));
   card.append(decisionLine(p));
-  card.append(el("p", {}, "Probability of default: ", el("strong", { id: "probability" }, pct(p.probability_default)),
-    " (threshold ", el("span", { id: "threshold" }, pct(p.threshold)), ")"));
+  card.append(el("p", {}, "Estimated probability of default (calibrated on training data): ",
+    el("strong", { id: "probability" }, pct(p.probability_default)),
+    "; decision threshold: ", el("span", { id: "threshold" }, pct(p.threshold)), " probability of default"));
   card.append(gauge(p.probability_default, p.threshold));
   card.append(el("p", {}, "Model version: ", el("span", { id: "model-version" }, p.model_version)));
   if (state.original && state.original.prediction !== p) {
@@ -238,18 +268,40 @@ async function renderPrediction(p, app) {
   card.append(table("reasons", "Reasons with the applicant's place in the training population",
     ["Reason", "Value", "Effect (log-odds)", "Direction", "Applicant's bin in the training reference", "Default rate in that bin"],
     p.reasons.map((r) => {
-      const field = r.fields ? (r.fields.length === 1 ? r.fields[0] : null) : r.feature;
-      const value = r.values ? (field ? r.values[field] : null) : r.value;
-      const hit = ref && field ? findBin(ref.features[field], value) : null;
-      const shown = r.values ? Object.keys(r.values).map((k) => r.fields.length > 1 ? k + " " + show(r.values[k]) : show(r.values[k])).join(", ") : show(r.value);
-      return [reasonLabel(r), shown, signed(r.contribution, 4),
-        r.direction === "increases_risk" ? "\u25B2 raises risk" : "\u25BC lowers risk",
-        hit ? hit.label + ", " + hit.bin.rows + " applicants" : "not shown (too few reference rows)",
-        hit ? pct(hit.bin.default_rate) : "\u2014"];
+      const dir = r.direction === "increases_risk" ? "\u25B2 raises risk" : "\u25BC lowers risk";
+      const fields = r.fields || [r.feature];
+      const values = r.values || { [r.feature]: r.value };
+      if (fields.length === 1) {
+        const entry = ref ? ref.features[fields[0]] : null, hit = entry ? findBin(entry, values[fields[0]]) : null;
+        return [reasonLabel(r), show(values[fields[0]]), signed(r.contribution, 4), dir,
+          hit ? binText(hit) : "not shown: " + noBin(ref, entry), hit ? pct(hit.bin.default_rate) : "\u2014"];
+      }
+      return [reasonLabel(r), groupFields(r, fields, values, ref), signed(r.contribution, 4), dir,
+        groupReference(fields, values, ref), "\u2014"];
     })));
   if (ref) card.append(el("p", { class: "hint" }, "Reference: " + ref.rows + " training applicants, overall default rate " + pct(ref.default_rate) + "; every bin holds at least " + ref.min_bin_rows + "."));
   out.replaceChildren(card);
   $("result-heading").focus();
+}
+
+// A grouped reason's fields and values, each with its training bin, behind a disclosure.
+function groupFields(r, fields, values, ref) {
+  const list = el("ul", { class: "group-fields" });
+  for (const f of fields) {
+    const entry = ref ? ref.features[f] : null, hit = entry ? findBin(entry, values[f]) : null;
+    list.append(el("li", {}, el("strong", {}, f), " " + show(values[f]) + " \u2014 " +
+      (hit ? "training bin " + binText(hit) + ", default rate " + pct(hit.bin.default_rate) : "no bin shown: " + noBin(ref, entry))));
+  }
+  return el("details", { class: "group" }, el("summary", {}, fields.length + " fields and their values"), list);
+}
+// The reference column of a grouped reason: a comparison where the fields have bins, else why not.
+function groupReference(fields, values, ref) {
+  if (!ref) return "Not compared: the training reference is not available.";
+  const hits = fields.map((f) => ref.features[f] ? findBin(ref.features[f], values[f]) : null).filter(Boolean);
+  if (!hits.length) return "Not compared: a group of " + fields.length + " fields has no single training bin, and none of its fields has a bin to show.";
+  const rates = hits.map((h) => h.bin.default_rate);
+  return "A group of " + fields.length + " fields has no single training bin; its fields' bins have default rates from " +
+    pct(Math.min(...rates)) + " to " + pct(Math.max(...rates)) + " (" + hits.length + " of " + fields.length + " fields shown under the value).";
 }
 
 async function score() {
@@ -303,7 +355,7 @@ function renderComparison(c) {
     "Applicant " + c.a.client_id + " (A) against applicant " + c.b.client_id + " (B)"));
   const dec = (p) => (p.decision === "approve" ? "\u2714 approve" : "\u2716 decline");
   card.append(table("compare-summary", "Both decisions", ["Measure", "A", "B", "B \u2212 A"], [
-    ["Probability of default", pct(c.a.probability_default), pct(c.b.probability_default), signed(100 * c.probability_difference, 2) + " pts"],
+    ["Estimated probability of default", pct(c.a.probability_default), pct(c.b.probability_default), signed(100 * c.probability_difference, 2) + " pts"],
     ["Decision", dec(c.a), dec(c.b), c.a.decision === c.b.decision ? "same" : "different"],
     ["Log-odds", c.margin_a.toFixed(4), c.margin_b.toFixed(4), signed(c.margin_difference, 4)],
   ]));

@@ -432,3 +432,53 @@ def test_window_is_the_complete_days_before_the_event() -> None:
     assert (window.start, window.end) == (date(2026, 2, 22), date(2026, 2, 28))
     with pytest.raises(ValueError, match="ISO 8601"):
         drift_handler.window_for({"time": "yesterday"}, 7)
+
+
+# --------------------------------------------------------------------------- logs
+def test_every_log_line_is_json_with_the_common_fields(ok_run: dict[str, Any]) -> None:
+    """contract.logs's style: level, logger, the Lambda request id and cold_start."""
+    records = [json.loads(line) for line in ok_run["stdout"] + ok_run["rerun_stdout"]]
+    logs = [r for r in records if "_aws" not in r]
+    assert {r["event"] for r in logs} >= {"drift_run"}
+    assert any(r["logger"] == "drift.captures" for r in logs)  # the corrupt files
+    for record in logs:
+        assert record["level"] in {"info", "warning", "error"}
+        assert record["logger"].startswith("drift")
+        assert isinstance(record["lambda_request_id"], str) and record["lambda_request_id"]
+        assert isinstance(record["cold_start"], bool)
+    (run,) = [r for r in (json.loads(x) for x in ok_run["stdout"]) if r.get("event") ==
+              "drift_run"]
+    summary = json.loads(ok_run["objects"][PREFIX + "summary.json"])
+    assert (run["status"], run["window_end"]) == ("ok", "2026-11-27")
+    assert run["rows"] == summary["rows"]["current"] > 0
+    assert run["drift_share"] == summary["drift_share"]
+
+
+def test_monitor_logs_hold_no_applicant_values(world: Any, monkeypatch, caplog) -> None:
+    """At DEBUG, with distinctive values in readable and in unreadable captures: no value
+    appears in any line (stdout, or any logger's records)."""
+    from contract.logs import get_logger
+
+    distinctive = {"AMT_INCOME_TOTAL": 123_457.25, "AMT_CREDIT": 654_321.125,
+                   "ORGANIZATION_TYPE": "Industry: type 11"}
+    apps = applications(90, seed=5)
+    for app in apps:
+        app.update(distinctive)
+    put_captures(world, BUCKET, apps, at(WINDOW_DAYS[0]))
+    bad = capture_records(applications(2, seed=6), at(WINDOW_DAYS[1]))
+    bad[0]["features"]["AMT_ANNUITY"] = "Zyxwvut-annuity-4411"
+    world.put_object(Bucket=BUCKET, Key=capture_key(at(WINDOW_DAYS[1])),
+                     Body=encode_capture(bad))
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "DEBUG")
+    get_logger("drift")
+    caplog.set_level("DEBUG")
+    try:
+        result, stdout = invoke(scheduled_event())
+    finally:
+        monkeypatch.delenv("AWS_LAMBDA_LOG_LEVEL")
+        get_logger("drift")
+    assert result["status"] == "skipped"
+    text = "\n".join(stdout + [r.getMessage() for r in caplog.records])
+    assert "skipped capture" in text  # the unreadable object is logged, without its values
+    for value in ("123457.25", "123457", "654321.125", "Industry: type 11", "Zyxwvut"):
+        assert value not in text, value

@@ -167,6 +167,51 @@ def test_without_a_hash_key_a_random_per_process_key_is_used():
     assert make(KEY).hash_id(7) == hmac.new(KEY, b"7", hashlib.sha256).hexdigest()
 
 
+def test_the_hash_key_is_read_from_secrets_manager_at_start_up(stream, moto_s3, trained_bundle,
+                                                             apps, log_lines):
+    """CAPTURE_HASH_KEY_SECRET_ARN (the template's setting): the key is read once, when the
+    function primes (before a SnapStart snapshot), never from the environment."""
+    import boto3
+
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    arn = secrets.create_secret(Name="capture-key", SecretString="from-the-secret")["ARN"]
+    app = _app(trained_bundle, stream, capture_hash_key=None, capture_hash_key_secret_arn=arn)
+    writer = app.state.service.capture
+    assert not writer.random_key
+    app.state.service.prime()
+    secrets.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)  # read already
+    assert TestClient(app).post("/predict", json=apps[0]).status_code == 200
+    _flush(app)
+    (record,) = delivered_records(moto_s3)
+    assert record["client_id_hash"] == hmac.new(b"from-the-secret", b"456001",
+                                                hashlib.sha256).hexdigest()
+    assert "capture_key_loaded" in [line["event"] for line in log_lines()]
+    assert "from-the-secret" not in json.dumps(log_lines())
+
+
+def test_an_unreadable_hash_key_secret_fails_captures_not_requests(stream, moto_s3,
+                                                                    trained_bundle, apps,
+                                                                    log_lines):
+    """No record is written under another key: they are counted as failed, and logged."""
+    missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf"
+    app = _app(trained_bundle, stream, capture_hash_key=None,
+               capture_hash_key_secret_arn=missing)
+    app.state.service.prime()
+    assert TestClient(app).post("/predict", json=apps[0]).status_code == 200
+    assert _flush(app)["failed"] == 1
+    assert delivered_records(moto_s3) == []
+    events = [(line["event"], line.get("stage")) for line in log_lines()]
+    assert ("capture_key_error", None) in events and ("capture_failed", "key") in events
+
+
+def test_the_settings_read_the_secret_arn_and_the_local_key():
+    from scoring.config import load_settings
+
+    settings = load_settings({"CAPTURE_HASH_KEY_SECRET_ARN": "arn:x", "CAPTURE_STREAM": "s"})
+    assert (settings.capture_hash_key_secret_arn, settings.capture_hash_key) == ("arn:x", None)
+    assert load_settings({"CAPTURE_HASH_KEY": "k"}).capture_hash_key == b"k"
+
+
 def test_aws_sdk_loggers_are_pinned_above_debug(stream):
     """botocore logs request headers (the session token) at DEBUG: creating the capture
     client pins the SDK loggers at WARNING, whatever the root logger's level."""

@@ -241,6 +241,38 @@ def test_logs_hold_no_applicant_values(lambda_entry, apps, log_lines):
         assert needle not in text
 
 
+def test_log_lines_carry_the_invocation_and_follow_aws_lambda_log_level(
+        trained_bundle, monkeypatch, log_lines):
+    """Through the handler as Lambda imports it: every line names its Lambda request id and
+    whether it is the cold start; at AWS_LAMBDA_LOG_LEVEL=WARN the request lines go."""
+    import scoring.handler as entry
+
+    monkeypatch.setenv("MODEL_DIR", str(trained_bundle))
+    for name in ("CAPTURE_STREAM", "MODEL_S3_URI", "AWS_LAMBDA_LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    from contract.logs import restored
+
+    try:
+        restored()  # a fresh execution environment
+        module = importlib.reload(entry)
+        for request_id in ("first-invocation", "second-invocation"):
+            module.handler(http_api_event("GET", "/health"),
+                           FakeLambdaContext(aws_request_id=request_id))
+        requests = [line for line in log_lines() if line["event"] == "request"]
+        assert [(line["lambda_request_id"], line["cold_start"], line["logger"], line["level"])
+                for line in requests] == [("first-invocation", True, "scoring", "info"),
+                                          ("second-invocation", False, "scoring", "info")]
+        before = len(log_lines())
+        monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "WARN")
+        module = importlib.reload(entry)
+        module.handler(http_api_event("GET", "/health"), FakeLambdaContext())
+        module.handler(http_api_event("POST", "/predict", body="{"), FakeLambdaContext())
+        assert log_lines()[before:] == []  # nothing at INFO: no model_loaded, no request
+    finally:
+        monkeypatch.delenv("AWS_LAMBDA_LOG_LEVEL", raising=False)
+        importlib.reload(entry)
+
+
 def test_an_unexpected_error_is_a_json_500_through_the_handler(trained_bundle):
     """Nothing a client sends reaches this, but a bug must still answer JSON, not crash."""
     from scoring.api import create_app

@@ -10,16 +10,17 @@ lines, every record of every logger (the root logger, the library loggers: botoc
 urllib3, ...), and the process's stdout/stderr; then it is searched for each distinctive
 value in several spellings.
 
-* At INFO (the deployed level: the template's Text log format leaves the root logger at
-  WARNING, the scoring logger logs INFO) nothing may leak.
+* At INFO (the template's default ApplicationLogLevel: the scoring logger logs INFO, and
+  the root logger stays at WARNING) nothing may leak.
 * At DEBUG (the root logger at DEBUG, as a Lambda application log level of DEBUG would set
   it) nothing may leak either: botocore logs request headers at DEBUG, including
   ``X-Amz-Security-Token`` (the role's session token), so the serving code pins the AWS SDK
   loggers at WARNING (scoring.logs.AWS_SDK_LOGGERS); this test fails if that pin goes.
 
 Complements test_handler.py::test_logs_hold_no_applicant_values (capture off, the scoring
-stream only), test_capture.py::test_capture_logs_hold_no_applicant_values and the unit tests
-of scoring/logs.py (tests/unit/scoring/test_logs.py).
+stream only), test_capture.py::test_capture_logs_hold_no_applicant_values, the monitor's
+tests/functional/drift/test_handler.py::test_monitor_logs_hold_no_applicant_values and the
+unit tests of contract/logs.py and scoring/logs.py.
 """
 
 from __future__ import annotations

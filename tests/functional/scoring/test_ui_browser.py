@@ -213,9 +213,85 @@ def test_score_an_example(page: Any, server: Server) -> None:
         assert (pct_ok(cells[5], hit["default_rate"]) if hit else cells[5] == "\u2014"), cells
         if hit:
             assert f"{hit['rows']} applicants" in cells[4]
+        else:  # a plain sentence saying why there is no comparison
+            assert cells[4].startswith(("not shown: ", "A group of ", "Not compared: ")), cells
     label = page.get_attribute("svg[role=img]", "aria-label")
-    assert pct_ok(label.removeprefix("Probability of default "), expected["probability_default"])
+    shown_probability = label.removeprefix("Estimated probability of default ").split()[0]
+    assert pct_ok(shown_probability, expected["probability_default"])
+    assert "calibrated on training data" in page.inner_text("#result")
     shot(page, "score")
+    assert axe_violations(page) == []
+
+
+def chart_labels(page: Any, selector: str) -> list[dict[str, Any]]:
+    """Each waterfall label of the chart: its text, and whether every line of it lies inside
+    the chart and left of the bars."""
+    return list(page.evaluate("""(selector) => {
+        const svg = document.querySelector(selector);
+        const box = svg.getBoundingClientRect();
+        const scale = box.width / svg.viewBox.baseVal.width;
+        return [...svg.querySelectorAll("text.bar-label")].map((t) => ({
+            text: [...t.querySelectorAll("tspan")].map((s) => s.textContent).join(" "),
+            lines: t.querySelectorAll("tspan").length,
+            inside: [...t.querySelectorAll("tspan")].every((s) => {
+                const r = s.getBoundingClientRect();
+                return r.width > 0 && r.left >= box.left - 1 && r.top >= box.top - 1 &&
+                    r.bottom <= box.bottom + 1 && r.right <= box.left + 270 * scale + 1;
+            }),
+        }));
+    }""", selector))
+
+
+def grouped_prediction(server: Server) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(application, prediction with 10 reasons) of the first example with a grouped reason."""
+    for app in examples():
+        prediction = httpx.post(server.url + "/predict?reasons=10", json=app).json()
+        if any(len(r["fields"]) > 1 for r in prediction["reasons"]):
+            return app, prediction
+    pytest.fail("no example has a grouped reason among its 10 largest")
+
+
+def test_every_chart_label_is_shown_whole(page: Any, server: Server) -> None:
+    """Long statements wrap onto several lines inside the chart: none is cut."""
+    app, prediction = grouped_prediction(server)
+    page.evaluate("([p, app]) => renderPrediction(p, app)", [prediction, app])
+    page.wait_for_selector("#reasons")
+    labels = chart_labels(page, "#result svg.chart:not(:first-of-type)")
+    assert [x["text"] for x in labels] == [r["statement"] for r in prediction["reasons"]]
+    assert all(x["inside"] for x in labels), labels
+    longest = max(prediction["reasons"], key=lambda r: len(r["statement"]))
+    assert len(longest["statement"]) <= 34 or max(x["lines"] for x in labels) > 1
+    shot(page, "labels")
+    assert axe_violations(page) == []
+
+
+def test_a_grouped_reason_shows_its_fields_behind_a_disclosure(page: Any, server: Server) -> None:
+    app, prediction = grouped_prediction(server)
+    page.evaluate("([p, app]) => renderPrediction(p, app)", [prediction, app])
+    page.wait_for_selector("#reasons")
+    index, reason = next((i, r) for i, r in enumerate(prediction["reasons"])
+                         if len(r["fields"]) > 1)
+    row = page.query_selector_all("#reasons tbody tr")[index]
+    cells = row.query_selector_all("th, td")
+    assert cells[0].inner_text() == reason["statement"]
+    disclosure = cells[1].query_selector("details")
+    assert disclosure is not None and disclosure.get_attribute("open") is None
+    n = len(reason["fields"])
+    assert cells[1].inner_text().strip() == f"{n} fields and their values"  # values hidden
+    cells[1].query_selector("summary").click()
+    items = [li.inner_text() for li in cells[1].query_selector_all("li")]
+    assert [item.split(" ")[0] for item in items] == reason["fields"]
+    assert all(" \u2014 " in item for item in items)
+    reference = httpx.get(server.url + "/reference").json()
+    binned = [f for f in reason["fields"] if find_bin(reference["features"].get(f),
+                                                     reason["values"][f])]
+    sentence = cells[4].inner_text()
+    if binned:
+        assert sentence.startswith(f"A group of {n} fields has no single training bin")
+        assert f"({len(binned)} of {n} fields shown under the value)" in sentence
+    else:
+        assert sentence.startswith("Not compared: ")
+    shot(page, "grouped-reason")
     assert axe_violations(page) == []
 
 

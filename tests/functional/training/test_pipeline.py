@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from contract import schema
+from training.calibration import Platt
 from training.cli import main
 from training.costs import Costs, best_threshold
 from training.data import load_dataset
@@ -60,7 +61,11 @@ def test_train_cli_on_a_file_threshold_is_out_of_fold(tmp_path: Path,
     oof = lgbm_oof(X, y[train_idx], make_folds(y[train_idx], 3, 5), card["hyperparameters"],
                    4, 1, False, "")
     choice = best_threshold(y[train_idx], oof, Costs(8, 1.5))
-    assert card["threshold"] == choice.threshold
+    calibration = card["calibration"]
+    assert calibration["threshold_uncalibrated"] == choice.threshold
+    # The card's threshold is that one on the calibrated scale (the same decisions).
+    platt = Platt(calibration["a"], calibration["b"])
+    assert card["threshold"] == float(platt.probability(choice.threshold))
     assert card["metrics"]["cv"]["cost_per_applicant"] == pytest.approx(
         choice.cost_per_applicant)
     assert card["metrics"]["test"]["rows"] == len(test_idx)
@@ -130,3 +135,17 @@ def test_real_sample_champion_beats_the_onehot_grid_recipe(real_data_dir: Path,
     assert set(card["fairness"]["test"]["age"]) == {"<30", "30-44", "45-61", "62+"}
     assert set(card["fairness"]["oof"]["marital_status"]) == {
         "Married", "Single / not married", "Civil marriage", "Separated", "Widow"}
+
+    # The served probability is calibrated (issue 17's acceptance on the real sample): ECE
+    # out of fold <= 0.015 and on test <= 0.02, the mean predicted PD inside the observed
+    # rate's Jeffreys 95% interval on both; AUC, cost and every decision as before the map.
+    calibration = card["calibration"]
+    assert calibration["oof"]["ece"]["value"] <= 0.015, calibration["oof"]["ece"]
+    assert calibration["test"]["ece"]["value"] <= 0.02, calibration["test"]["ece"]
+    for part in ("oof", "test"):
+        assert calibration[part]["mean_within_jeffreys"], calibration[part]
+        # A strictly increasing map: the same ranking (1e-6: float rounding could tie two
+        # neighbouring scores, worth 1/(positives x negatives) ~ 1e-6 of AUC).
+        assert calibration["uncalibrated"][part]["auc"] == pytest.approx(
+            (metrics["cv"]["auc"] if part == "oof" else test["auc"]["value"]), abs=1e-6)
+    assert calibration["decisions_changed"] == {"oof": 0, "test": 0}

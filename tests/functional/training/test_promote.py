@@ -150,7 +150,7 @@ def test_the_version_already_serving_is_refused(registry, aws):
 
 
 def test_an_unknown_stack_or_alias_is_refused(registry, aws):
-    with pytest.raises(PromoteError, match="stack 'nope' cannot be read"):
+    with pytest.raises(PromoteError, match="stack 'nope' does not exist in this account"):
         _run(registry, aws, stack="nope")
     _stack(aws)
     with pytest.raises(PromoteError, match="no alias 'canary'"):
@@ -221,3 +221,47 @@ def test_cli_prints_the_build_and_deploy_line_with_the_kept_golden_set(registry,
     assert ("serve it with:\n  HOOK_BUNDLE=artifacts/promoted/1 sam build && sam deploy "
             "--stack-name credit --parameter-overrides ModelPrefix=models/1/\n") in out
     assert (tmp_path / "artifacts" / "promoted" / "1" / GOLDEN_FILE).is_file()
+
+
+# ------------------------------------------------------------------ set-up problems
+def _cli(capsys, *args: str) -> tuple[int, str]:
+    from training.cli import main
+
+    status = main(["promote", "--stack", "credit", *args])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    return status, captured.out + captured.err
+
+
+def test_an_empty_registry_says_to_train_first(no_aws_config, tmp_path, capsys):
+    no_aws_config.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'fresh.db'}")
+    no_aws_config.chdir(tmp_path)
+    status, out = _cli(capsys)
+    assert status == 1
+    assert f"holds no {REGISTERED_MODEL} model yet" in out
+    assert "run `make demo` or `make train` first" in out and "None" not in out
+
+
+def test_no_region_is_one_sentence(registry, no_aws_config, tmp_path, capsys):
+    no_aws_config.setenv("MLFLOW_TRACKING_URI", registry)
+    no_aws_config.chdir(tmp_path)
+    from contract.aws_errors import NO_REGION
+
+    assert _cli(capsys) == (1, f"promote refused: {NO_REGION}\n")
+
+
+def test_no_credentials_is_one_sentence(registry, no_aws_config, tmp_path, capsys):
+    from contract.aws_errors import NO_CREDENTIALS
+
+    no_aws_config.setenv("MLFLOW_TRACKING_URI", registry)
+    no_aws_config.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    no_aws_config.chdir(tmp_path)
+    assert _cli(capsys) == (1, f"promote refused: {NO_CREDENTIALS}\n")
+
+
+def test_no_stack_is_one_sentence(registry, aws, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", registry)
+    monkeypatch.chdir(tmp_path)
+    status, out = _cli(capsys)
+    assert status == 1
+    assert out.startswith("promote refused: stack 'credit' does not exist in this account")

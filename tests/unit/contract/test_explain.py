@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from contract import explain, schema
 from training import features
@@ -30,8 +31,37 @@ def test_statement_templates():
     assert explain.statement("EXT_SOURCE_3", "score from external credit bureau 3", 0.27, 0.5,
                              False) == ("Score from external credit bureau 3 is low (0.27), "
                                         "which lowers the risk")
-    assert explain.group_statement("documents provided", False) == (
-        "Documents provided lower the risk")
+    assert explain.group_statement("documents provided with the application", False) == (
+        "Documents provided with the application lower the risk")
+
+
+#: Every group's statement, as a reader should see it (a new group must be added here).
+GROUP_SENTENCES = {
+    "BUILDING": "Information about the applicant's home building raises the risk",
+    "DOCUMENTS": "Documents provided with the application raise the risk",
+    "CREDIT_BUREAU_ENQUIRIES": "Recent enquiries to the credit bureau raise the risk",
+    "SOCIAL_CIRCLE": "Payment records of the applicant's social circle raise the risk",
+    "CONTACT": "Contact details provided raise the risk",
+    "ADDRESS_MATCH": "Whether home, registered and work addresses match raises the risk",
+    "REGION_RATING": "Rating of the applicant's region raises the risk",
+}
+
+
+@pytest.mark.parametrize("group", sorted(explain.FIELD_GROUPS))
+def test_every_group_statement_is_a_grammatical_sentence(group):
+    label = explain.FIELD_GROUPS[group][0]
+    raising = explain.group_statement(label, True)
+    assert raising == GROUP_SENTENCES[group]
+    lowering = explain.group_statement(label, False)
+    assert lowering == raising.replace(" raises ", " lowers ").replace(" raise ", " lower ")
+    plural = group in explain.PLURAL_GROUPS
+    assert raising.endswith(" raise the risk" if plural else " raises the risk")
+    assert raising[0].isupper() and "  " not in raising
+
+
+def test_the_group_sentences_cover_every_group():
+    assert set(GROUP_SENTENCES) == set(explain.FIELD_GROUPS)
+    assert set(explain.FIELD_GROUPS) >= explain.PLURAL_GROUPS
 
 
 def test_age_bands_and_the_elderly_rule():

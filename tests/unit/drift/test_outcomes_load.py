@@ -153,7 +153,7 @@ def test_s3_in_and_out_through_aws_endpoint_url(tmp_path, monkeypatch):
 
 def test_the_command_without_a_key_says_so(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("CAPTURE_HASH_KEY", raising=False)
-    monkeypatch.delenv("CAPTURE_HASH_KEY_SECRET", raising=False)
+    monkeypatch.delenv("CAPTURE_HASH_KEY_SECRET_ARN", raising=False)
     code = main(["load-outcomes", "--input", str(_export(tmp_path / "e.csv", GOOD)),
                  "--output", str(tmp_path / "out")])
     assert code == 2 and "no hash key: set CAPTURE_HASH_KEY" in capsys.readouterr().err

@@ -35,6 +35,8 @@ def test_every_variable_is_read():
         "MAX_BODY_BYTES": "1000",
         "MAX_BATCH_BODY_BYTES": "200000",
         "ORT_INTRA_OP_THREADS": "2",
+        "CHALLENGER_MODEL_S3_URI": "s3://models/scoring/v8/",
+        "CAPTURE_HASH_KEY_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:k",
     })
     assert settings == Settings(
         model_dir=Path("/opt/bundle"),
@@ -46,6 +48,8 @@ def test_every_variable_is_read():
         max_body_bytes=1000,
         max_batch_body_bytes=200_000,
         ort_threads=2,
+        challenger_model_s3_uri="s3://models/scoring/v8/",
+        capture_hash_key_secret_arn="arn:aws:secretsmanager:eu-west-1:1:secret:k",
     )
     assert settings.capture_enabled is True
 
@@ -53,7 +57,8 @@ def test_every_variable_is_read():
 def test_empty_and_blank_values_mean_unset():
     """CloudFormation passes an unset optional parameter as an empty string."""
     blank = {name: "" for name in ("MODEL_DIR", "MODEL_S3_URI", "CAPTURE_STREAM",
-                                   "CAPTURE_HASH_KEY")}
+                                   "CAPTURE_HASH_KEY", "CAPTURE_HASH_KEY_SECRET_ARN",
+                                   "CHALLENGER_MODEL_S3_URI")}
     blank |= {name: "  " for name in ("CAPTURE_FLUSH_S", "CAPTURE_BUFFER_BYTES", "MAX_BODY_BYTES",
                                       "MAX_BATCH_BODY_BYTES", "ORT_INTRA_OP_THREADS")}
     assert load_settings(blank) == Settings()

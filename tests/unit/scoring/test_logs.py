@@ -1,5 +1,6 @@
-"""Structured logs (scoring/logs.py): one JSON object per line, levels, the stream switch and
-the AWS SDK loggers pinned above DEBUG. What may be logged (never applicant values) is
+"""Structured logs (scoring/logs.py over contract/logs.py): one JSON object per line, levels,
+the stream switch, the level from AWS_LAMBDA_LOG_LEVEL and the AWS SDK loggers pinned above
+DEBUG. What may be logged (never applicant values) is
 checked end to end in tests/functional/scoring/test_log_hygiene.py."""
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ def test_emit_writes_one_json_line(stream):
     logs.emit("request", route="/predict", status=200, latency_ms=1.5)
     (line,) = stream.getvalue().splitlines()
     record = json.loads(line)
-    assert list(record) == ["ts", "level", "event", "route", "status", "latency_ms"]
-    assert (record["level"], record["event"]) == ("info", "request")
+    assert list(record) == ["timestamp", "level", "logger", "event", "lambda_request_id",
+                            "cold_start", "route", "status", "latency_ms"]
+    assert (record["level"], record["event"], record["logger"]) == ("info", "request", "scoring")
     assert (record["route"], record["status"], record["latency_ms"]) == ("/predict", 200, 1.5)
-    stamp = datetime.fromisoformat(record["ts"])
+    stamp = datetime.fromisoformat(record["timestamp"])
     assert stamp.utcoffset() is not None and stamp.utcoffset().total_seconds() == 0
     assert " " not in line  # compact separators
 
@@ -40,6 +42,22 @@ def test_levels(stream):
     logs.emit("noise", level=logging.DEBUG)  # below the scoring logger's INFO
     lines = [json.loads(x) for x in stream.getvalue().splitlines()]
     assert [(x["event"], x["level"]) for x in lines] == [("capture_failed", "warning")]
+
+
+def test_aws_lambda_log_level_changes_what_the_scoring_logger_emits(stream, monkeypatch):
+    try:
+        monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "DEBUG")
+        logs.configure()
+        logs.emit("noise", level=logging.DEBUG)
+        monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "WARN")
+        logs.configure()
+        logs.emit("request")
+        logs.emit("capture_failed", level=logging.WARNING)
+    finally:
+        monkeypatch.delenv("AWS_LAMBDA_LOG_LEVEL")
+        logs.configure()
+    assert [json.loads(x)["event"] for x in stream.getvalue().splitlines()] == [
+        "noise", "capture_failed"]
 
 
 def test_values_that_are_not_json_are_written_as_text(stream):
