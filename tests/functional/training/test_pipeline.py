@@ -70,8 +70,9 @@ def test_train_cli_on_a_file_threshold_is_out_of_fold(tmp_path: Path,
         choice.cost_per_applicant)
     assert card["metrics"]["test"]["rows"] == len(test_idx)
     # The outcome reference: the same OOF predictions, among the applicants they approve.
-    assert card["outcome_reference"] == json.loads(json.dumps(
-        outcome_reference(y[train_idx], oof, choice.threshold)))
+    # (on the served, calibrated scale: the same approvals, the calibrated probabilities)
+    assert card["outcome_reference"] == json.loads(json.dumps(outcome_reference(
+        y[train_idx], platt.probability(oof), card["threshold"])))
 
     # The protected attributes are out of the model; what that costs was measured on the
     # same folds; fairness by gender, age band and marital status on OOF and test predictions.

@@ -127,6 +127,7 @@ def test_s3_in_and_out_through_aws_endpoint_url(tmp_path, monkeypatch):
     import boto3
     from moto.server import ThreadedMotoServer
 
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # its cached keys leave with the test
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
