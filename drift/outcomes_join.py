@@ -155,6 +155,15 @@ def run_join(captures: Path, outcomes: Path, threads: int | None = None,
     return JoinResult(loans=loans, counts=counts)
 
 
+def fetch_object(s3: S3Client, bucket: str, key: str, local: Path) -> None:
+    """One object to a local file, streamed with GetObject (not the transfer manager, whose
+    process-wide state outlives the client)."""
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    with open(local, "wb") as out:
+        for chunk in iter(lambda: body.read(1024 * 1024), b""):
+            out.write(chunk)
+
+
 def download_prefix(s3: S3Client, uri: str, target: Path, workers: int = 8,
                     keep: Callable[[str], bool] | None = None) -> int:
     """Copy the objects under ``s3://bucket/prefix`` into ``target`` (same relative keys),
@@ -170,7 +179,7 @@ def download_prefix(s3: S3Client, uri: str, target: Path, workers: int = 8,
     def fetch(key: str) -> None:
         local = target / key[len(prefix):].lstrip("/")
         local.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(bucket, key, str(local))
+        fetch_object(s3, bucket, key, local)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(fetch, keys))

@@ -127,7 +127,9 @@ def read_export(source: str | Path, s3: S3Client | None = None) -> pd.DataFrame:
         bucket, key = split_s3(name)
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / Path(key).name
-            (s3 or s3_client()).download_file(bucket, key, str(local))
+            from drift.outcomes_join import fetch_object
+
+            fetch_object(s3 or s3_client(), bucket, key, local)
             return read_export(local)
     path = Path(source)
     if not path.is_file():

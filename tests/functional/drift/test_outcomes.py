@@ -119,7 +119,6 @@ def test_realised_quality_equals_an_independent_computation(real_bundle, moto_s3
     from contract.capture_format import hour_prefix
     from tests.firehose import LimitedFirehose, create_stream
 
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # its cached keys leave with the test
     bundle, unseen = real_bundle
     now = datetime.now(UTC)
     create_stream(boto3.client("firehose", region_name="us-east-1"), moto_s3,

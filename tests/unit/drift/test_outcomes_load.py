@@ -127,7 +127,9 @@ def test_s3_in_and_out_through_aws_endpoint_url(tmp_path, monkeypatch):
     import boto3
     from moto.server import ThreadedMotoServer
 
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # its cached keys leave with the test
+    # boto3's default session would keep this test's keys for later tests: a fresh one,
+    # put back afterwards
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
