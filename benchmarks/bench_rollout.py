@@ -1,12 +1,16 @@
-"""Safe-rollout benchmark: the shadow challenger's added latency, and the PreTraffic hook.
+"""Safe-rollout benchmark: the request path before and after the challenger left it, and
+the PreTraffic hook.
 
-    python -m benchmarks.bench_rollout [--bundle DIR] [--requests 2000] [--batch-runs 30]
+    python -m benchmarks.bench_rollout [--bundle DIR] [--before-ref REF] [--requests 2000]
+                                       [--batch-runs 30]
 
-1. Shadow challenger: the same Lambda handler (Mangum, HTTP API v2 events) without and with
-   a challenger of the same size (the bundle again, under another threshold), requests
-   interleaved one for one so machine load hits both alike. Warm /predict (4 reasons) and
-   /predict/batch of 1,000 (no reasons): p50/p99 wall and CPU of each, and the difference
-   (the challenger's cost per request). Capture is off in both, so only the shadow differs.
+1. Request path, in one run: three Lambda handlers (Mangum, HTTP API v2 events), each in its
+   own worker process: the tree at ``--before-ref`` (the last one with the shadow challenger
+   in the scoring function, extracted with ``git archive``) with the challenger off and with
+   a challenger of the same size loaded, and this tree (champion only). Requests go to the
+   three in turn, the order rotating, so machine load hits all alike. Warm /predict
+   (4 reasons) and /predict/batch of 1,000 (no reasons): p50/p99 wall and CPU of each,
+   timed inside the worker around the handler call. Capture is off in all three.
 2. PreTraffic hook: infra/hooks/pretraffic.run_checks from the package infra/build_hook.py
    builds with the bundle's golden set (as ``sam build`` does; the function in process):
    reading and hashing the packaged golden set, /health, and one batch of the golden
@@ -21,8 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from contract.bundle import CARD_FILE, ModelCard
+from contract.bundle import ModelCard
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -63,57 +67,108 @@ def synthetic_bundle(directory: Path, trees: int = 300, rows: int = 20_000) -> P
     return output
 
 
-def handlers(bundle: Path, workdir: Path) -> tuple[Any, Any]:
-    """(baseline handler, handler with a loaded shadow challenger)."""
-    from mangum import Mangum
+#: The last commit whose scoring function ran a shadow challenger (scoring.shadow).
+BEFORE_REF = "72f8d69"
+ARMS = ("before, challenger off", "before, challenger on", "after (champion only)")
 
-    from scoring.api import create_app
-    from scoring.config import Settings
+#: A worker: builds one handler, then times the handler call for each line it reads
+#: ("single <i>" or "batch"), answering "<wall ms> <cpu ms>".
+_WORKER = r"""
+import json, os, shutil, sys, time
+from pathlib import Path
+bundle, mode, work = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+from mangum import Mangum
+from infra.lambda_events import FakeLambdaContext, http_api_event, reference_applications
+from scoring import logs
+from scoring.api import create_app
+from scoring.config import Settings
+logs.set_stream(open(os.devnull, "w"))
+app = create_app(Settings(model_dir=bundle))
+if mode == "challenger":
     from scoring.model import load_bundle
     from scoring.shadow import Challenger
-
-    challenger_dir = workdir / "challenger"
-    shutil.copytree(bundle, challenger_dir)
-    card = json.loads((challenger_dir / CARD_FILE).read_text())
-    card.update(model_version="2", threshold=card["threshold"] * 0.8)
-    (challenger_dir / CARD_FILE).write_text(json.dumps(card))
-    baseline = Mangum(create_app(Settings(model_dir=bundle)), lifespan="off")
-    shadow_app = create_app(Settings(model_dir=bundle))
-    shadow_app.state.service.challenger = Challenger(
-        "local", lambda: load_bundle(challenger_dir))
-    assert shadow_app.state.service.challenger.bundle() is not None
-    return baseline, Mangum(shadow_app, lifespan="off")
-
-
-def _timed(handler: Any, event: dict[str, Any], context: Any) -> tuple[float, float]:
+    challenger = work / "challenger"
+    if not challenger.exists():
+        shutil.copytree(bundle, challenger)
+        card = json.loads((challenger / "model_card.json").read_text())
+        card.update(model_version="2", threshold=card["threshold"] * 0.8)
+        (challenger / "model_card.json").write_text(json.dumps(card))
+    app.state.service.challenger = Challenger("local", lambda: load_bundle(challenger))
+    assert app.state.service.challenger.bundle() is not None
+handler, context = Mangum(app, lifespan="off"), FakeLambdaContext()
+apps = reference_applications(bundle, 1000)
+single = [http_api_event("POST", "/predict", body=a, query="reasons=4") for a in apps[:200]]
+batch = http_api_event("POST", "/predict/batch", body={"applications": apps}, query="reasons=0")
+print("ready", flush=True)
+for line in sys.stdin:
+    kind, _, i = line.strip().partition(" ")
+    event = single[int(i) % len(single)] if kind == "single" else batch
     started, cpu = time.perf_counter(), time.process_time()
     response = handler(event, context)
-    if response["statusCode"] != 200:
-        raise RuntimeError(response["body"][:300])
-    return (time.perf_counter() - started) * 1e3, (time.process_time() - cpu) * 1e3
+    wall, cpu = (time.perf_counter() - started) * 1e3, (time.process_time() - cpu) * 1e3
+    assert response["statusCode"] == 200, response["body"][:300]
+    print(f"{wall} {cpu}", flush=True)
+"""
 
 
-def interleaved(pair: tuple[Any, Any], events: list[dict[str, Any]], runs: int,
-                warmup: int) -> dict[str, dict[str, float]]:
-    """Wall and CPU percentiles of each handler, requests alternating between the two."""
-    from infra.lambda_events import FakeLambdaContext
+class Worker:
+    """One handler in its own process, on the scoring package of ``tree``."""
 
-    context = FakeLambdaContext()
+    def __init__(self, tree: Path, bundle: Path, mode: str, work: Path) -> None:
+        import subprocess
+
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONPATH", "CAPTURE_STREAM", "MODEL_S3_URI")}
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), str(tree / "function")])
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(bundle), mode, str(work)], cwd=tree, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        ready = self.process.stdout.readline().strip()
+        if ready != "ready":
+            raise RuntimeError(f"worker on {tree} did not start")
+
+    def time(self, command: str) -> tuple[float, float]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        wall, cpu = self.process.stdout.readline().split()
+        return float(wall), float(cpu)
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def before_tree(ref: str, directory: Path) -> Path:
+    """The repository at ``ref``, extracted (no worktree left behind)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    directory.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(root), "archive", ref], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(directory)], input=archive, check=True)
+    return directory
+
+
+def rotated(workers: dict[str, Worker], kind: str, runs: int, warmup: int
+            ) -> dict[str, dict[str, float]]:
+    """Wall and CPU percentiles per arm, the arms taking turns in rotating order."""
+    names = list(workers)
     for i in range(warmup):
-        for handler in pair:
-            handler(events[i % len(events)], context)
-    samples: dict[str, list[tuple[float, float]]] = {"baseline": [], "shadow": []}
+        for name in names:
+            workers[name].time(f"{kind} {i}")
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     for i in range(runs):
-        order = ("baseline", "shadow") if i % 2 == 0 else ("shadow", "baseline")
-        for name in order:
-            handler = pair[0] if name == "baseline" else pair[1]
-            samples[name].append(_timed(handler, events[i % len(events)], context))
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            samples[name].append(workers[name].time(f"{kind} {i}"))
     out = {}
     for name, values in samples.items():
         wall, cpu = [v[0] for v in values], [v[1] for v in values]
         out[name] = {"p50_ms": _pct(wall, 50), "p99_ms": _pct(wall, 99),
                      "cpu_p50_ms": _pct(cpu, 50), "cpu_p99_ms": _pct(cpu, 99)}
-    out["added"] = {k: out["shadow"][k] - out["baseline"][k] for k in out["baseline"]}
     return out
 
 
@@ -140,37 +195,49 @@ def hook_timing(handler: Any, bundle: Path, workdir: Path, runs: int) -> dict[st
 
 
 def _line(label: str, figures: dict[str, dict[str, float]]) -> str:
-    base, shadow, added = figures["baseline"], figures["shadow"], figures["added"]
-    return (f"{label:<28} baseline p50 {base['p50_ms']:8.2f} p99 {base['p99_ms']:8.2f} | "
-            f"shadow p50 {shadow['p50_ms']:8.2f} p99 {shadow['p99_ms']:8.2f} | "
-            f"added p50 {added['p50_ms']:+7.2f} ms ({shadow['p50_ms'] / base['p50_ms']:.2f}x) "
-            f"p99 {added['p99_ms']:+7.2f} ms | added CPU p50 {added['cpu_p50_ms']:+6.2f} ms")
+    off, on, after = (figures[name] for name in ARMS)
+    return (f"{label:<26} before/off p50 {off['p50_ms']:7.2f} p99 {off['p99_ms']:7.2f} | "
+            f"before/on p50 {on['p50_ms']:7.2f} p99 {on['p99_ms']:7.2f} | after p50 "
+            f"{after['p50_ms']:7.2f} p99 {after['p99_ms']:7.2f} | after vs off p50 "
+            f"{after['p50_ms'] - off['p50_ms']:+6.2f} p99 {after['p99_ms'] - off['p99_ms']:+6.2f}"
+            f" ms; vs on p50 {after['p50_ms'] - on['p50_ms']:+6.2f} p99 "
+            f"{after['p99_ms'] - on['p99_ms']:+6.2f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, help="a bundle with a golden set")
+    parser.add_argument("--before-ref", default=BEFORE_REF,
+                        help="the tree with the shadow challenger (default: %(default)s)")
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--batch-runs", type=int, default=30)
     parser.add_argument("--hook-runs", type=int, default=20)
     args = parser.parse_args(argv)
-    from infra.lambda_events import http_api_event, reference_applications
     from scoring import logs
 
     logs.set_stream(open(os.devnull, "w"))  # noqa: SIM115  (the request log lines)
 
     with tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp:
         work = Path(tmp)
-        bundle = args.bundle or synthetic_bundle(work)
-        pair = handlers(bundle, work)
-        apps = reference_applications(bundle, 1_000)
-        single = [http_api_event("POST", "/predict", body=a, query="reasons=4")
-                  for a in apps[:200]]
-        batch = [http_api_event("POST", "/predict/batch", body={"applications": apps},
-                                query="reasons=0")]
-        warm = interleaved(pair, single, args.requests, warmup=200)
-        batched = interleaved(pair, batch, args.batch_runs, warmup=3)
-        hook = hook_timing(pair[0], bundle, work, args.hook_runs)
+        bundle = (args.bundle or synthetic_bundle(work)).resolve()
+        before = before_tree(args.before_ref, work / "before")
+        here = Path(__file__).resolve().parents[1]
+        workers = {ARMS[0]: Worker(before, bundle, "off", work),
+                   ARMS[1]: Worker(before, bundle, "challenger", work),
+                   ARMS[2]: Worker(here, bundle, "off", work)}
+        try:
+            warm = rotated(workers, "single", args.requests, warmup=200)
+            batched = rotated(workers, "batch", args.batch_runs, warmup=3)
+        finally:
+            for worker in workers.values():
+                worker.close()
+        from mangum import Mangum
+
+        from scoring.api import create_app
+        from scoring.config import Settings
+
+        handler = Mangum(create_app(Settings(model_dir=bundle)), lifespan="off")
+        hook = hook_timing(handler, bundle, work, args.hook_runs)
     print(_line(f"/predict x{args.requests}", warm))
     print(_line(f"/predict/batch 1,000 x{args.batch_runs}", batched))
     print(f"PreTraffic hook checks, {hook['rows']} golden applications x{args.hook_runs}: "

@@ -96,6 +96,9 @@ class ModelCard(TypedDict, total=False):
     fairness: dict[str, Any]
     #: The less-discriminatory-alternatives search: candidates, frontier, rule, choice.
     less_discriminatory_alternatives: dict[str, Any]
+    #: Out-of-fold AUC, default rate and calibration among the applicants the model
+    #: approves, with CIs: what the monitor's realised cohorts are compared with.
+    outcome_reference: dict[str, Any]
     intended_use: str
     out_of_scope_uses: list[str]
     limitations: dict[str, str]

@@ -18,10 +18,17 @@ response is always the champion's, the top-level fields)::
      "challenger": {"model_version": "4", "probability": 0.091, "decision": "decline"}
 
 ``challenger`` is null when the challenger failed to load or to score that request.
+
+Records written since outcomes analysis also carry ``hash_key_id``, the id of the key that
+made ``client_id_hash`` (:func:`hash_key_id`): the outcome loader hashes SK_ID_CURR with the
+same key (:func:`client_hash`), and the join matches hashes of the same key id only, so a key
+rotation never pairs hashes of different keys (docs/outcomes.md, "Key rotation").
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
 import zlib
@@ -67,6 +74,8 @@ class CaptureRecord(_RequiredRecord, total=False):
 
     #: Only when a shadow challenger is configured (null: it failed on this request).
     challenger: ChallengerResult | None
+    #: The id of the key that made client_id_hash (:func:`hash_key_id`).
+    hash_key_id: str
 
 
 RECORD_KEYS: frozenset[str] = CaptureRecord.__required_keys__
@@ -76,6 +85,21 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _READ_BYTES = 16 * 1024
 #: One application is a few KB; a longer line is not a capture record.
 MAX_LINE_BYTES = 1024 * 1024
+
+
+#: What the key id is an HMAC of: a fixed label, so the id names the key but reveals nothing
+#: about any client hash.
+_KEY_ID_LABEL = b"credit-scoring/capture-hash-key-id"
+
+
+def client_hash(key: bytes, client_id: int | str) -> str:
+    """HMAC-SHA256 hex of ``str(SK_ID_CURR)``: the only form in which a client id is stored."""
+    return hmac.new(key, str(client_id).encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def hash_key_id(key: bytes) -> str:
+    """A short public id of a hash key (16 hex digits), the same wherever the key is used."""
+    return hmac.new(key, _KEY_ID_LABEL, hashlib.sha256).hexdigest()[:16]
 
 
 def day_prefix(day: date, prefix: str = DEFAULT_PREFIX) -> str:

@@ -1,5 +1,11 @@
-"""Drift monitoring: an Evidently data-drift report of captured applications against the
-training reference, as a scheduled Lambda (drift.handler) and a local command (python -m drift).
+"""Monitoring: an Evidently data-drift report of captured applications against the
+training reference, as a scheduled Lambda (drift.handler) and a local command (python -m drift);
+and outcomes analysis, monthly (drift.outcomes_handler, docs/outcomes.md).
+
+One module per job: captures/report/prediction/fairness/shadow (the weekly drift run),
+challenger (a challenger scored on captures), outcomes_load (loan-outcome exports),
+outcomes_join + sql/ (the join, DuckDB), athena (the same SQL on Athena), cohorts (the
+statistics per cohort), outcomes_report/outcomes_trend (the pages), outcomes (the run).
 
 Evidently's usage telemetry is switched off here, before any drift module imports evidently:
 0.7.23 reads DO_NOT_TRACK (evidently.telemetry, the UI/collector), EVIDENTLY_DISABLE_TELEMETRY

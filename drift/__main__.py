@@ -1,5 +1,8 @@
 """Local drift report: ``python -m drift report --reference a.csv --current b.csv --output dir``.
 
+Also ``python -m drift load-outcomes`` (drift.outcomes_load) and ``python -m drift outcomes``
+(drift.outcomes): see docs/outcomes.md.
+
 Writes report.html, report.json and summary.json (the same three files the Lambda writes) into
 ``dir``. Either CSV may be gzip-compressed and may carry extra columns: a training file's
 TARGET and SK_ID_CURR, a raw application file's SK_ID_CURR are dropped. Both need the 120
@@ -11,7 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -43,6 +48,67 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _load_outcomes(args: argparse.Namespace) -> int:
+    from drift.outcomes_load import HashKeys, load
+
+    written = load(args.input, args.output, HashKeys.from_env(), args.as_of)
+    print(f"wrote {len(written)} object(s):\n  " + "\n  ".join(written))
+    return 0
+
+
+def _outcomes(args: argparse.Namespace) -> int:
+    from drift.challenger import ChallengerModel
+    from drift.outcomes import analyse, describe, read_card, write_outputs
+
+    challenger = ChallengerModel.load(args.challenger) if args.challenger else None
+    summary = analyse(args.captures, args.outcomes, args.as_of, args.outcome_months,
+                      read_card(args.model_dir), challenger=challenger)
+    files = write_outputs(summary, args.output)
+    print(describe(summary) + "\nwrote " + ", ".join(map(str, files)))
+    return 0
+
+
+def _trend(args: argparse.Namespace) -> int:
+    from drift.outcomes_trend import render_trend
+
+    summaries = [json.loads(p.read_text(encoding="utf-8"))
+                 for p in sorted(Path(args.reports).glob("**/summary.json"))]
+    if not summaries:
+        raise ValueError(f"no summary.json under {args.reports}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(render_trend(summaries), encoding="utf-8")
+    print(f"{len(summaries)} runs -> wrote {args.output}")
+    return 0
+
+
+def _outcome_commands(commands: Any) -> None:
+    trend = commands.add_parser("outcomes-trend", help="the trend page over outcomes runs")
+    trend.add_argument("--reports", required=True, type=Path,
+                       help="a directory holding the runs' summary.json files")
+    trend.add_argument("--output", required=True, type=Path, help="trend.html to write")
+    loader = commands.add_parser("load-outcomes", help="load a loan-outcome export")
+    loader.add_argument("--input", required=True, help="CSV, CSV.gz or Parquet; path or s3://")
+    loader.add_argument("--output", required=True, help="layout root: directory or s3://")
+    loader.add_argument("--as-of", type=_date, default=None, help="default: today (UTC)")
+    outcomes = commands.add_parser("outcomes", help="outcomes analysis per cohort")
+    outcomes.add_argument("--captures", required=True, help="capture layout: dir or s3://")
+    outcomes.add_argument("--outcomes", required=True,
+                          help="an export file, or the outcome layout (dir or s3://)")
+    outcomes.add_argument("--as-of", type=_date, default=datetime.now(UTC).date())
+    outcomes.add_argument("--outcome-months", type=int, default=12)
+    outcomes.add_argument("--output", required=True, type=Path, help="output directory")
+    outcomes.add_argument("--model-dir", type=Path, default=None, help="the champion bundle")
+    outcomes.add_argument("--challenger", default=None,
+                          help="a challenger bundle: directory or s3:// prefix")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m drift", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -50,7 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--reference", required=True, type=Path, help="reference CSV")
     report.add_argument("--current", required=True, type=Path, help="current CSV")
     report.add_argument("--output", required=True, type=Path, help="output directory")
+    _outcome_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in {"load-outcomes", "outcomes", "outcomes-trend"}:
+        run = {"load-outcomes": _load_outcomes, "outcomes": _outcomes,
+               "outcomes-trend": _trend}[args.command]
+        try:
+            return run(args)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     for path in (args.reference, args.current):
         if not path.is_file():
             parser.error(f"no such file: {path}")

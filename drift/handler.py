@@ -20,7 +20,8 @@ Environment: REPORT_BUCKET, CAPTURE_BUCKET, REFERENCE_KEY (required); REFERENCE_
 WINDOW_DAYS (7), MIN_ROWS (200), MAX_ROWS (20000), ROWS_PER_OBJECT (50), READ_WORKERS (8),
 REFERENCE_SCORES_KEY and REFERENCE_CARD_KEY (default: reference_scores.json and
 model_card.json beside REFERENCE_KEY), MODEL_NAME (credit-scoring, the metric dimension),
-METRIC_NAMESPACE (CreditScoring/Drift); AWS_LAMBDA_LOG_LEVEL (INFO) for the logs.
+METRIC_NAMESPACE (CreditScoring/Drift), CHALLENGER_MODEL_S3_URI (a challenger bundle scored
+on the captures: drift.challenger); AWS_LAMBDA_LOG_LEVEL (INFO) for the logs.
 
 Logs are contract.logs's JSON lines and carry counts, keys and drift scores only, never
 applicant values.
@@ -88,6 +89,7 @@ class Config:
     read_workers: int = DEFAULT_WORKERS
     model_name: str = "credit-scoring"
     metric_namespace: str = "CreditScoring/Drift"
+    challenger_model_s3_uri: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -109,6 +111,7 @@ class Config:
             read_workers=positive_int(env, "READ_WORKERS", cls.read_workers),
             model_name=env.get("MODEL_NAME") or cls.model_name,
             metric_namespace=env.get("METRIC_NAMESPACE") or cls.metric_namespace,
+            challenger_model_s3_uri=env.get("CHALLENGER_MODEL_S3_URI") or None,
         )
         if config.min_rows > config.max_rows:
             raise ValueError(f"MIN_ROWS ({config.min_rows}) exceeds MAX_ROWS ({config.max_rows})")
@@ -144,6 +147,9 @@ class ReportFields(TypedDict, total=False):
     #: Decline rate by gender, age band and marital status on the captures vs the reference
     #: (drift.fairness).
     fairness: dict[str, Any]
+    #: The challenger (CHALLENGER_MODEL_S3_URI) scored on the window's captures: agreement
+    #: and flips (drift.challenger).
+    challenger: dict[str, Any]
 
 
 class DriftSummary(ReportFields):
@@ -376,6 +382,8 @@ def run(event: Any, config: Config, s3: S3Client) -> RunResult:
     marks.append(time.perf_counter())
     summary = _summary(config, window, len(reference), sample)
     summary["prediction"] = prediction_summary(sample.probability, sample.declined, scores)
+    if config.challenger_model_s3_uri:
+        summary["challenger"] = _challenger(s3, config.challenger_model_s3_uri, sample)
     reason = _skip_reason(sample, config)
     if reason is None:
         files, stale = _report_files(summary, reference, sample, window, keys,
@@ -553,3 +561,17 @@ def _fairness(s3: S3Client, config: Config, sample: CaptureSample) -> dict[str, 
     reference = fairness.reference_rates(s3, config.reference_bucket, key)
     return fairness.decline_by_group(sample.numeric, sample.categorical, sample.declined,
                                      reference)
+
+
+def _challenger(s3: S3Client, uri: str, sample: CaptureSample) -> dict[str, Any]:
+    """The challenger scored on the window's captures; a bundle that cannot be read is
+    reported, not raised (the drift report still runs)."""
+    from drift.challenger import ChallengerModel, agreement
+
+    try:
+        model = ChallengerModel.load(uri, s3)
+    except Exception as exc:
+        log.error("challenger %s unavailable: %s", uri, type(exc).__name__)
+        return {"source": uri, "error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
+    declined = model.declines(model.probabilities(sample.encoded()))
+    return {"source": uri, **agreement(sample.declined, declined, model.version)}

@@ -1,10 +1,13 @@
 """Docker-free local invocation: run a Lambda handler in-process on an event file.
 
-    python -m infra.invoke infra/events/predict_valid.json [--function Scoring|Drift]
+    python -m infra.invoke infra/events/predict_valid.json [--function Scoring|Drift|Outcomes]
 
 The function is picked from the event's shape unless ``--function`` says: API Gateway
 events (REST payload 1.0 or HTTP API payload 2.0) go to the scoring function's
-``scoring.handler.handler``, EventBridge scheduled events to ``drift.handler.handler``.
+``scoring.handler.handler``, EventBridge scheduled events to ``drift.handler.handler`` (the
+outcomes schedule's, whose rule is named ...OutcomesFunction..., to
+``drift.outcomes_handler.handler``). Without REPORT_BUCKET a scheduled event runs the whole
+job locally on a moto server (infra.local_drift, infra.local_outcomes).
 The handler runs with a fake Lambda context and the current environment (MODEL_DIR,
 CAPTURE_STREAM, REPORT_BUCKET, ...); the response is printed as pretty JSON with an API
 response's body decoded (base64 undone, JSON parsed) on stdout; what the handler itself
@@ -31,16 +34,20 @@ from infra.lambda_events import FakeLambdaContext, decode_response
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: Logical id in template.yaml -> "module:attribute" of its handler.
-HANDLERS = {"Scoring": "scoring.handler:handler", "Drift": "drift.handler:handler"}
+HANDLERS = {"Scoring": "scoring.handler:handler", "Drift": "drift.handler:handler",
+            "Outcomes": "drift.outcomes_handler:handler"}
 #: Memory (MB) and timeout (s) as deployed (template.yaml defaults).
-LIMITS = {"Scoring": (1024, 10), "Drift": (3008, 900)}
+LIMITS = {"Scoring": (1024, 10), "Drift": (3008, 900), "Outcomes": (3008, 900)}
 
 
 def detect_function(event: Mapping[str, Any]) -> str:
-    """"Scoring" for an API Gateway proxy event, "Drift" for a scheduled event."""
+    """"Scoring" for an API Gateway proxy event, "Outcomes" for the outcomes schedule's
+    event (its rule's name), "Drift" for another scheduled event."""
     if "httpMethod" in event or "routeKey" in event or "requestContext" in event:
         return "Scoring"
     if event.get("detail-type") == "Scheduled Event" or event.get("source") == "aws.events":
+        if any("Outcomes" in str(r) for r in event.get("resources") or ()):
+            return "Outcomes"
         return "Drift"
     raise ValueError(
         "cannot tell the function from the event (neither an API Gateway proxy event nor "
@@ -71,11 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--function", choices=sorted(HANDLERS), help="default: from the event")
     args = parser.parse_args(argv)
     event = json.loads(args.event.read_text(encoding="utf-8"))
-    if (args.function or detect_function(event)) == "Drift" and not os.environ.get(
-            "REPORT_BUCKET"):
-        from infra import local_drift  # no AWS configured: the whole job on a moto server
+    function = args.function or detect_function(event)
+    if function in ("Drift", "Outcomes") and not os.environ.get("REPORT_BUCKET"):
+        # no AWS configured: the whole job on a moto server
+        from infra import local_drift, local_outcomes
 
-        return local_drift.main([str(args.event)])
+        return (local_drift if function == "Drift" else local_outcomes).main([str(args.event)])
     try:
         with contextlib.redirect_stdout(sys.stderr):
             response = decode_response(invoke(event, args.function))

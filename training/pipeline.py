@@ -74,6 +74,7 @@ from training.models import (
     run_onehot_grid,
     search_champion,
 )
+from training.outcome_reference import outcome_reference
 from training.tracking import EXPERIMENT, REGISTERED_MODEL, Tracker
 
 #: Below this many rows a LightGBM fit runs on one thread, above on every core (up to 8).
@@ -363,6 +364,8 @@ def _train(config: TrainConfig) -> TrainResult:
                                                   evaluation, calibration, scores)
         card.update(_responsible_keys(config, prepared, holdout, compliance,
                                       fairness_report))
+        card["outcome_reference"] = outcome_reference(holdout.y_train, evaluation.champion.oof,
+                                                      evaluation.threshold)
         if lda_entry is not None:
             card["less_discriminatory_alternatives"] = lda_entry
         summary = {"comparison": comparison.summary(), "metrics": metrics,

@@ -311,6 +311,13 @@ def generate(rows: int, seed: int = 0, progress: bool = False) -> pd.DataFrame:
     Non-nullable integer fields and TARGET are int64, other numeric fields float64 (NaN =
     missing), categories object strings (NaN = missing). Same seed, same frame.
     """
+    return generate_with_true_pd(rows, seed, progress)[0]
+
+
+def generate_with_true_pd(rows: int, seed: int = 0, progress: bool = False
+                          ) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`generate`'s frame and each row's true default probability (the risk model's,
+    from which TARGET was drawn), for simulations that need known PDs."""
     if rows < 1:
         raise ValueError(f"rows must be positive, got {rows}")
     rng = np.random.default_rng(seed)
@@ -334,11 +341,11 @@ def generate(rows: int, seed: int = 0, progress: bool = False) -> pd.DataFrame:
     affluence = (z["REGION"] + z["AMT_INCOME_TOTAL"]) / _affluence_scale()
     col.update(_building(rng, rows, affluence))
     tick("building")
-    col[schema.TARGET_FIELD] = _target(rng, z, who, bureau, col)
+    col[schema.TARGET_FIELD], true_pd = _target(rng, z, who, bureau, col)
     tick("target")
     frame = _frame(col)
     tick("frame")
-    return frame
+    return frame, true_pd
 
 
 def _ids(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -590,8 +597,9 @@ def _bureau(rng: np.random.Generator, z: Latents, who: _Applicant, col: Columns)
 
 
 def _target(rng: np.random.Generator, z: Latents, who: _Applicant, bureau: _BureauRisk,
-            col: Columns) -> np.ndarray:
-    """TARGET from the logistic risk model, its intercept solved for TARGET_RATE."""
+            col: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """TARGET from the logistic risk model, its intercept solved for TARGET_RATE, and each
+    row's true default probability."""
     logit = sum(w * z[name] for name, w in _RISK.latent.items())
     logit = logit + _RISK.employment * np.where(who.employed, z["DAYS_EMPLOYED"], 0.0)
     logit = logit + _RISK.region_rating * (col["REGION_RATING_CLIENT_W_CITY"] - 2)
@@ -604,7 +612,7 @@ def _target(rng: np.random.Generator, z: Latents, who: _Applicant, bureau: _Bure
     intercept = _solve_intercept(np.asarray(logit), TARGET_RATE)
     probability = 1.0 / (1.0 + np.exp(-(intercept + logit)))
     target: np.ndarray = (rng.random(len(who.age)) < probability).astype(np.int64)
-    return target
+    return target, np.asarray(probability, dtype=np.float64)
 
 
 def _building(

@@ -16,8 +16,6 @@ request log line's ``request_id``), so captures join with logs and outcomes.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import secrets
 import threading
@@ -26,13 +24,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from contract.capture_format import encode_record
+from contract.capture_format import client_hash, encode_record, hash_key_id
 from contract.schema import ID_FIELD
 from scoring import logs
 from scoring.firehose import FirehoseProducer, empty_counts
 
 if TYPE_CHECKING:
-    from contract.capture_format import CaptureRecord, ChallengerResult, Decision
+    from contract.capture_format import CaptureRecord, Decision
     from scoring.firehose import FirehoseClient
     from scoring.shapes import CaptureCounts, CaptureOutcome
 
@@ -122,10 +120,17 @@ class CaptureWriter:
 
     # -- records -----------------------------------------------------------------------------
     def hash_id(self, client_id: int) -> str:
+        return client_hash(self._key_or_raise(), client_id)
+
+    def key_id(self) -> str:
+        """The id of the hash key (contract.capture_format.hash_key_id), for the records."""
+        return hash_key_id(self._key_or_raise())
+
+    def _key_or_raise(self) -> bytes:
         key = self.hash_key()
         if key is None:
             raise KeyUnavailable("the capture hash key could not be read")
-        return hmac.new(key, str(client_id).encode("ascii"), hashlib.sha256).hexdigest()
+        return key
 
     def lines(
         self,
@@ -134,9 +139,8 @@ class CaptureWriter:
         decisions: Sequence[Decision],
         model_version: str,
         request_id: str,
-        challenger: Sequence[ChallengerResult | None] | None = None,
     ) -> list[bytes]:
-        now = datetime.now(UTC).isoformat()
+        now, key_id = datetime.now(UTC).isoformat(), self.key_id()
         records: list[CaptureRecord] = [
             {
                 "captured_at": now,
@@ -146,12 +150,10 @@ class CaptureWriter:
                 "probability": probability,
                 "decision": decision,
                 "features": {k: v for k, v in app.items() if k != ID_FIELD},
+                "hash_key_id": key_id,
             }
             for app, probability, decision in zip(apps, probabilities, decisions, strict=True)
         ]
-        if challenger is not None:  # a shadow challenger is configured: its result per record
-            for record, result in zip(records, challenger, strict=True):
-                record["challenger"] = result
         return [encode_record(record) for record in records]
 
     def capture(
@@ -161,12 +163,10 @@ class CaptureWriter:
         decisions: Sequence[Decision],
         model_version: str,
         request_id: str,
-        challenger: Sequence[ChallengerResult | None] | None = None,
     ) -> CaptureOutcome:
         """Buffer one request's records: "buffered", "dropped" or "failed" (for the log)."""
         try:
-            lines = self.lines(apps, probabilities, decisions, model_version, request_id,
-                               challenger)
+            lines = self.lines(apps, probabilities, decisions, model_version, request_id)
         except Exception as exc:  # a bug in record building must not fail scoring
             self.producer.count_failed(len(apps))
             logs.emit("capture_failed", logging.ERROR, error=type(exc).__name__,

@@ -25,9 +25,10 @@ MAX_BATCH_BODY_BYTES            largest /predict/batch body         5242880 (5 M
                                                                     docs/decisions.md)
 ORT_INTRA_OP_THREADS            onnxruntime intra-op threads        1 (a Lambda of <= 1769 MB
                                                                     has one vCPU)
-CHALLENGER_MODEL_S3_URI         ``s3://bucket/prefix``: a shadow    unset (no challenger); see
-                                challenger bundle                   scoring.shadow
 ==============================  ==================================  ===========================
+
+The function scores the champion only: a challenger is scored by the monitor, on the
+captured applications (drift.challenger, docs/outcomes.md).
 
 docs/operations.md has the same table, with the variables the runtime sets
 (AWS_LAMBDA_LOG_LEVEL, AWS_LAMBDA_INITIALIZATION_TYPE); a test keeps it complete.
@@ -63,7 +64,6 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     max_batch_body_bytes: int = 5 * 1024 * 1024
     ort_threads: int = 1
-    challenger_model_s3_uri: str | None = None
 
     @property
     def capture_enabled(self) -> bool:
@@ -85,5 +85,4 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=positive_int(env, "MAX_BODY_BYTES", 64 * 1024),
         max_batch_body_bytes=positive_int(env, "MAX_BATCH_BODY_BYTES", 5 * 1024 * 1024),
         ort_threads=positive_int(env, "ORT_INTRA_OP_THREADS", 1),
-        challenger_model_s3_uri=env.get("CHALLENGER_MODEL_S3_URI") or None,
     )

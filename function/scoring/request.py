@@ -178,25 +178,12 @@ class CaptureStats(BaseModel):
     calls: int
 
 
-class ChallengerStats(BaseModel):
-    model_config = _RESPONSE_CONFIG
-    source: str = Field(description="CHALLENGER_MODEL_S3_URI.")
-    status: Literal["ok", "unavailable"]
-    model_version: str | None = None
-    reason: str | None = Field(default=None, description="The last load or scoring failure.")
-    scored: int
-    failed: int
-    disagreements: int = Field(description="Applications the challenger decided otherwise.")
-
-
 class Health(BaseModel):
     model_config = _RESPONSE_CONFIG
     status: Literal["ok", "unavailable"]
     model_version: str | None = None
     reason: str | None = None
     capture: CaptureStats
-    challenger: ChallengerStats | None = Field(
-        default=None, description="The shadow challenger; null when none is configured.")
 
 
 class ModelCard(BaseModel):

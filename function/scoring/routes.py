@@ -19,7 +19,6 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 # Runtime imports: FastAPI resolves the handlers' annotations when the routes are added.
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
     from scoring.config import Settings
     from scoring.model import Bundle
     from scoring.service import Service
-    from scoring.shadow import Challenger
     from scoring.shapes import PredictionBody
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -91,38 +89,21 @@ async def _score(request: Request, endpoint: Endpoint) -> Response:
         predictions = score(bundle, apps, reasons)
         log.update(model_version=bundle.version, n=len(apps), reasons=reasons,
                    **endpoint.decisions(predictions))
-        capture = _capture_task(service.capture, apps, predictions, bundle.version, log,
-                                service.challenger, str(request.scope.get(REQUEST_ID_KEY, "")))
-        return json_response(200, endpoint.body(predictions), background=capture)
+        if service.capture is not None:
+            _capture(service.capture, apps, predictions, bundle.version, log,
+                     str(request.scope.get(REQUEST_ID_KEY, "")))
+        return json_response(200, endpoint.body(predictions))
     except Exception as exc:
         return error_response(exc, log)
 
 
-def _capture_task(writer: CaptureWriter | None, apps: Sequence[Mapping[str, Any]],
-                  predictions: list[PredictionBody], version: str, log: dict[str, Any],
-                  challenger: Challenger | None = None, request_id: str = ""
-                  ) -> BackgroundTask | None:
-    """Capture only buffers its records (the Firehose producer sends them later), so without
-    a shadow challenger it runs here; the challenger scores after the response is built, and
-    its results join the captures. Outcomes join the request's log line."""
-    if challenger is None:
-        if writer is not None:
-            _capture(writer, None, apps, predictions, version, log, request_id)
-        return None
-    return BackgroundTask(_capture, writer, challenger, apps, predictions, version, log,
-                          request_id)
-
-
-def _capture(writer: CaptureWriter | None, challenger: Challenger | None,
-             apps: Sequence[Mapping[str, Any]], predictions: list[PredictionBody],
-             version: str, log: dict[str, Any], request_id: str = "") -> None:
-    shadow = challenger.score(apps, predictions, log) if challenger is not None else None
-    if writer is not None:
-        log["capture"] = writer.capture(apps, [p["probability_default"] for p in predictions],
-                                        [p["decision"] for p in predictions], version,
-                                        request_id,
-                                        challenger=None if challenger is None else (
-                                            shadow or [None] * len(apps)))
+def _capture(writer: CaptureWriter, apps: Sequence[Mapping[str, Any]],
+             predictions: list[PredictionBody], version: str, log: dict[str, Any],
+             request_id: str = "") -> None:
+    """Capture only buffers its records (the Firehose producer sends them later), so it runs
+    here, before the response; its outcome joins the request's log line."""
+    log["capture"] = writer.capture(apps, [p["probability_default"] for p in predictions],
+                                    [p["decision"] for p in predictions], version, request_id)
 
 
 # ---------------------------------------------------------------------------- handlers

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from contract.schema import ID_FIELD
 from scoring import capture as capture_mod
-from scoring import logs, shadow
+from scoring import logs
 from scoring.config import DEFAULT_REASONS, Settings
 from scoring.model import Bundle, BundleError, download_bundle, load_bundle, prime_application
 from scoring.reasons import reasons_for_rows
@@ -110,8 +110,6 @@ class Service:
                 client_factory=capture_client_factory,
                 key_secret_arn=settings.capture_hash_key_secret_arn,
             )
-        self.challenger = None if config_error is not None else shadow.from_settings(
-            settings.challenger_model_s3_uri, settings.ort_threads)
 
     def bundle(self) -> Bundle:
         """The loaded bundle; loads it on first use. Raises Unavailable with the reason."""
@@ -168,8 +166,6 @@ class Service:
         first real request meets warm code: at import, or before a SnapStart snapshot."""
         if self.capture is not None:
             self.capture.warm()
-        if self.challenger is not None:
-            self.challenger.bundle()
         try:
             bundle = self.bundle()
         except Unavailable:
@@ -192,11 +188,10 @@ class Service:
         """(HTTP status, /health body)."""
         counts = self.capture.stats() if self.capture else capture_mod.empty_stats()
         capture: CaptureHealth = {"enabled": self.capture is not None, **counts}
-        challenger = self.challenger.health() if self.challenger is not None else None
         try:
             bundle = self.bundle()
         except Unavailable as exc:
             return 503, {"status": "unavailable", "model_version": None, "reason": str(exc),
-                         "capture": capture, "challenger": challenger}
+                         "capture": capture}
         return 200, {"status": "ok", "model_version": bundle.version, "reason": None,
-                     "capture": capture, "challenger": challenger}
+                     "capture": capture}

@@ -61,18 +61,6 @@ class CaptureHealth(CaptureCounts):
     enabled: bool
 
 
-class ChallengerHealth(TypedDict):
-    """The shadow challenger in /health (scoring.shadow): its state and counters."""
-
-    source: str
-    status: Literal["ok", "unavailable"]
-    model_version: str | None
-    reason: str | None
-    scored: int
-    failed: int
-    disagreements: int
-
-
 class HealthBody(TypedDict):
     """The /health response body."""
 
@@ -80,5 +68,3 @@ class HealthBody(TypedDict):
     model_version: str | None
     reason: str | None
     capture: CaptureHealth
-    #: null when no challenger is configured.
-    challenger: ChallengerHealth | None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ API_EVENTS = {
     "predict_invalid.json", "predict_batch.json",
 }  # fmt: skip
 DRIFT_EVENT = "drift_schedule.json"
+OUTCOMES_EVENT = "outcomes_schedule.json"
 BUCKET = "credit-data-test"
 DRIFT_ENV = {
     "CAPTURE_BUCKET": BUCKET,
@@ -46,10 +48,12 @@ def body_of(name: str) -> Any:
 
 # --------------------------------------------------------------------------- the event files
 def test_the_event_set_and_how_each_is_routed():
-    assert {p.name for p in EVENTS_DIR.glob("*.json")} == API_EVENTS | {DRIFT_EVENT}
+    assert {p.name for p in EVENTS_DIR.glob("*.json")} == API_EVENTS | {DRIFT_EVENT,
+                                                                         OUTCOMES_EVENT}
     for name in API_EVENTS:
         assert invoker.detect_function(load(name)) == "Scoring", name
     assert invoker.detect_function(load(DRIFT_EVENT)) == "Drift"
+    assert invoker.detect_function(load(OUTCOMES_EVENT)) == "Outcomes"
     with pytest.raises(ValueError, match="--function"):
         invoker.detect_function({"hello": "world"})
 
@@ -239,6 +243,45 @@ def test_invoking_the_drift_event_without_aws_runs_it_locally(monkeypatch):
     monkeypatch.setattr(local_drift, "main", lambda argv: calls.append(argv) or 0)
     assert invoker.main([str(EVENTS_DIR / DRIFT_EVENT)]) == 0
     assert calls == [[str(EVENTS_DIR / DRIFT_EVENT)]]
+
+
+def test_the_outcomes_event_runs_end_to_end_on_a_local_moto_server(trained_bundle, tmp_path):
+    """`make invoke EVENT=infra/events/outcomes_schedule.json` without AWS (its local runner,
+    in a process of its own, as make runs it): synthetic traffic through the scoring app into
+    moto's Firehose, outcomes drawn from the generator's true PDs and loaded, the monthly
+    outcomes run, its report copied out."""
+    import subprocess
+    import sys
+
+    from infra import local_outcomes
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")
+           and k not in ("REPORT_BUCKET", "MODEL_DIR", "CAPTURE_STREAM")}
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.local_outcomes", str(EVENTS_DIR / OUTCOMES_EVENT),
+         "--bundle", str(trained_bundle), "--output", str(tmp_path)],
+        cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True,
+        timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (summary_path,) = tmp_path.glob("reports/outcomes/*/summary.json")
+    summary = json.loads(summary_path.read_text())
+    (cohort,) = summary["cohorts"]
+    assert cohort["matured"] and cohort["scored"] == local_outcomes.APPLICATIONS
+    assert cohort["with_outcome"] == cohort["approved"] == summary["join"]["matched"]
+    assert summary["join"]["unmatched"] == summary["join"]["matched_to_decline"] == 0
+    assert 0.5 < cohort["auc"] < 1 and cohort["observed_default_rate"] > 0
+    assert (summary_path.parent / "report.html").is_file()
+    assert (tmp_path / "reports/outcomes/trend.html").is_file()
+
+
+def test_invoking_the_outcomes_event_without_aws_runs_it_locally(monkeypatch):
+    from infra import local_outcomes
+
+    calls = []
+    monkeypatch.delenv("REPORT_BUCKET", raising=False)
+    monkeypatch.setattr(local_outcomes, "main", lambda argv: calls.append(argv) or 0)
+    assert invoker.main([str(EVENTS_DIR / OUTCOMES_EVENT)]) == 0
+    assert calls == [[str(EVENTS_DIR / OUTCOMES_EVENT)]]
 
 
 def test_invoking_the_drift_event_against_aws_without_credentials_says_so(no_aws_config,

@@ -147,7 +147,8 @@ def test_no_wildcard_resources(template):
             if tail["prefix"]:
                 prefixes.add(tail["prefix"])
     assert prefixes == {"ModelPrefix", "ChallengerModelPrefix", "CapturePrefix", "ReportPrefix",
-                        "BookPrefix", "ScorePrefix"}
+                        "BookPrefix", "ScorePrefix",
+                        "OutcomePrefix", "OutcomesReportPrefix", "AthenaResultsPrefix"}
     for name in prefixes:
         assert template["Parameters"][name]["AllowedPattern"].endswith("/$"), name
     # An empty ModelPrefix (the packaged bundle) would open the whole bucket: that grant
@@ -215,7 +216,6 @@ def test_scoring_role_reads_the_model_prefix_and_sends_captures_only(template):
         ("logs:CreateLogStream", log_streams),
         ("logs:PutLogEvents", log_streams),
         ("s3:GetObject", "${ModelBucket.Arn}/${ModelPrefix}*"),
-        ("s3:GetObject", "${ModelBucket.Arn}/${ChallengerModelPrefix}*"),
         ("firehose:PutRecordBatch", "${CaptureDeliveryStream.Arn}"),
         ("firehose:PutRecord", "${CaptureDeliveryStream.Arn}"),
         ("secretsmanager:GetSecretValue", "${CaptureHashKeySecret}"),
@@ -230,7 +230,6 @@ def test_scoring_grants_follow_their_conditions(template):
         if "Fn::If" in item
     }
     assert conditional == {"ReadModelBundle": "UseS3Model", "SendCaptures": "CaptureEnabled",
-                           "ReadChallengerBundle": "UseChallenger",
                            "ReadCaptureHashKey": "CaptureEnabled"}
 
 
@@ -269,6 +268,7 @@ def test_drift_role_reads_captures_and_reference_and_writes_reports_only(templat
         ("s3:GetObject", "${DataBucket.Arn}/${ReportPrefix}latest.json"),  # newer window?
         ("s3:PutObject", "${DataBucket.Arn}/${ReportPrefix}*"),
         ("s3:DeleteObject", "${DataBucket.Arn}/${ReportPrefix}*"),
+        ("s3:GetObject", "${ModelBucket.Arn}/${ChallengerModelPrefix}*"),  # UseChallenger
     }
     listing = [
         s for where, s in statements(template)
@@ -314,8 +314,7 @@ def test_scoring_function(template):
     assert template["Parameters"]["ScoringMemorySize"]["Default"] == 1024
     assert set(props["Environment"]["Variables"]) == {
         "MODEL_S3_URI", "CAPTURE_STREAM", "CAPTURE_HASH_KEY_SECRET_ARN",
-        "CHALLENGER_MODEL_S3_URI",
-    }  # fmt: skip
+    }  # fmt: skip  (champion only: the monitor scores a challenger)
 
 
 def test_scoring_routes_are_behind_the_iam_authenticated_throttled_api(template):
@@ -355,6 +354,7 @@ def test_drift_function_is_a_scheduled_container_image(template):
         "REPORT_BUCKET", "CAPTURE_BUCKET", "CAPTURE_PREFIX", "REFERENCE_KEY",
         "REFERENCE_SCORES_KEY", "REFERENCE_CARD_KEY",
         "WINDOW_DAYS", "MIN_ROWS", "MAX_ROWS", "REPORT_PREFIX", "METRIC_NAMESPACE", "MODEL_NAME",
+        "CHALLENGER_MODEL_S3_URI",
     }  # fmt: skip
     metadata = drift["Metadata"]
     assert set(metadata) >= {"DockerTag", "DockerContext", "Dockerfile"}
@@ -457,7 +457,8 @@ def test_logs_have_retention_and_the_functions_use_their_log_groups(template):
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     for name, group in (("ScoringFunction", "ScoringLogGroup"), ("DriftFunction", "DriftLogGroup"),
                         ("PreTrafficHookFunction", "PreTrafficHookLogGroup"),
-                        ("BatchFunction", "BatchLogGroup")):
+                        ("BatchFunction", "BatchLogGroup"),
+                        ("OutcomesFunction", "OutcomesLogGroup")):
         config = template["Resources"][name]["Properties"]["LoggingConfig"]
         assert config["LogGroup"] == {"Ref": group}
 
@@ -467,7 +468,7 @@ def test_every_function_logs_json_at_the_templates_levels(template):
     ApplicationLogLevel to the code as AWS_LAMBDA_LOG_LEVEL (contract/logs.py)."""
     functions = resources_of(template, "AWS::Serverless::Function")
     assert set(functions) == {"ScoringFunction", "DriftFunction", "PreTrafficHookFunction",
-                              "BatchFunction"}
+                              "BatchFunction", "OutcomesFunction"}
     for function in functions.values():
         assert function["Properties"]["LoggingConfig"] | {"LogGroup": None} == {
             "LogGroup": None, "LogFormat": "JSON",
@@ -631,3 +632,136 @@ def test_page_integration_passes_the_sign_in_settings_and_no_cors(template):
                resources["OfficerUserPoolClient"]["Properties"]["CallbackURLs"])
     for name in ("OfficerInvokePermission", "OfficerPageInvokePermission"):
         assert resources[name]["Properties"]["FunctionName"] == {"Ref": "ScoringFunction.Alias"}
+
+
+# --------------------------------------------------------------------------- outcomes
+def test_outcomes_function_runs_monthly_on_the_drift_image(template):
+    outcomes = template["Resources"]["OutcomesFunction"]
+    drift = template["Resources"]["DriftFunction"]
+    props = outcomes["Properties"]
+    assert props["PackageType"] == "Image"
+    assert props["ImageConfig"]["Command"] == ["drift.outcomes_handler.handler"]
+    assert {k: outcomes["Metadata"][k] for k in ("DockerTag", "DockerContext", "Dockerfile")} == {
+        k: drift["Metadata"][k] for k in ("DockerTag", "DockerContext", "Dockerfile")}
+    (event,) = props["Events"].values()
+    assert event["Properties"]["Schedule"] == {"Ref": "OutcomesSchedule"}
+    assert template["Parameters"]["OutcomesSchedule"]["Default"] == "cron(0 6 1 * ? *)"
+    env = props["Environment"]["Variables"]
+    from drift.outcomes_handler import OutcomesConfig
+
+    config = OutcomesConfig.from_env({k: "x" for k in env if isinstance(env[k], dict)}
+                                     | {"OUTCOME_MONTHS": "12", "LOOKBACK_MONTHS": "25"})
+    assert config.report_bucket == "x" and env["MODEL_CARD_KEY"] == {"Ref": "ReferenceCardKey"}
+    # OutcomesEngine=athena: the job gets the workgroup and database (drift.athena)
+    assert env["ATHENA_WORKGROUP"]["Fn::If"][:2] == ["OutcomesOnAthena",
+                                                     {"Ref": "OutcomesWorkGroup"}]
+    assert env["ATHENA_DATABASE"]["Fn::If"][:2] == ["OutcomesOnAthena",
+                                                    {"Ref": "MonitoringDatabase"}]
+    assert template["Parameters"]["OutcomesEngine"]["Default"] == "duckdb"
+
+
+def test_outcomes_role_reads_captures_outcomes_card_and_writes_its_reports_only(template):
+    log_streams = (
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+        "log-group:${OutcomesLogGroup}:log-stream:*"
+    )
+    assert grants(template, "OutcomesFunctionRole") == {
+        ("logs:CreateLogStream", log_streams),
+        ("logs:PutLogEvents", log_streams),
+        ("s3:ListBucket", "${CaptureBucket.Arn}"),
+        ("s3:GetObject", "${CaptureBucket.Arn}/${CapturePrefix}*"),
+        ("s3:ListBucket", "${DataBucket.Arn}"),
+        ("s3:GetObject", "${DataBucket.Arn}/${OutcomePrefix}*"),
+        ("s3:GetObject", "${DataBucket.Arn}/${ReferenceCardKey}"),
+        ("s3:GetObject", "${DataBucket.Arn}/${OutcomesReportPrefix}*"),
+        ("s3:PutObject", "${DataBucket.Arn}/${OutcomesReportPrefix}*"),
+        ("s3:DeleteObject", "${DataBucket.Arn}/${OutcomesReportPrefix}*"),
+        ("s3:GetObject", "${ModelBucket.Arn}/${ChallengerModelPrefix}*"),  # UseChallenger
+    }
+
+
+def test_the_outcomes_alarm_watches_what_the_job_emits(template):
+    from drift.outcomes_handler import OutcomesConfig, emf_lines
+
+    alarm = template["Resources"]["OutcomesQualityAlarm"]["Properties"]
+    watched = {m["MetricStat"]["Metric"]["MetricName"]: m["MetricStat"]["Metric"]
+               for m in alarm["Metrics"] if "MetricStat" in m}
+    env = template["Resources"]["OutcomesFunction"]["Properties"]["Environment"]["Variables"]
+    line = json.loads(emf_lines({"as_of": "2026-07-01", "cohorts": []}, OutcomesConfig(
+        "b", "b", "b", "k", metric_namespace=env["METRIC_NAMESPACE"], model_name="stack"))[-1])
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert {m["Name"] for m in directive["Metrics"]} == set(watched)
+    for metric in watched.values():
+        assert metric["Namespace"] == directive["Namespace"]
+        assert metric["Dimensions"] == [{"Name": "Model", "Value": {"Ref": "AWS::StackName"}}]
+    assert directive["Dimensions"] == [["Model"]]
+
+
+def test_athena_tables_match_the_records_and_the_join(template):
+    """The Glue tables hold the columns the join's SQL reads, typed like DuckDB's views,
+    and their partition projection yields the Firehose and loader layouts."""
+    from contract.capture_format import firehose_prefix
+    from contract.outcome_format import day_prefix
+    from contract.schema import FEATURE_FIELDS
+    from drift.outcomes_join import CAPTURE_COLUMNS, OUTCOME_COLUMNS
+
+    hive = {"VARCHAR": "string", "DOUBLE": "double", "INTEGER": "int"}
+    resources = template["Resources"]
+    for name, columns in (("CapturesTable", CAPTURE_COLUMNS), ("OutcomesTable", OUTCOME_COLUMNS)):
+        table = resources[name]["Properties"]["TableInput"]
+        got = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
+        expected = {k: hive[v] for k, v in columns.items()}
+        if name == "CapturesTable":
+            expected["features"] = "struct<" + ",".join(
+                f"{f.name.lower()}:{'string' if f.kind == 'category' else 'double'}"
+                for f in FEATURE_FIELDS) + ">"
+        assert got == expected, name
+        assert table["Parameters"]["projection.enabled"] == "true"
+    captures = resources["CapturesTable"]["Properties"]["TableInput"]["Parameters"]
+    assert render(captures["storage.location.template"]) == (
+        "s3://${CaptureBucket}/${CapturePrefix}dt=${!dt}/hour=${!hour}/")
+    assert firehose_prefix("P/") == "P/dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/"
+    assert (captures["projection.dt.format"], captures["projection.hour.digits"]) == (
+        "yyyy-MM-dd", "2")
+    outcomes = resources["OutcomesTable"]["Properties"]["TableInput"]["Parameters"]
+    assert render(outcomes["storage.location.template"]) == (
+        "s3://${DataBucket}/${OutcomePrefix}dt=${!dt}/")
+    from datetime import date
+
+    assert day_prefix(date(2027, 1, 2), "P/") == "P/dt=2027-01-02/"
+
+
+def test_athena_workgroup_cuts_off_scans_and_its_results_expire(template):
+    group = template["Resources"]["OutcomesWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+    assert group["EnforceWorkGroupConfiguration"] is True
+    assert group["BytesScannedCutoffPerQuery"] == {"Ref": "AthenaBytesScannedCutoff"}
+    assert render(group["ResultConfiguration"]["OutputLocation"]) == (
+        "s3://${DataBucket}/${AthenaResultsPrefix}")
+    rules = template["Resources"]["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (rule,) = [r for r in rules if r["Id"] == "expire-athena-results"]
+    assert rule["Prefix"] == {"Ref": "AthenaResultsPrefix"}
+    assert rule["ExpirationInDays"] == {"Ref": "AthenaResultsRetentionDays"}
+
+
+def test_athena_grants_are_the_outcome_jobs_workgroup_tables_and_results_only(template):
+    policy = template["Resources"]["OutcomesAthenaPolicy"]["Properties"]
+    assert policy["Roles"] == [{"Ref": "OutcomesFunctionRole"}]
+    pairs = {(action, render(resource))
+             for statement in policy["PolicyDocument"]["Statement"]
+             for action in as_list(statement["Action"])
+             for resource in as_list(statement["Resource"])}
+    arn = "arn:${AWS::Partition}:SERVICE:${AWS::Region}:${AWS::AccountId}:"
+    workgroup = arn.replace("SERVICE", "athena") + "workgroup/${OutcomesWorkGroup}"
+    glue = arn.replace("SERVICE", "glue")
+    assert pairs == {
+        *((f"athena:{a}", workgroup) for a in ("StartQueryExecution", "GetQueryExecution",
+                                               "GetQueryResults", "StopQueryExecution")),
+        *((f"glue:{a}", r) for a in ("GetDatabase", "GetTable") for r in (
+            glue + "catalog", glue + "database/${MonitoringDatabase}",
+            glue + "table/${MonitoringDatabase}/${CapturesTable}",
+            glue + "table/${MonitoringDatabase}/${OutcomesTable}")),
+        ("s3:GetBucketLocation", "${DataBucket.Arn}"),
+        ("s3:ListBucket", "${DataBucket.Arn}"),
+        *((f"s3:{a}", "${DataBucket.Arn}/${AthenaResultsPrefix}*")
+          for a in ("PutObject", "GetObject", "AbortMultipartUpload")),
+    }

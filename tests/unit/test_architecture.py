@@ -84,7 +84,7 @@ def test_contract_is_pure_python_and_numpy() -> None:
 
 _STDLIB = {"collections", "dataclasses", "datetime", "json", "typing", "uuid", "math",
            "hashlib", "hmac", "pathlib", "gzip", "io", "re", "os", "zlib", "logging", "sys",
-           "traceback"}
+           "traceback", "statistics"}
 
 
 # --------------------------------------------------------------------------- tests mirror code

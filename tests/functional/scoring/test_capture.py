@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 from fastapi.testclient import TestClient
 
+from contract.capture_format import hash_key_id
 from infra.lambda_events import FakeLambdaContext, http_api_event, reference_applications
 from scoring import capture, firehose
 from scoring.api import create_app
@@ -61,6 +62,7 @@ def test_predict_captures_one_record_sent_later(stream, moto_s3, trained_bundle,
     assert (stats["buffered"], stats["sent"], stats["calls"]) == (0, 1, 1)
     (record,) = delivered_records(moto_s3)
     assert record["client_id_hash"] == hmac.new(KEY, b"456001", hashlib.sha256).hexdigest()
+    assert record["hash_key_id"] == hash_key_id(KEY)
     assert record["request_id"] == response.headers["x-request-id"]
     assert record["probability"] == response.json()["probability_default"]
     assert record["decision"] == response.json()["decision"]

@@ -22,6 +22,7 @@ from training.models import (
     ONEHOT_GRID,
     lgbm_oof,
 )
+from training.outcome_reference import outcome_reference
 from training.pipeline import TrainConfig, train
 from training.synthetic import write_sample
 
@@ -68,6 +69,10 @@ def test_train_cli_on_a_file_threshold_is_out_of_fold(tmp_path: Path,
     assert card["metrics"]["cv"]["cost_per_applicant"] == pytest.approx(
         choice.cost_per_applicant)
     assert card["metrics"]["test"]["rows"] == len(test_idx)
+    # The outcome reference: the same OOF predictions, among the applicants they approve.
+    # (on the served, calibrated scale: the same approvals, the calibrated probabilities)
+    assert card["outcome_reference"] == json.loads(json.dumps(outcome_reference(
+        y[train_idx], platt.probability(oof), card["threshold"])))
 
     # The protected attributes are out of the model; what that costs was measured on the
     # same folds; fairness by gender, age band and marital status on OOF and test predictions.

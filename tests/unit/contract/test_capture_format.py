@@ -132,10 +132,21 @@ def test_features_must_be_the_120_applicant_fields():
 def test_the_challenger_result_is_optional_and_round_trips():
     from contract.capture_format import OPTIONAL_KEYS
 
-    assert {"challenger"} == OPTIONAL_KEYS and "challenger" not in RECORD_KEYS
+    assert {"challenger", "hash_key_id"} == OPTIONAL_KEYS and "challenger" not in RECORD_KEYS
     shadow = {"model_version": "4", "probability": 0.05, "decision": "approve"}
     records = [_record(), _record(challenger=shadow), _record(challenger=None)]
     decoded = decode_capture(encode_capture(records))
     assert [r.get("challenger", "absent") for r in decoded] == ["absent", shadow, None]
     with pytest.raises(ValueError, match="record 1 does not have the capture keys"):
         decode_capture(encode_capture([_record(shadow=shadow)]))
+
+
+def test_the_hash_key_id_names_the_key_and_reveals_no_hash():
+    from contract.capture_format import client_hash, hash_key_id
+
+    assert hash_key_id(b"k1") == hash_key_id(b"k1") != hash_key_id(b"k2")
+    assert len(hash_key_id(b"k1")) == 16
+    assert client_hash(b"k1", 100002) == client_hash(b"k1", "100002") != client_hash(b"k2", 100002)
+    assert not client_hash(b"k1", 100002).startswith(hash_key_id(b"k1"))
+    records = decode_capture(encode_capture([_record(hash_key_id=hash_key_id(b"k1"))]))
+    assert records[0]["hash_key_id"] == hash_key_id(b"k1")

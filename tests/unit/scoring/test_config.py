@@ -35,7 +35,6 @@ def test_every_variable_is_read():
         "MAX_BODY_BYTES": "1000",
         "MAX_BATCH_BODY_BYTES": "200000",
         "ORT_INTRA_OP_THREADS": "2",
-        "CHALLENGER_MODEL_S3_URI": "s3://models/scoring/v8/",
         "CAPTURE_HASH_KEY_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:k",
     })
     assert settings == Settings(
@@ -48,7 +47,6 @@ def test_every_variable_is_read():
         max_body_bytes=1000,
         max_batch_body_bytes=200_000,
         ort_threads=2,
-        challenger_model_s3_uri="s3://models/scoring/v8/",
         capture_hash_key_secret_arn="arn:aws:secretsmanager:eu-west-1:1:secret:k",
     )
     assert settings.capture_enabled is True

@@ -341,3 +341,16 @@ def test_distributions_match_the_real_sample(real: pd.DataFrame, frame: pd.DataF
         assert frame[x].corr(frame[y], method="spearman") == pytest.approx(
             real[x].corr(real[y], method="spearman"), abs=0.08
         ), (x, y)
+
+
+def test_the_true_pds_are_what_target_was_drawn_from():
+    from training.synthetic import generate, generate_with_true_pd
+
+    frame, pd_true = generate_with_true_pd(20_000, seed=3)
+    assert frame.equals(generate(20_000, seed=3)) and len(pd_true) == len(frame)
+    assert ((pd_true > 0) & (pd_true < 1)).all()
+    y = frame["TARGET"].to_numpy()
+    # TARGET ~ Bernoulli(pd): means agree within 4 standard errors, and riskier rows default more
+    assert abs(y.mean() - pd_true.mean()) < 4 * (pd_true.mean() / len(y)) ** 0.5
+    high = pd_true > np.quantile(pd_true, 0.9)
+    assert y[high].mean() > 3 * y[~high].mean()
