@@ -452,7 +452,7 @@ def test_captures_and_capture_errors_expire(template):
 
 def test_logs_have_retention_and_the_functions_use_their_log_groups(template):
     groups = resources_of(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 5
+    assert len(groups) == 6  # five functions and the API access log
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     for name, group in (("ScoringFunction", "ScoringLogGroup"), ("DriftFunction", "DriftLogGroup"),
