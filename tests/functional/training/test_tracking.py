@@ -125,7 +125,8 @@ def test_artifacts(first: tuple[Path, TrainResult]) -> None:
     plots = {a.path for a in client.list_artifacts(result.run_id, "plots")}
     assert plots == {f"plots/{n}.png" for n in ("cost_vs_threshold", "roc", "confusion_matrix",
                                                  "shap_importance", "fairness_oof",
-                                                 "fairness_test", "reliability")}
+                                                 "fairness_test", "reliability",
+                                                 "lda_frontier")}
     bundle = {a.path for a in client.list_artifacts(result.run_id, "bundle")}
     assert {"bundle/model.onnx", "bundle/model_card.json", "bundle/golden_set.json"} <= bundle
     local = Path(client.download_artifacts(result.run_id, "bundle/model_card.json",
