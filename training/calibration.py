@@ -164,16 +164,12 @@ def brier(p: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> fl
 
 def jeffreys(defaults: float, n: float, level: float = 0.95) -> tuple[float, float]:
     """Jeffreys interval of a default rate: Beta(k + 1/2, n - k + 1/2) quantiles (the
-    bounds are 0 and 1 when k is 0 or n)."""
-    from scipy.stats import beta
+    bounds are 0 and 1 when k is 0 or n). One implementation, shared with the monitor's
+    outcomes analysis: contract.outcome_stats.jeffreys_interval."""
+    from contract.outcome_stats import jeffreys_interval
 
-    if n <= 0:
-        return (0.0, 1.0)
-    tail = (1 - level) / 2
-    low = 0.0 if defaults <= 0 else float(beta.ppf(tail, defaults + 0.5, n - defaults + 0.5))
-    high = 1.0 if defaults >= n else float(beta.ppf(1 - tail, defaults + 0.5,
-                                                    n - defaults + 0.5))
-    return (low, high)
+    low, high = jeffreys_interval(defaults, n, level)
+    return (float(low), float(high))
 
 
 def reliability_table(p: np.ndarray, y: np.ndarray,
