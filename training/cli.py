@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from contract.explain import DEFAULT_PROTECTED
 from training.calibration import DEFAULT_MAX_ECE
@@ -48,13 +49,19 @@ def _tolerance(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    from training.data import DEFAULT_SYNTHETIC_ROWS
-
     top = argparse.ArgumentParser(
         prog="python -m training",
         description="Train the credit-default model (cost-tuned LightGBM -> ONNX bundle, "
                     "tracked in MLflow), or write a synthetic data set.")
     sub = top.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    _sample_parser(sub)
+    _promote_parser(sub)
+    return top
+
+
+def _train_parser(sub: Any) -> None:
+    from training.data import DEFAULT_SYNTHETIC_ROWS
 
     train = sub.add_parser(
         "train", help="train, evaluate, register and export the model bundle",
@@ -105,12 +112,16 @@ def parser() -> argparse.ArgumentParser:
                        help="skip the less-discriminatory-alternatives search")
     train.add_argument("--quiet", action="store_true", help="no progress output")
 
+
+def _sample_parser(sub: Any) -> None:
     sample = sub.add_parser("sample", help="write a synthetic Home-Credit-shaped data set")
     sample.add_argument("--rows", type=_positive_int, required=True)
     sample.add_argument("--output", type=Path, required=True,
                         help="file to write: .csv, .csv.gz or .parquet")
     sample.add_argument("--seed", type=int, default=0)
 
+
+def _promote_parser(sub: Any) -> None:
     promote = sub.add_parser(
         "promote", help="check a registered model and put it in front of the stack",
         description="Download the bundle of an MLflow registry version, check it (sha256s, "
@@ -121,7 +132,6 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("--version", type=_positive_int, help="registry version number")
     promote.add_argument("--stack", required=True, help="the deployed stack's name")
     promote.add_argument("--deploy", action="store_true", help="run sam build and sam deploy")
-    return top
 
 
 def _train(args: argparse.Namespace) -> int:
