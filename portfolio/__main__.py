@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from portfolio.read import DEFAULT_CHUNK_ROWS, BookError
-from portfolio.run import FORMATS, Job, RunError, score_book
+from portfolio.run import FORMATS, Job, RunError, keep_pandas_out, score_book
 from scoring.config import MAX_REASONS, load_settings
 from scoring.model import BundleError, download_bundle
 
@@ -76,4 +76,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    keep_pandas_out()
     sys.exit(main())

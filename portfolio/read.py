@@ -33,7 +33,7 @@ from scoring.columns import NOT_A_NUMBER, NULL, NUMBER, Cells, missing_columns
 #: Rows per chunk by default: a chunk's arrays (and, with reasons, its reason objects)
 #: stay in the tens of megabytes, and the progress bar moves every few seconds.
 DEFAULT_CHUNK_ROWS = 10_000
-_CSV_BLOCK_BYTES = 4 << 20
+_CSV_BLOCK_BYTES = 1 << 20
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|NaN|inf|Infinity)")
 _INTEGER = re.compile(r"[+-]?\d+")
 
@@ -173,50 +173,71 @@ def table_cells(table: pa.Table, text_numbers: bool) -> dict[str, Cells]:
     """Cells for every schema field in ``table`` (absent nullable fields stay absent).
     ``text_numbers``: a number literal in a text column is a number (CSV), or text is
     never a number (Parquet, whose columns carry their types)."""
+    table = table.combine_chunks()  # one contiguous array per column, in one call
     out: dict[str, Cells] = {}
     for name in table.column_names:
         field = schema.FIELDS_BY_NAME.get(name)
         if field is None:
             continue
-        column = table.column(name)
-        if isinstance(column, pa.ChunkedArray):
-            column = column.combine_chunks()
+        chunked = table.column(name)
+        column = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
         out[name] = _category_cells(column) if field.kind == "category" \
             else _numeric_cells(column, field.kind == "integer", text_numbers)
     return out
 
 
+def _nulls(column: pa.Array) -> np.ndarray:
+    """[N] bool: the null cells."""
+    if column.null_count == 0:
+        return np.zeros(len(column), dtype=bool)
+    return column.is_null().to_numpy(zero_copy_only=False)
+
+
+def _states(null: np.ndarray, otherwise: int = NUMBER) -> np.ndarray:
+    """[N] uint8 cell states: NULL where ``null``, else ``otherwise``."""
+    if not null.any():
+        return np.full(len(null), otherwise, dtype=np.uint8)
+    return np.where(null, NULL, otherwise).astype(np.uint8)
+
+
+def _numbers(column: pa.Array) -> np.ndarray:
+    """An int64/float64 array's values, nulls as 0."""
+    if column.null_count:
+        column = column.fill_null(0)
+    return column.to_numpy(zero_copy_only=False)
+
+
 def _category_cells(column: pa.Array) -> Cells:
-    """Text with a null mask; a non-text column's values as text (``3`` -> "3")."""
+    """Dictionary-coded text with a null mask; a non-text column's values as text
+    (``3`` -> "3")."""
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
-    null = column.is_null().to_numpy(zero_copy_only=False)
-    text = column.cast(pa.string()).fill_null("").to_numpy(zero_copy_only=False)
-    return Cells(text.astype(str) if len(text) else np.zeros(0, dtype="<U1"),
-                 np.where(null, NULL, NUMBER).astype(np.uint8))
+    if not pa.types.is_string(column.type):
+        column = column.cast(pa.string())
+    coded = column.dictionary_encode()
+    return Cells(_numbers(coded.indices), _states(_nulls(coded.indices)),
+                 dictionary=coded.dictionary.to_numpy(zero_copy_only=False))
 
 
 def _numeric_cells(column: pa.Array, integer: bool, text_numbers: bool) -> Cells:
     kind = column.type
-    null = column.is_null().to_numpy(zero_copy_only=False)
+    null = _nulls(column)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         target = pa.int64() if pa.types.is_integer(kind) else pa.float64()
-        values = column.cast(target).fill_null(0).to_numpy(zero_copy_only=False)
-        return Cells(values, np.where(null, NULL, NUMBER).astype(np.uint8))
+        return Cells(_numbers(column.cast(target)), _states(null))
     if text_numbers and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return _text_cells(column, null, integer)
-    state = np.where(null, NULL, NOT_A_NUMBER).astype(np.uint8)
-    return Cells(np.zeros(len(column)), state)
+    return Cells(np.zeros(len(column)), _states(null, NOT_A_NUMBER))
 
 
 def _text_cells(column: pa.Array, null: np.ndarray, integer: bool) -> Cells:
     """Number literals in a text column: pyarrow's parser when every cell parses (its
     non-finite results re-checked against the literal spellings), else cell by cell
     (Python's parser: correctly rounded, as pyarrow's)."""
-    state = np.where(null, NULL, NUMBER).astype(np.uint8)
+    state = _states(null)
     for target in ((pa.int64(), pa.float64()) if integer else (pa.float64(),)):
         try:
-            values = pc.cast(column, target).fill_null(0).to_numpy(zero_copy_only=False)
+            values = _numbers(pc.cast(column, target))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
         if target == pa.float64():

@@ -102,6 +102,23 @@ def _atomic_text(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+class _NoPandas:
+    """A meta-path finder that makes ``import pandas`` fail."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas":
+            raise ModuleNotFoundError("pandas is kept out of this process", name=name)
+
+
+def keep_pandas_out() -> None:
+    """Stop pyarrow importing pandas into this process: it does so on its first array
+    conversion whenever pandas is installed, and the command never gives it pandas objects
+    (see docs/decisions.md, "Book re-scoring speed and memory"). Only for processes the
+    command owns (its own ``__main__`` and its workers), never a caller's."""
+    if "pandas" not in sys.modules and not any(isinstance(f, _NoPandas) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoPandas())
+
+
 # ------------------------------------------------------------------------------- workers
 _WORKER: dict[str, Any] = {}
 
@@ -109,6 +126,7 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(model_dir: str, reasons: int, fmt: str, output: str, csv_input: bool
                  ) -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    keep_pandas_out()
     _WORKER.update(reasons=reasons, fmt=fmt, output=Path(output), csv_input=csv_input)
     try:
         _WORKER["bundle"] = load_bundle(model_dir)

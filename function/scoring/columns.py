@@ -41,10 +41,13 @@ class Cells:
     """One field's column: ``values`` (int64/float64 for numeric fields, any dtype where
     ``state`` is not NUMBER; for categories either a str array with ``state`` marking NULL
     cells, or an object array of str/None/other values) and, for numeric fields, ``state``
-    [N] (NUMBER, NULL or NOT_A_NUMBER)."""
+    [N] (NUMBER, NULL or NOT_A_NUMBER). A category column may instead come dictionary-coded:
+    ``dictionary`` its distinct texts (object array of str), ``values`` [N] integer codes
+    into it and ``state`` marking the NULL cells (whose codes are ignored)."""
 
     values: np.ndarray
     state: np.ndarray | None = None
+    dictionary: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,13 @@ def _numeric_codes(field: schema.Field, cells: Cells) -> np.ndarray:
 
 def _category_codes(field: schema.Field, cells: Cells) -> np.ndarray:
     values = cells.values
-    if values.dtype.kind == "U":  # text with a null mask (the reader's form): vectorised
+    if cells.dictionary is not None:  # each distinct text checked once
+        allowed = _CATEGORY_SETS[field.name]
+        known = np.array([v in allowed for v in cells.dictionary.tolist()] + [False], bool)
+        present = cells.state != NULL if cells.state is not None else np.ones(len(values), bool)
+        known_rows = known[np.where(present, values, len(cells.dictionary))]
+        bad = (present & ~known_rows) if field.nullable else ~known_rows
+    elif values.dtype.kind == "U":  # text with a null mask (the reader's form): vectorised
         present = cells.state != NULL if cells.state is not None else np.ones(len(values), bool)
         known = np.isin(values, _CATEGORY_ARRAYS[field.name])
         bad = (present & ~known) if field.nullable else ~(present & known)
@@ -212,7 +221,12 @@ def _encode(cells: Mapping[str, Cells], valid: np.ndarray) -> dict[str, np.ndarr
     for j, name in enumerate(schema.CATEGORICAL_FIELDS):
         column = cells[name]
         values = column.values[rows]
-        if values.dtype.kind == "U":
+        if column.dictionary is not None:  # the dictionary's str objects, shared by rows
+            lookup = np.append(column.dictionary.astype(object), schema.MISSING_CATEGORY)
+            if column.state is not None:
+                values = np.where(column.state[rows] == NULL, len(column.dictionary), values)
+            categorical[:, j] = lookup[values]
+        elif values.dtype.kind == "U":
             state = column.state[rows] if column.state is not None else None
             missing = state == NULL if state is not None else np.zeros(count, bool)
             categorical[:, j] = np.where(missing, schema.MISSING_CATEGORY, values).tolist()
