@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+from isal import igzip
 
 from contract import schema
 from scoring.columns import NOT_A_NUMBER, NULL, NUMBER, Cells, missing_columns
@@ -133,11 +135,15 @@ class Book:
                     yield from reader.iter_batches(batch_size=rows, row_groups=[group],
                                                    columns=self.fields)
             return
-        with pa_csv.open_csv(self.path, read_options=_csv_read(), convert_options=pa_csv.
-                             ConvertOptions(column_types=dict.fromkeys(self.fields, pa.string()),
-                                            include_columns=self.fields, null_values=[""],
-                                            strings_can_be_null=True,
-                                            quoted_strings_can_be_null=False)) as reader:
+        with ExitStack() as files:
+            # gzip through ISA-L's inflate (the same bytes as zlib's, in a fraction of the time)
+            source = files.enter_context(igzip.open(self.path, "rb")) \
+                if self.path.name.lower().endswith(".gz") else self.path
+            reader = files.enter_context(pa_csv.open_csv(
+                source, read_options=_csv_read(), convert_options=pa_csv.ConvertOptions(
+                    column_types=dict.fromkeys(self.fields, pa.string()),
+                    include_columns=self.fields, null_values=[""], strings_can_be_null=True,
+                    quoted_strings_can_be_null=False)))
             yield from reader
 
 
