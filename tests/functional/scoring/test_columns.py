@@ -177,6 +177,28 @@ def test_missing_nullable_columns_are_null_and_required_ones_refuse_the_file(
         open_book(str(drop))
 
 
+def test_a_category_text_is_compared_whole(bundle, post, tmp_path: Path):
+    """A category cell is the text as sent, trailing NUL characters included: /predict
+    rejects "Cash loans\\x00" as an unknown category, and so does the file's validator."""
+    from scoring.model import prime_application
+
+    app: dict[str, Any] = prime_application()
+    sent = ["Cash loans", "Cash loans\x00", "Revolving loans\x00\x00"]
+    rows = [[None if app[f.name] is None else str(app[f.name]) for f in schema.FIELDS]
+            for _ in sent]
+    column = [f.name for f in schema.FIELDS].index("NAME_CONTRACT_TYPE")
+    for row, text in zip(rows, sent, strict=True):
+        row[column] = text
+    path = write_csv(tmp_path / "nul.csv", [f.name for f in schema.FIELDS], rows)
+    result = score_chunk(bundle, next(open_book(str(path)).chunks()), 0, first_row=0)
+    rejects = {r["row"]: r["errors"] for r in result.rejects}
+    assert sorted(rejects) == [1, 2]
+    for i, text in enumerate(sent[1:], start=1):
+        status, body = post("/predict", json.dumps({**app, "NAME_CONTRACT_TYPE": text}))
+        assert status == 422
+        assert rejects[i] == body["detail"]
+
+
 def test_parquet_types_follow_the_same_rules(bundle, post, tmp_path: Path):
     """Typed Parquet columns: a boolean or a text column in a numeric field is not a number,
     an integer column in a category field is not a category, a NaN (not null) is not
