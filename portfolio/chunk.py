@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from contract import explain, schema
 from contract.graph import CATEGORICAL_INPUT, NUMERIC_INPUT
@@ -100,13 +101,13 @@ def score_chunk(bundle: Bundle, table: pa.Table, k: int, first_row: int,
     valid_rows = np.flatnonzero(checked.valid)
     ids = checked.ids[valid_rows]
     m = len(valid_rows)
-    decision = np.where(scored.declined, "decline", "approve")
     columns: dict[str, Any] = {
         schema.ID_FIELD: pa.array(ids.tolist(), pa.int64()),
         "probability_default": pa.array(scored.probability, pa.float64()),
-        "decision": pa.array(decision.tolist() if m else [], pa.string()),
+        "decision": pc.if_else(pa.array(scored.declined, pa.bool_()), "decline", "approve")
+        .cast(pa.string()),
         "threshold": pa.array(np.full(m, bundle.threshold), pa.float64()),
-        "model_version": pa.array([bundle.version] * m, pa.string()),
+        "model_version": pa.repeat(pa.scalar(bundle.version, pa.string()), m),
     }
     if k > 0:
         columns.update(_reason_columns(scored.explained, k, m))

@@ -181,13 +181,17 @@ def validate(columns: Mapping[str, Cells], n: int) -> Validated:
         cells[field.name] = column
         codes[field.name] = (_category_codes(field, column) if field.kind == "category"
                              else _numeric_codes(field, column))
-    code_matrix = np.column_stack([codes[f.name] for f in schema.FIELDS])
-    valid = ~code_matrix.any(axis=1)
+    invalid = np.zeros(n, dtype=bool)
+    for field_codes in codes.values():
+        invalid |= field_codes != _OK
+    bad_rows = np.flatnonzero(invalid)
+    valid = ~invalid
+    # The error matrix of the rejected rows only.
+    code_matrix = np.column_stack([codes[f.name][bad_rows] for f in schema.FIELDS])
     errors: dict[int, list[dict[str, Any]]] = {}
-    for row in np.flatnonzero(~valid).tolist():
-        errors[row] = [dict(_MESSAGES[f.name][int(code)])
-                       for f, code in zip(schema.FIELDS, code_matrix[row].tolist(), strict=True)
-                       if code]
+    for row, row_codes in zip(bad_rows.tolist(), code_matrix.tolist(), strict=True):
+        errors[row] = [dict(_MESSAGES[f.name][code])
+                       for f, code in zip(schema.FIELDS, row_codes, strict=True) if code]
     return Validated(valid=valid, errors=errors, ids=_ids(cells[schema.ID_FIELD]),
                      inputs=_encode(cells, valid))
 
