@@ -143,6 +143,7 @@ def _init_worker(model_dir: str, reasons: int, fmt: str, output: str, csv_input:
                  ) -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     keep_pandas_out()
+    _return_large_blocks()
     _WORKER.update(reasons=reasons, fmt=fmt, output=Path(output), csv_input=csv_input)
     try:
         _WORKER["bundle"] = load_bundle(model_dir)
@@ -278,7 +279,7 @@ def _run(job: Job, book: Book, model: Model, model_dir: Path, done: dict[int, Ch
                 new_rows += result.stats.rows
                 bar.update(result.stats.rows)
         else:
-            _return_large_blocks()  # this process reads and hands out the chunks
+            _return_large_blocks()  # this process reads and pickles the chunks
             context = get_context("spawn")
             with ProcessPoolExecutor(job.workers, mp_context=context, initializer=_init_worker,
                                      initargs=(str(model_dir), job.reasons, job.format,
