@@ -146,7 +146,7 @@ def _category_codes(field: schema.Field, cells: Cells) -> np.ndarray:
         present = cells.state != NULL if cells.state is not None else np.ones(len(values), bool)
         known_rows = known[np.where(present, values, len(cells.dictionary))]
         bad = (present & ~known_rows) if field.nullable else ~known_rows
-    elif values.dtype.kind == "U":  # text with a null mask (the reader's form): vectorised
+    elif values.dtype.kind == "U":  # fixed-width text with a null mask: vectorised
         present = cells.state != NULL if cells.state is not None else np.ones(len(values), bool)
         known = np.isin(values, _CATEGORY_ARRAYS[field.name])
         bad = (present & ~known) if field.nullable else ~(present & known)
