@@ -211,3 +211,20 @@ def test_a_bundle_the_workers_cannot_load_stops_the_run_with_the_reason(
     assert "model.onnx sha256" in err and "does not match the card" in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kept_out", [True, False])
+def test_the_command_keeps_pandas_out_of_its_processes(kept_out: bool):
+    """pyarrow imports pandas on its first array conversion when pandas is installed (it is
+    here); the command's processes refuse it, a caller's process is left alone."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom portfolio.run import keep_pandas_out\n"
+            f"if {kept_out}:\n    keep_pandas_out()\n"
+            "import pyarrow as pa\n"
+            "values = pa.array([1.5, None]).fill_null(0).to_numpy(zero_copy_only=False)\n"
+            "print('pandas' in sys.modules, values.tolist())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[3])
+    assert done.stdout.split(maxsplit=1) == [str(not kept_out), "[1.5, 0.0]\n"]
