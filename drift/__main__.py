@@ -69,7 +69,8 @@ def _outcomes(args: argparse.Namespace) -> int:
 
     challenger = ChallengerModel.load(args.challenger) if args.challenger else None
     summary = analyse(args.captures, args.outcomes, args.as_of, args.outcome_months,
-                      read_card(args.model_dir), challenger=challenger)
+                      read_card(args.model_dir), challenger=challenger,
+                      decisions=args.decisions, lookback_months=args.lookback_months)
     files = write_outputs(summary, args.output)
     print(describe(summary) + "\nwrote " + ", ".join(map(str, files)))
     return 0
@@ -107,6 +108,11 @@ def _outcome_commands(commands: Any) -> None:
     outcomes.add_argument("--model-dir", type=Path, default=None, help="the champion bundle")
     outcomes.add_argument("--challenger", default=None,
                           help="a challenger bundle: directory or s3:// prefix")
+    outcomes.add_argument("--decisions", type=Path, default=None,
+                          help="the decisions table (directory) to compact into and read; "
+                               "default: a temporary one")
+    outcomes.add_argument("--lookback-months", type=int, default=25,
+                          help="months before the as-of month that the join reads")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """Outcomes analysis end to end, on local files or S3: join, cohorts, summary and report.
 
 ``python -m drift outcomes --captures C --outcomes O --as-of D --outcome-months N
---output DIR [--model-dir BUNDLE] [--challenger BUNDLE]``
+--output DIR [--model-dir BUNDLE] [--challenger BUNDLE] [--decisions DIR]
+[--lookback-months 25]``
 
 * ``C``: a local directory or ``s3://`` prefix in the Firehose capture layout;
 * ``O``: an export file (``SK_ID_CURR,outcome,observed_at``: loaded first with
@@ -12,6 +13,9 @@
 * ``--challenger``: a challenger bundle (directory or ``s3://`` prefix) scored on each
   matured cohort's booked loans (drift.challenger).
 
+As the monthly job does, the captures of the lookback's months before as_of's are compacted
+into a decisions table (drift.compaction; ``--decisions DIR`` keeps it, default a temporary
+directory) and the join reads that table for those months, the captures for as_of's.
 S3 prefixes are downloaded into a temporary directory first (DuckDB's httpfs is not used).
 Writes ``summary.json`` (with the ``cohorts`` list) and ``report.html`` into DIR.
 """
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drift import cohorts as cohorts_mod
-from drift.outcomes_join import JoinResult, download_prefix, run_join
+from drift.outcomes_join import JoinResult, Window, download_prefix, run_join
 from drift.outcomes_load import HashKeys, is_s3, load
 
 if TYPE_CHECKING:
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
     from drift.challenger import ChallengerModel
 
 DEFAULT_OUTCOME_MONTHS = 12
+#: Months before as_of's that the join reads (Regulation B keeps records 25 months).
+DEFAULT_LOOKBACK_MONTHS = 25
 
 
 def read_card(model_dir: Path | None) -> dict[str, Any] | None:
@@ -77,13 +83,19 @@ def _outcome_layout(source: str | Path, work: Path, as_of: date, s3: S3Client | 
 
 def analyse(captures: str | Path, outcomes: str | Path, as_of: date, outcome_months: int,
             card: dict[str, Any] | None, s3: S3Client | None = None,
-            challenger: ChallengerModel | None = None) -> dict[str, Any]:
+            challenger: ChallengerModel | None = None, decisions: Path | None = None,
+            lookback_months: int = DEFAULT_LOOKBACK_MONTHS) -> dict[str, Any]:
     """The summary: join counts, cohorts and notes."""
+    from drift.compaction import compact_window
+
+    window = Window.for_run(as_of, lookback_months)
     with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
         work = Path(tmp)
         capture_root = _local(captures, work, "captures", s3)
         outcome_root = _outcome_layout(outcomes, work, as_of, s3)
-        joined = run_join(capture_root, outcome_root)
+        table = Path(decisions) if decisions is not None else work / "decisions"
+        compact_window(capture_root, table, window)
+        joined = run_join(capture_root, outcome_root, decisions=table, window=window)
     return summarise(joined, as_of, outcome_months, card, challenger)
 
 

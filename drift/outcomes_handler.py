@@ -2,6 +2,9 @@
 
 One run, for the as-of date of the scheduled event (its ``time``, or ``detail.as_of``):
 
+0. compact the previous month's captures (and any uncompacted month of the window) into the
+   decisions table, ``CAPTURE_BUCKET/DECISIONS_PREFIX`` (drift.compaction), which the join
+   then reads for the months before as_of's (drift.outcomes_join.Window);
 1. download the captures of the last LOOKBACK_MONTHS (the dt partitions in range) and every
    outcome object into /tmp; read the champion's model card (MODEL_CARD_KEY);
 2. run the join (drift/sql/outcomes_join.sql) on DuckDB and the cohort statistics;
@@ -17,7 +20,8 @@ Downloading is the local/embedded path: at real traffic the same SQL runs on Ath
 OUTCOME_BUCKET (default REPORT_BUCKET), CAPTURE_PREFIX (captures/), OUTCOME_PREFIX
 (outcomes/), REPORT_PREFIX (reports/outcomes/), OUTCOME_MONTHS (12), LOOKBACK_MONTHS (25),
 MODEL_NAME, METRIC_NAMESPACE (CreditScoring/Outcomes); ATHENA_WORKGROUP and ATHENA_DATABASE
-(both set: the join runs on Athena, drift.athena, and nothing is downloaded).
+(both set: the join runs on Athena, drift.athena, and nothing is downloaded);
+DECISIONS_PREFIX (decisions/).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class OutcomesConfig:
     #: Both set: the join runs on Athena (drift.athena) instead of DuckDB on downloads.
     athena_workgroup: str | None = None
     athena_database: str | None = None
+    decisions_prefix: str = "decisions/"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OutcomesConfig:
@@ -74,7 +79,8 @@ class OutcomesConfig:
             model_name=env.get("MODEL_NAME") or cls.model_name,
             metric_namespace=env.get("METRIC_NAMESPACE") or cls.metric_namespace,
             athena_workgroup=env.get("ATHENA_WORKGROUP") or None,
-            athena_database=env.get("ATHENA_DATABASE") or None)
+            athena_database=env.get("ATHENA_DATABASE") or None,
+            decisions_prefix=prefix(env.get("DECISIONS_PREFIX") or cls.decisions_prefix))
 
 
 def as_of_date(event: Any, now: datetime | None = None) -> date:
@@ -139,34 +145,43 @@ def first_day(as_of: date, lookback_months: int) -> date:
 
 def run(event: Any, config: OutcomesConfig, s3: S3Client) -> dict[str, Any]:
     """One run (see the module doc); returns the summary and the keys written."""
+    from drift.compaction import compact_s3
     from drift.handler import publish
     from drift.outcomes import summarise
-    from drift.outcomes_join import download_prefix, run_join
+    from drift.outcomes_join import Window, download_prefix, run_join
     from drift.outcomes_report import render
     from drift.outcomes_trend import render_trend
 
     as_of = as_of_date(event)
-    since = f"dt={first_day(as_of, config.lookback_months).isoformat()}"
+    window = Window.for_run(as_of, config.lookback_months)
     card = json.loads(s3.get_object(Bucket=config.report_bucket,
                                     Key=config.model_card_key)["Body"].read())
+    engine = None
     if config.athena_workgroup and config.athena_database:
         import boto3
 
+        engine = (boto3.client("athena"), config.athena_workgroup, config.athena_database)
+    compacted = compact_s3(s3, config.capture_bucket, config.capture_prefix,
+                           config.decisions_prefix, window, engine)
+    if engine is not None:
         from drift import athena
 
-        joined = athena.run_join(boto3.client("athena"), config.athena_workgroup,
-                                 config.athena_database)
+        joined = athena.run_join(*engine, window=window)
         summary = summarise(joined, as_of, config.outcome_months, card)
     else:
         with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
             work = Path(tmp)
-            download_prefix(s3, f"s3://{config.capture_bucket}/{config.capture_prefix}",
-                            work / "captures",
-                            keep=lambda rel: since <= rel.split("/", 1)[0] <= f"dt={as_of}")
-            download_prefix(s3, f"s3://{config.outcome_bucket}/{config.outcome_prefix}",
-                            work / "outcomes")
-            summary = summarise(run_join(work / "captures", work / "outcomes"), as_of,
-                                config.outcome_months, card)
+            for bucket, key_prefix, name, keep in (
+                    (config.capture_bucket, config.decisions_prefix, "decisions",
+                     window.keeps_decisions),
+                    (config.capture_bucket, config.capture_prefix, "captures",
+                     window.keeps_capture),
+                    (config.outcome_bucket, config.outcome_prefix, "outcomes",
+                     window.keeps_outcome)):
+                download_prefix(s3, f"s3://{bucket}/{key_prefix}", work / name, keep=keep)
+            summary = summarise(run_join(work / "captures", work / "outcomes",
+                                         decisions=work / "decisions", window=window),
+                                as_of, config.outcome_months, card)
     base = f"{config.report_prefix}{as_of:%Y-%m}/"
     trend = render_trend([*previous_summaries(s3, config, base), summary])
     files = [(base + "summary.json", (json.dumps(summary, indent=2) + "\n").encode(),
@@ -176,7 +191,7 @@ def run(event: Any, config: OutcomesConfig, s3: S3Client) -> dict[str, Any]:
     written = publish(s3, config.report_bucket, files, stale=[], latest=None)
     for line in emf_lines(summary, config):
         print(line, flush=True)
-    return {**summary, "written": written}
+    return {**summary, "written": written, "compacted": compacted}
 
 
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
@@ -185,4 +200,4 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 
     result = run(event, OutcomesConfig.from_env(), s3_client())
     return {"as_of": result["as_of"], "join": result["join"], "written": result["written"],
-            "cohorts": len(result["cohorts"])}
+            "cohorts": len(result["cohorts"]), "compacted": result["compacted"]}

@@ -1,10 +1,12 @@
 -- The outcomes join: one row per loan of `outcomes`, with the scoring that decided it.
 --
--- One text for both engines: DuckDB locally (drift.outcomes_join makes `captures` and
--- `outcomes` views over the downloaded objects) and Amazon Athena (Glue tables of the same
--- names and columns, template.yaml). It uses only what both dialects share: equi-joins,
--- UNION ALL, row_number()/count(*) windows, substr, COALESCE, CASE. Timestamps are compared
--- as ISO 8601 text (captured_at is always UTC "+00:00", dates are YYYY-MM-DD), so no
+-- One text for both engines: DuckDB locally (drift.outcomes_join makes `decisions`,
+-- `captures` and `outcomes` views over the downloaded objects) and Amazon Athena (Glue
+-- tables of the same names and columns, template.yaml). The dollar placeholders are the
+-- window's bounds and decision_records.sql (string.Template: drift.outcomes_join.join_sql).
+-- It uses only what both dialects share: equi-joins, UNION ALL, row_number()/count(*)
+-- windows, substr, COALESCE, CASE. Timestamps are compared as ISO 8601 text (captured_at
+-- is always UTC "+00:00", dates are YYYY-MM-DD), so no
 -- dialect-specific date function is needed.
 --
 -- Matching: a loan with a request_id matches the captures of that request (and of its
@@ -14,22 +16,33 @@
 -- (hash_key_id; captures older than hash_key_id match any key), the latest one winning.
 -- `scorings` counts the candidate captures: above 1 on a client match, the client was
 -- rescored before the decision. A loan written once per hash key (a rotation) has one
--- loan_id and gets one row.
-WITH loans AS (
+-- loan_id and gets one row. Ties (the members of a batch) are broken by client hash, so
+-- the same records give the same rows on any engine and any run.
+--
+-- `scored` is decision_records.sql (the decisions table and the captures not compacted
+-- yet, bounded by partition); outcomes observed before $first_day cannot be of a decision
+-- in that range (observed_at >= decided_at), so their partitions are not read either.
+WITH scored AS (
+$decision_records
+),
+recent_outcomes AS (
+    SELECT * FROM outcomes WHERE dt >= '$first_day'
+),
+loans AS (
     SELECT loan_id,
            max(request_id) AS request_id,
            max(outcome) AS outcome,
            max(observed_at) AS observed_at,
            max(COALESCE(decided_at, observed_at)) AS decided_by,
            max(client_id_hash) AS any_client_hash
-    FROM outcomes
+    FROM recent_outcomes
     GROUP BY loan_id
 ),
 by_request AS (
     SELECT o.loan_id, 1 AS preference, c.captured_at, c.request_id, c.model_version,
-           c.probability, c.decision, c.features
-    FROM outcomes o
-    JOIN captures c ON c.request_id = o.request_id
+           c.probability, c.decision, c.features, c.client_id_hash AS scored_client
+    FROM recent_outcomes o
+    JOIN scored c ON c.request_id = o.request_id
     WHERE o.request_id IS NOT NULL
       AND (o.client_id_hash IS NULL
            OR (c.client_id_hash = o.client_id_hash
@@ -37,9 +50,9 @@ by_request AS (
 ),
 by_client AS (
     SELECT o.loan_id, 2 AS preference, c.captured_at, c.request_id, c.model_version,
-           c.probability, c.decision, c.features
-    FROM outcomes o
-    JOIN captures c ON c.client_id_hash = o.client_id_hash
+           c.probability, c.decision, c.features, c.client_id_hash AS scored_client
+    FROM recent_outcomes o
+    JOIN scored c ON c.client_id_hash = o.client_id_hash
     WHERE o.request_id IS NULL
       AND (c.hash_key_id IS NULL OR c.hash_key_id = o.hash_key_id)
       AND substr(c.captured_at, 1, 10) <= COALESCE(o.decided_at, o.observed_at)
@@ -47,7 +60,8 @@ by_client AS (
 ranked AS (
     SELECT m.*,
            row_number() OVER (PARTITION BY m.loan_id
-                              ORDER BY m.preference, m.captured_at DESC, m.request_id) AS pick,
+                              ORDER BY m.preference, m.captured_at DESC, m.request_id,
+                                       m.scored_client) AS pick,
            count(*) OVER (PARTITION BY m.loan_id) AS scorings
     FROM (SELECT * FROM by_request UNION ALL SELECT * FROM by_client) m
 )

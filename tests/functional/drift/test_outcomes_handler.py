@@ -82,8 +82,19 @@ def test_a_monthly_run_publishes_the_cohorts_and_the_metrics(bucket, capsys):
         [["Model", "ModelVersion"]], [["Model"]]]
     assert lines[0]["RealisedAUC"] == matured["auc"] and lines[0]["ModelVersion"] == "7"
     assert set(lines[1]) >= {"CalibrationFailures", "AucBelowReference"}
-    # A later run's trend page carries the cohorts of every run
-    run({**event, "time": "2026-08-01T06:00:00Z"}, config, bucket)
+    # the months with captures went into the decisions table, which the join read
+    assert result["compacted"] == ["2025-03", "2026-05"]
+    tables = bucket.list_objects_v2(Bucket="captures", Prefix="decisions/")["Contents"]
+    assert [o["Key"] for o in tables] == ["decisions/month=2025-03/decisions.parquet",
+                                          "decisions/month=2026-05/decisions.parquet"]
+    # A later run's trend page carries the cohorts of every run; it compacts nothing new
+    # (July has no captures) and reads the same cohorts from the table alone
+    for key in [o["Key"] for o in bucket.list_objects_v2(Bucket="captures",
+                                                         Prefix="captures/")["Contents"]]:
+        bucket.delete_object(Bucket="captures", Key=key)  # the captures have expired
+    later = run({**event, "time": "2026-08-01T06:00:00Z"}, config, bucket)
+    assert later["compacted"] == [] and later["join"] == summary["join"]
+    assert [c["scored"] for c in later["cohorts"]] == [c["scored"] for c in summary["cohorts"]]
     trend = bucket.get_object(Bucket="data", Key="reports/outcomes/trend.html")["Body"].read()
     assert b"2 monthly runs, the latest as of 2026-08-01" in trend
 
