@@ -78,7 +78,7 @@ def column_bytes(parquet: Path) -> dict[str, int]:
     """Compressed bytes of each top-level column (a struct's leaves summed)."""
     import duckdb
 
-    rows = duckdb.sql(
+    rows = duckdb.connect().execute(
         "SELECT path_in_schema, sum(total_compressed_size) FROM "
         f"parquet_metadata('{parquet}') GROUP BY path_in_schema").fetchall()
     sizes: dict[str, int] = {}
