@@ -43,6 +43,7 @@ from drift.outcomes_join import (
 
 if TYPE_CHECKING:
     from contract.aws import S3Client
+    from drift.outcomes_handler import OutcomesConfig
 
 DEFAULT_PREFIX = "decisions/"
 COMPACT_SQL = SQL_DIR / "compact_decisions.sql"
@@ -241,3 +242,15 @@ def compact_s3(s3: S3Client, bucket: str, capture_prefix: str, decisions_prefix:
         if ok:
             done.append(month)
     return done
+
+
+def compact_for_run(s3: S3Client, config: OutcomesConfig, window: Window) -> list[str]:
+    """The monthly job's call: :func:`compact_s3` into ``CAPTURE_BUCKET/DECISIONS_PREFIX``,
+    on Athena when the job's workgroup and database are set, else on DuckDB."""
+    engine = None
+    if config.athena_workgroup and config.athena_database:
+        import boto3
+
+        engine = (boto3.client("athena"), config.athena_workgroup, config.athena_database)
+    return compact_s3(s3, config.capture_bucket, config.capture_prefix,
+                      config.decisions_prefix, window, engine)

@@ -2,16 +2,17 @@
 
 One run, for the as-of date of the scheduled event (its ``time``, or ``detail.as_of``):
 
-0. compact the previous month's captures (and any uncompacted month of the window) into the
-   decisions table, ``CAPTURE_BUCKET/DECISIONS_PREFIX`` (drift.compaction), which the join
-   then reads for the months before as_of's (drift.outcomes_join.Window);
-1. download the captures of the last LOOKBACK_MONTHS (the dt partitions in range) and every
-   outcome object into /tmp; read the champion's model card (MODEL_CARD_KEY);
-2. run the join (drift/sql/outcomes_join.sql) on DuckDB and the cohort statistics;
-3. publish ``REPORT_PREFIX<YYYY-MM>/summary.json`` and ``report.html``, and
+1. compact the previous month's captures (and any month of the window with captures but
+   no partition) into the decisions table, ``CAPTURE_BUCKET/DECISIONS_PREFIX``
+   (drift.compaction);
+2. download the window's months of the decisions table (the LOOKBACK_MONTHS before as_of's
+   month), as_of's month of captures and the outcomes observed since the window's start
+   into /tmp (drift.outcomes_join.Window); read the champion's model card (MODEL_CARD_KEY);
+3. run the join (drift/sql/outcomes_join.sql) on DuckDB and the cohort statistics;
+4. publish ``REPORT_PREFIX<YYYY-MM>/summary.json`` and ``report.html``, and
    ``REPORT_PREFIX/trend.html`` over every run's summary (drift.outcomes_trend), all or
    nothing (drift.handler.publish);
-4. print CloudWatch EMF lines: per matured cohort RealisedAUC, ObservedDefaultRate and
+5. print CloudWatch EMF lines: per matured cohort RealisedAUC, ObservedDefaultRate and
    PredictedDefaultRate (dimensions Model, ModelVersion), and per run CalibrationFailures and
    AucBelowReference (dimension Model), which the template's alarm watches.
 
@@ -145,7 +146,7 @@ def first_day(as_of: date, lookback_months: int) -> date:
 
 def run(event: Any, config: OutcomesConfig, s3: S3Client) -> dict[str, Any]:
     """One run (see the module doc); returns the summary and the keys written."""
-    from drift.compaction import compact_s3
+    from drift.compaction import compact_for_run
     from drift.handler import publish
     from drift.outcomes import summarise
     from drift.outcomes_join import Window, download_prefix, run_join
@@ -154,31 +155,26 @@ def run(event: Any, config: OutcomesConfig, s3: S3Client) -> dict[str, Any]:
 
     as_of = as_of_date(event)
     window = Window.for_run(as_of, config.lookback_months)
+    compacted = compact_for_run(s3, config, window)
     card = json.loads(s3.get_object(Bucket=config.report_bucket,
                                     Key=config.model_card_key)["Body"].read())
-    engine = None
     if config.athena_workgroup and config.athena_database:
         import boto3
 
-        engine = (boto3.client("athena"), config.athena_workgroup, config.athena_database)
-    compacted = compact_s3(s3, config.capture_bucket, config.capture_prefix,
-                           config.decisions_prefix, window, engine)
-    if engine is not None:
         from drift import athena
 
-        joined = athena.run_join(*engine, window=window)
+        joined = athena.run_join(boto3.client("athena"), config.athena_workgroup,
+                                 config.athena_database, window)
         summary = summarise(joined, as_of, config.outcome_months, card)
     else:
         with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
             work = Path(tmp)
-            for bucket, key_prefix, name, keep in (
-                    (config.capture_bucket, config.decisions_prefix, "decisions",
-                     window.keeps_decisions),
-                    (config.capture_bucket, config.capture_prefix, "captures",
-                     window.keeps_capture),
-                    (config.outcome_bucket, config.outcome_prefix, "outcomes",
-                     window.keeps_outcome)):
-                download_prefix(s3, f"s3://{bucket}/{key_prefix}", work / name, keep=keep)
+            download_prefix(s3, f"s3://{config.capture_bucket}/{config.capture_prefix}",
+                            work / "captures", keep=window.keeps_capture)
+            download_prefix(s3, f"s3://{config.outcome_bucket}/{config.outcome_prefix}",
+                            work / "outcomes", keep=window.keeps_outcome)
+            download_prefix(s3, f"s3://{config.capture_bucket}/{config.decisions_prefix}",
+                            work / "decisions", keep=window.keeps_decisions)
             summary = summarise(run_join(work / "captures", work / "outcomes",
                                          decisions=work / "decisions", window=window),
                                 as_of, config.outcome_months, card)
