@@ -24,7 +24,7 @@ no partition yet (a first deployment, a missed run).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 from string import Template
@@ -90,7 +90,7 @@ def dt_range(month: str) -> tuple[str, str]:
     return day_before(f"{month}-01"), f"{next_month(month)}-01"
 
 
-def keeps_month(month: str) -> Any:
+def keeps_month(month: str) -> Callable[[str], bool]:
     """A filter of capture paths: the dt partitions the month's compaction reads."""
     first, last = dt_range(month)
 
