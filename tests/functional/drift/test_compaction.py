@@ -25,7 +25,7 @@ from drift.outcomes_join import (
     outcome_files,
     run_join,
 )
-from tests.functional.drift.test_outcomes_join import CAPTURES, _capture, _layouts
+from tests.functional.drift.test_outcomes_join import CAPTURES, OUTCOMES, _capture, _layouts
 
 
 def _write(root: Path, records: list[dict], arrived: datetime, serial: int) -> None:
@@ -35,12 +35,13 @@ def _write(root: Path, records: list[dict], arrived: datetime, serial: int) -> N
     path.write_bytes(gzip.compress(encode_capture(records)))
 
 
-def _firehose_layouts(root: Path, captures: list[dict] = CAPTURES) -> tuple[Path, Path]:
+def _firehose_layouts(root: Path, captures: list[dict] = CAPTURES,
+                      outcomes: list[dict] = OUTCOMES) -> tuple[Path, Path]:
     """The test join's outcomes, and each capture in an object of its own hour (Firehose's
     layout at any real rate: an object's dt/hour is within its buffer of its records)."""
     from datetime import UTC
 
-    capture_root, outcome_root = _layouts(root, [])
+    capture_root, outcome_root = _layouts(root, [], outcomes)
     for serial, record in enumerate(captures):
         _write(capture_root, [record],
                datetime.fromisoformat(record["captured_at"]).astimezone(UTC), serial)
@@ -142,7 +143,9 @@ def test_the_windows_bounds_are_in_the_sql_not_only_in_the_files_read(tmp_path):
     capture after as_of, and an outcome observed before the window."""
     old = _capture("2023-06-01T10:00:00+00:00", "old", 9, 0.5)
     later = _capture("2026-03-25T10:00:00+00:00", "later", 10, 0.5)
-    captures, outcomes = _firehose_layouts(tmp_path, [*CAPTURES, old, later])
+    before_window = {"SK_ID_CURR": "9", "outcome": "1", "observed_at": "2023-07-01"}
+    captures, outcomes = _firehose_layouts(tmp_path, [*CAPTURES, old, later],
+                                           [*OUTCOMES, before_window])
     window = Window.for_run(date(2026, 3, 20), 25)
     table = tmp_path / "decisions"
     compaction.compact_window(captures, table, window)
@@ -159,6 +162,10 @@ def test_the_windows_bounds_are_in_the_sql_not_only_in_the_files_read(tmp_path):
     counted = everything.execute(counts_sql(window)).df()
     assert set(counted["cohort"]) == {"2026-01", "2026-02", "2026-03"}
     assert counted["scored"].sum() == len(CAPTURES)  # neither "old" nor "later"
+    loans = everything.execute(join_sql(window)).df()
+    assert len(loans) == len(OUTCOMES)  # the outcome observed in 2023 is not read
+    unbounded = everything.execute(join_sql()).df().set_index("request_id")
+    assert unbounded.loc["old", "status"] == "matched"  # which it would match otherwise
 
 
 def test_the_texts_read_as_athena_sql_give_the_same_rows(tmp_path):
