@@ -19,13 +19,12 @@
 -- loan_id and gets one row. Ties (the members of a batch) are broken by client hash, so
 -- the same records give the same rows on any engine and any run.
 --
--- `scored` is decision_records.sql (the decisions table and the captures not compacted
--- yet, bounded by partition); outcomes observed before $first_day cannot be of a decision
--- in that range (observed_at >= decided_at), so their partitions are not read either.
-WITH scored AS (
-$decision_records
-),
-recent_outcomes AS (
+-- The scorings are decision_records.sql (the decisions table and the captures not
+-- compacted yet, bounded by partition), written out as a subquery in both matches: a CTE
+-- read twice would be materialized by DuckDB, applicant fields and all. Outcomes observed
+-- before $first_day cannot be of a decision in that range (observed_at >= decided_at), so
+-- their partitions are not read either.
+WITH recent_outcomes AS (
     SELECT * FROM outcomes WHERE dt >= '$first_day'
 ),
 loans AS (
@@ -42,7 +41,9 @@ by_request AS (
     SELECT o.loan_id, 1 AS preference, c.captured_at, c.request_id, c.model_version,
            c.probability, c.decision, c.features, c.client_id_hash AS scored_client
     FROM recent_outcomes o
-    JOIN scored c ON c.request_id = o.request_id
+    JOIN (
+$decision_records
+    ) c ON c.request_id = o.request_id
     WHERE o.request_id IS NOT NULL
       AND (o.client_id_hash IS NULL
            OR (c.client_id_hash = o.client_id_hash
@@ -52,7 +53,9 @@ by_client AS (
     SELECT o.loan_id, 2 AS preference, c.captured_at, c.request_id, c.model_version,
            c.probability, c.decision, c.features, c.client_id_hash AS scored_client
     FROM recent_outcomes o
-    JOIN scored c ON c.client_id_hash = o.client_id_hash
+    JOIN (
+$decision_records
+    ) c ON c.client_id_hash = o.client_id_hash
     WHERE o.request_id IS NULL
       AND (c.hash_key_id IS NULL OR c.hash_key_id = o.hash_key_id)
       AND substr(c.captured_at, 1, 10) <= COALESCE(o.decided_at, o.observed_at)
