@@ -20,12 +20,18 @@
 -- the same records give the same rows on any engine and any run.
 --
 -- The scorings are decision_records.sql (the decisions table and the captures not
--- compacted yet, bounded by partition), written out as a subquery in both matches: a CTE
--- read twice would be materialized by DuckDB, applicant fields and all. Outcomes observed
--- before $first_day cannot be of a decision in that range (observed_at >= decided_at), so
--- their partitions are not read either.
+-- compacted yet, bounded by partition), read once: each record is offered under two keys,
+-- its request id (kind 1) and its client hash (kind 2), and each loan looks for the one
+-- key it has, so a single equi-join does both matches (Athena bills every scan of a
+-- table, and an OR join condition makes DuckDB fall back to a nested loop). Outcomes
+-- observed before $first_day cannot be of a decision in that range (observed_at >=
+-- decided_at), so their partitions are not read either.
 WITH recent_outcomes AS (
-    SELECT * FROM outcomes WHERE dt >= '$first_day'
+    SELECT *,
+           CASE WHEN request_id IS NOT NULL THEN 'request:' || request_id
+                ELSE 'client:' || client_id_hash END AS match_key
+    FROM outcomes
+    WHERE dt >= '$first_day'
 ),
 loans AS (
     SELECT loan_id,
@@ -37,28 +43,23 @@ loans AS (
     FROM recent_outcomes
     GROUP BY loan_id
 ),
-by_request AS (
-    SELECT o.loan_id, 1 AS preference, c.captured_at, c.request_id, c.model_version,
+matches AS (
+    SELECT o.loan_id, k.kind AS preference, c.captured_at, c.request_id, c.model_version,
            c.probability, c.decision, c.features, c.client_id_hash AS scored_client
-    FROM recent_outcomes o
-    JOIN (
+    FROM (
 $decision_records
-    ) c ON c.request_id = o.request_id
-    WHERE o.request_id IS NOT NULL
-      AND (o.client_id_hash IS NULL
-           OR (c.client_id_hash = o.client_id_hash
-               AND (c.hash_key_id IS NULL OR c.hash_key_id = o.hash_key_id)))
-),
-by_client AS (
-    SELECT o.loan_id, 2 AS preference, c.captured_at, c.request_id, c.model_version,
-           c.probability, c.decision, c.features, c.client_id_hash AS scored_client
-    FROM recent_outcomes o
-    JOIN (
-$decision_records
-    ) c ON c.client_id_hash = o.client_id_hash
-    WHERE o.request_id IS NULL
-      AND (c.hash_key_id IS NULL OR c.hash_key_id = o.hash_key_id)
-      AND substr(c.captured_at, 1, 10) <= COALESCE(o.decided_at, o.observed_at)
+    ) c
+    CROSS JOIN (VALUES (1), (2)) AS k (kind)
+    JOIN recent_outcomes o
+      ON o.match_key = CASE WHEN k.kind = 1 THEN 'request:' || c.request_id
+                            ELSE 'client:' || c.client_id_hash END
+    WHERE (k.kind = 1
+           AND (o.client_id_hash IS NULL
+                OR (c.client_id_hash = o.client_id_hash
+                    AND (c.hash_key_id IS NULL OR c.hash_key_id = o.hash_key_id))))
+       OR (k.kind = 2
+           AND (c.hash_key_id IS NULL OR c.hash_key_id = o.hash_key_id)
+           AND substr(c.captured_at, 1, 10) <= COALESCE(o.decided_at, o.observed_at))
 ),
 ranked AS (
     SELECT m.*,
@@ -66,7 +67,7 @@ ranked AS (
                               ORDER BY m.preference, m.captured_at DESC, m.request_id,
                                        m.scored_client) AS pick,
            count(*) OVER (PARTITION BY m.loan_id) AS scorings
-    FROM (SELECT * FROM by_request UNION ALL SELECT * FROM by_client) m
+    FROM matches m
 )
 SELECT l.loan_id,
        l.outcome,

@@ -105,7 +105,10 @@ def test_the_join_on_athena_reads_the_window_only():
     for text in (join, counts):
         assert "month >= '2024-06' AND month < '2026-07'" in text
         assert "dt >= '2026-06-30' AND dt <= '2026-07-01'" in text
-    assert "FROM outcomes WHERE dt >= '2024-06-01'" in join
+    assert "FROM outcomes\n    WHERE dt >= '2024-06-01'" in join
+    # each table is read once by each query (Athena bills every scan)
+    for table in ("FROM decisions", "FROM captures", "FROM outcomes"):
+        assert join.count(table) == 1 and counts.count(table) == (table != "FROM outcomes")
 
 
 def test_a_month_is_compacted_on_athena_into_an_emptied_partition(moto_s3):
