@@ -76,8 +76,9 @@ def day_before(day: str) -> str:
 @dataclass(frozen=True)
 class Window:
     """What the join reads: decision months ``first_month`` <= m < ``open_month`` from the
-    decisions table, captures from ``open_month``'s first day to ``last_day``, outcomes
-    observed since ``first_month``'s first day (YYYY-MM / YYYY-MM-DD text)."""
+    decisions table, captures from the day before ``open_month`` to ``last_day`` (those
+    captured in ``open_month`` or later), outcomes observed since ``first_month``'s first
+    day (YYYY-MM / YYYY-MM-DD text)."""
 
     first_month: str
     open_month: str
