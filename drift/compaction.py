@@ -30,6 +30,7 @@ from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any
 
+from drift.outcomes_handler import OutcomesConfig
 from drift.outcomes_join import (
     DAY,
     MONTH,
@@ -43,9 +44,9 @@ from drift.outcomes_join import (
 
 if TYPE_CHECKING:
     from contract.aws import S3Client
-    from drift.outcomes_handler import OutcomesConfig
 
-DEFAULT_PREFIX = "decisions/"
+#: The decisions table's prefix in the capture bucket (the job's DECISIONS_PREFIX default).
+DEFAULT_PREFIX = OutcomesConfig.decisions_prefix
 COMPACT_SQL = SQL_DIR / "compact_decisions.sql"
 PARQUET_FILE = "decisions.parquet"
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd"
