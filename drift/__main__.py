@@ -90,6 +90,8 @@ def _trend(args: argparse.Namespace) -> int:
 
 
 def _outcome_commands(commands: Any) -> None:
+    from drift.outcomes import DEFAULT_LOOKBACK_MONTHS
+
     trend = commands.add_parser("outcomes-trend", help="the trend page over outcomes runs")
     trend.add_argument("--reports", required=True, type=Path,
                        help="a directory holding the runs' summary.json files")
@@ -111,7 +113,7 @@ def _outcome_commands(commands: Any) -> None:
     outcomes.add_argument("--decisions", type=Path, default=None,
                           help="the decisions table (directory) to compact into and read; "
                                "default: a temporary one")
-    outcomes.add_argument("--lookback-months", type=int, default=25,
+    outcomes.add_argument("--lookback-months", type=int, default=DEFAULT_LOOKBACK_MONTHS,
                           help="months before the as-of month that the join reads")
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drift import cohorts as cohorts_mod
+from drift.outcomes_handler import OutcomesConfig
 from drift.outcomes_join import JoinResult, Window, download_prefix, run_join
 from drift.outcomes_load import HashKeys, is_s3, load
 
@@ -37,8 +38,8 @@ if TYPE_CHECKING:
     from drift.challenger import ChallengerModel
 
 DEFAULT_OUTCOME_MONTHS = 12
-#: Months before as_of's that the join reads (Regulation B keeps records 25 months).
-DEFAULT_LOOKBACK_MONTHS = 25
+#: Months before as_of's that the join reads: the monthly job's default (LOOKBACK_MONTHS).
+DEFAULT_LOOKBACK_MONTHS = OutcomesConfig.lookback_months
 
 
 def read_card(model_dir: Path | None) -> dict[str, Any] | None:
