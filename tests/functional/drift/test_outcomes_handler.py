@@ -13,7 +13,7 @@ import pytest
 
 from contract.capture_format import client_hash, encode_capture, firehose_key, hash_key_id
 from contract.schema import FEATURE_FIELDS
-from drift.outcomes_handler import OutcomesConfig, as_of_date, emf_lines, first_day, run
+from drift.outcomes_handler import OutcomesConfig, emf_lines, run
 from drift.outcomes_load import HashKeys, build_records, encode_objects
 
 KEY = b"monthly-key"
@@ -86,13 +86,6 @@ def test_a_monthly_run_publishes_the_cohorts_and_the_metrics(bucket, capsys):
     run({**event, "time": "2026-08-01T06:00:00Z"}, config, bucket)
     trend = bucket.get_object(Bucket="data", Key="reports/outcomes/trend.html")["Body"].read()
     assert b"2 monthly runs, the latest as of 2026-08-01" in trend
-
-
-def test_the_as_of_date_and_lookback():
-    assert as_of_date({"time": "2026-07-01T06:00:00Z"}) == date(2026, 7, 1)
-    assert as_of_date({"time": "2026-07-01T06:00:00Z", "detail": {"as_of": "2027-01-31"}}
-                      ) == date(2027, 1, 31)
-    assert first_day(date(2026, 7, 1), 25) == date(2024, 6, 1)
 
 
 def test_emf_counts_failing_cohorts():
