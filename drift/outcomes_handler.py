@@ -5,7 +5,8 @@ One run, for the as-of date of the scheduled event (its ``time``, or ``detail.as
 1. download the captures of the last LOOKBACK_MONTHS (the dt partitions in range) and every
    outcome object into /tmp; read the champion's model card (MODEL_CARD_KEY);
 2. run the join (drift/sql/outcomes_join.sql) on DuckDB and the cohort statistics;
-3. publish ``REPORT_PREFIX<YYYY-MM>/summary.json`` and ``report.html``, and
+3. publish ``REPORT_PREFIX<YYYY-MM>/summary.json``, ``report.html`` and Evidently's
+   classification report per matured cohort (drift.outcomes_classification), and
    ``REPORT_PREFIX/trend.html`` over every run's summary (drift.outcomes_trend), all or
    nothing (drift.publish);
 4. print CloudWatch EMF lines: per matured cohort RealisedAUC, ObservedDefaultRate and
@@ -113,9 +114,8 @@ def previous_summaries(s3: S3Client, config: OutcomesConfig, exclude: str
 
 def run(event: Any, config: OutcomesConfig, s3: S3Client) -> dict[str, Any]:
     """One run (see the module doc); returns the summary and the keys written."""
-    from drift.outcomes import summarise
+    from drift.outcomes import report_pages, summarise
     from drift.outcomes_join import download_prefix, run_join
-    from drift.outcomes_report import render
     from drift.outcomes_trend import render_trend
 
     as_of = as_of_date(event)
@@ -138,12 +138,13 @@ def run(event: Any, config: OutcomesConfig, s3: S3Client) -> dict[str, Any]:
                             keep=lambda rel: since <= rel.split("/", 1)[0] <= f"dt={as_of}")
             download_prefix(s3, f"s3://{config.outcome_bucket}/{config.outcome_prefix}",
                             work / "outcomes")
-            summary = summarise(run_join(work / "captures", work / "outcomes"), as_of,
-                                config.outcome_months, card)
+            joined = run_join(work / "captures", work / "outcomes")
+            summary = summarise(joined, as_of, config.outcome_months, card)
     base = f"{config.report_prefix}{as_of:%Y-%m}/"
+    pages = report_pages(joined, summary)  # adds the classification reports' figures
     trend = render_trend([*previous_summaries(s3, config, base), summary])
     files = [(base + "summary.json", (json.dumps(summary, indent=2) + "\n").encode(), JSON),
-             (base + "report.html", render(summary).encode(), HTML),
+             *[(base + name, html.encode(), HTML) for name, html in pages.items()],
              (config.report_prefix + "trend.html", trend.encode(), HTML)]
     written = publish(s3, config.report_bucket, files, stale=[], latest=None)
     for line in emf_lines(summary, config):

@@ -68,6 +68,7 @@ def test_a_monthly_run_publishes_the_cohorts_and_the_metrics(bucket, capsys):
     result = run(event, config, bucket)
     assert result["written"] == ["reports/outcomes/2026-07/summary.json",
                                  "reports/outcomes/2026-07/report.html",
+                                 "reports/outcomes/2026-07/classification-2025-03-v7.html",
                                  "reports/outcomes/trend.html"]
     summary = json.loads(bucket.get_object(Bucket="data", Key=result["written"][0])["Body"]
                          .read())
@@ -77,6 +78,10 @@ def test_a_monthly_run_publishes_the_cohorts_and_the_metrics(bucket, capsys):
     assert summary["join"]["unmatched"] == old > 0  # their captures were not read
     matured = summary["cohorts"][0]
     assert matured["auc"] is not None and matured["auc_vs_reference"]["reference_auc"] == 0.75
+    # Evidently's classification report of the matured cohort, its AUC the cohort's
+    assert matured["classification_report"]["roc_auc"] == pytest.approx(matured["auc"],
+                                                                        abs=1e-9)
+    assert "classification_report" not in summary["cohorts"][1]
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for x in lines] == [
         [["Model", "ModelVersion"]], [["Model"]]]
