@@ -13,7 +13,8 @@
   matured cohort's booked loans (drift.challenger).
 
 S3 prefixes are downloaded into a temporary directory first (DuckDB's httpfs is not used).
-Writes ``summary.json`` (with the ``cohorts`` list) and ``report.html`` into DIR.
+Writes ``summary.json`` (with the ``cohorts`` list), ``report.html`` and, per matured cohort,
+Evidently's classification report (drift.outcomes_classification) into DIR.
 """
 
 from __future__ import annotations
@@ -77,14 +78,16 @@ def _outcome_layout(source: str | Path, work: Path, as_of: date, s3: S3Client | 
 
 def analyse(captures: str | Path, outcomes: str | Path, as_of: date, outcome_months: int,
             card: dict[str, Any] | None, s3: S3Client | None = None,
-            challenger: ChallengerModel | None = None) -> dict[str, Any]:
-    """The summary: join counts, cohorts and notes."""
+            challenger: ChallengerModel | None = None
+            ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The summary (join counts, cohorts and notes) and the run's pages (report_pages)."""
     with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
         work = Path(tmp)
         capture_root = _local(captures, work, "captures", s3)
         outcome_root = _outcome_layout(outcomes, work, as_of, s3)
         joined = run_join(capture_root, outcome_root)
-    return summarise(joined, as_of, outcome_months, card, challenger)
+    summary = summarise(joined, as_of, outcome_months, card, challenger)
+    return summary, report_pages(joined, summary)
 
 
 def summarise(joined: JoinResult, as_of: date, outcome_months: int,
@@ -102,13 +105,24 @@ def summarise(joined: JoinResult, as_of: date, outcome_months: int,
     }
 
 
-def write_outputs(summary: dict[str, Any], output: Path) -> list[Path]:
+def report_pages(joined: JoinResult, summary: dict[str, Any]) -> dict[str, str]:
+    """The run's pages by file name: Evidently's classification report per matured cohort
+    (whose figures it adds to the summary), then report.html, which links them."""
+    from drift.outcomes_classification import classification_reports
     from drift.outcomes_report import render
 
+    classification = classification_reports(joined.loans, summary)
+    return {"report.html": render(summary), **classification}
+
+
+def write_outputs(summary: dict[str, Any], pages: dict[str, str], output: Path) -> list[Path]:
+    """summary.json and the pages, into ``output``."""
     output.mkdir(parents=True, exist_ok=True)
-    files = [output / "summary.json", output / "report.html"]
+    files = [output / "summary.json"]
     files[0].write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    files[1].write_text(render(summary), encoding="utf-8")
+    for name, html in pages.items():
+        files.append(output / name)
+        files[-1].write_text(html, encoding="utf-8")
     return files
 
 
