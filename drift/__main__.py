@@ -68,10 +68,10 @@ def _outcomes(args: argparse.Namespace) -> int:
     from drift.outcomes import analyse, describe, read_card, write_outputs
 
     challenger = ChallengerModel.load(args.challenger) if args.challenger else None
-    summary = analyse(args.captures, args.outcomes, args.as_of, args.outcome_months,
-                      read_card(args.model_dir), challenger=challenger,
-                      decisions=args.decisions, lookback_months=args.lookback_months)
-    files = write_outputs(summary, args.output)
+    summary, pages = analyse(args.captures, args.outcomes, args.as_of, args.outcome_months,
+                             read_card(args.model_dir), challenger=challenger,
+                             decisions=args.decisions, lookback_months=args.lookback_months)
+    files = write_outputs(summary, pages, args.output)
     print(describe(summary) + "\nwrote " + ", ".join(map(str, files)))
     return 0
 

@@ -17,7 +17,8 @@ As the monthly job does, the captures of the lookback's months before as_of's ar
 into a decisions table (drift.compaction; ``--decisions DIR`` keeps it, default a temporary
 directory) and the join reads that table for those months, the captures for as_of's.
 S3 prefixes are downloaded into a temporary directory first (DuckDB's httpfs is not used).
-Writes ``summary.json`` (with the ``cohorts`` list) and ``report.html`` into DIR.
+Writes ``summary.json`` (with the ``cohorts`` list), ``report.html`` and, per matured cohort,
+Evidently's classification report (drift.outcomes_classification) into DIR.
 """
 
 from __future__ import annotations
@@ -85,8 +86,9 @@ def _outcome_layout(source: str | Path, work: Path, as_of: date, s3: S3Client | 
 def analyse(captures: str | Path, outcomes: str | Path, as_of: date, outcome_months: int,
             card: dict[str, Any] | None, s3: S3Client | None = None,
             challenger: ChallengerModel | None = None, decisions: Path | None = None,
-            lookback_months: int = DEFAULT_LOOKBACK_MONTHS) -> dict[str, Any]:
-    """The summary: join counts, cohorts and notes."""
+            lookback_months: int = DEFAULT_LOOKBACK_MONTHS
+            ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The summary (join counts, cohorts and notes) and the run's pages (report_pages)."""
     from drift.compaction import compact_window
 
     window = Window.for_run(as_of, lookback_months)
@@ -97,7 +99,8 @@ def analyse(captures: str | Path, outcomes: str | Path, as_of: date, outcome_mon
         table = Path(decisions) if decisions is not None else work / "decisions"
         compact_window(capture_root, table, window)
         joined = run_join(capture_root, outcome_root, decisions=table, window=window)
-    return summarise(joined, as_of, outcome_months, card, challenger)
+    summary = summarise(joined, as_of, outcome_months, card, challenger)
+    return summary, report_pages(joined, summary)
 
 
 def summarise(joined: JoinResult, as_of: date, outcome_months: int,
@@ -115,13 +118,24 @@ def summarise(joined: JoinResult, as_of: date, outcome_months: int,
     }
 
 
-def write_outputs(summary: dict[str, Any], output: Path) -> list[Path]:
+def report_pages(joined: JoinResult, summary: dict[str, Any]) -> dict[str, str]:
+    """The run's pages by file name: Evidently's classification report per matured cohort
+    (whose figures it adds to the summary), then report.html, which links them."""
+    from drift.outcomes_classification import classification_reports
     from drift.outcomes_report import render
 
+    classification = classification_reports(joined.loans, summary)
+    return {"report.html": render(summary), **classification}
+
+
+def write_outputs(summary: dict[str, Any], pages: dict[str, str], output: Path) -> list[Path]:
+    """summary.json and the pages, into ``output``."""
     output.mkdir(parents=True, exist_ok=True)
-    files = [output / "summary.json", output / "report.html"]
+    files = [output / "summary.json"]
     files[0].write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    files[1].write_text(render(summary), encoding="utf-8")
+    for name, html in pages.items():
+        files.append(output / name)
+        files[-1].write_text(html, encoding="utf-8")
     return files
 
 

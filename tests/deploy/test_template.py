@@ -529,15 +529,16 @@ def test_alarms_cover_5xx_rate_p99_latency_and_drift_share(template):
 
 
 def test_the_drift_code_emits_the_metric_the_alarm_watches():
-    from drift.handler import Config, emf_line
+    from drift.config import DriftConfig
+    from drift.drift_job import metric_line
 
-    config = Config.from_env(
+    config = DriftConfig.from_env(
         {"REPORT_BUCKET": "b", "CAPTURE_BUCKET": "b", "REFERENCE_KEY": "r.csv.gz",
          "METRIC_NAMESPACE": "CreditScoring/Drift", "MODEL_NAME": "credit-scoring"}
     )  # fmt: skip
     summary = {"drift_share": 0.25, "drifted_count": 30, "dataset_drift": False,
                "rows": {"current": 500}, "window": {"end": "2026-11-27"}}  # fmt: skip
-    line = json.loads(emf_line(summary, config))
+    line = json.loads(metric_line(summary, config))
     (directive,) = line["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "CreditScoring/Drift"
     assert directive["Dimensions"] == [["Model"]]

@@ -13,7 +13,7 @@ import pytest
 
 from contract.capture_format import client_hash, encode_capture, firehose_key, hash_key_id
 from contract.schema import FEATURE_FIELDS
-from drift.outcomes_handler import OutcomesConfig, as_of_date, emf_lines, first_day, run
+from drift.outcomes_handler import OutcomesConfig, emf_lines, run
 from drift.outcomes_load import HashKeys, build_records, encode_objects
 
 KEY = b"monthly-key"
@@ -68,6 +68,7 @@ def test_a_monthly_run_publishes_the_cohorts_and_the_metrics(bucket, capsys):
     result = run(event, config, bucket)
     assert result["written"] == ["reports/outcomes/2026-07/summary.json",
                                  "reports/outcomes/2026-07/report.html",
+                                 "reports/outcomes/2026-07/classification-2025-03-v7.html",
                                  "reports/outcomes/trend.html"]
     summary = json.loads(bucket.get_object(Bucket="data", Key=result["written"][0])["Body"]
                          .read())
@@ -77,6 +78,10 @@ def test_a_monthly_run_publishes_the_cohorts_and_the_metrics(bucket, capsys):
     assert summary["join"]["unmatched"] == old > 0  # their captures were not read
     matured = summary["cohorts"][0]
     assert matured["auc"] is not None and matured["auc_vs_reference"]["reference_auc"] == 0.75
+    # Evidently's classification report of the matured cohort, its AUC the cohort's
+    assert matured["classification_report"]["roc_auc"] == pytest.approx(matured["auc"],
+                                                                        abs=1e-9)
+    assert "classification_report" not in summary["cohorts"][1]
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for x in lines] == [
         [["Model", "ModelVersion"]], [["Model"]]]
@@ -97,13 +102,6 @@ def test_a_monthly_run_publishes_the_cohorts_and_the_metrics(bucket, capsys):
     assert [c["scored"] for c in later["cohorts"]] == [c["scored"] for c in summary["cohorts"]]
     trend = bucket.get_object(Bucket="data", Key="reports/outcomes/trend.html")["Body"].read()
     assert b"2 monthly runs, the latest as of 2026-08-01" in trend
-
-
-def test_the_as_of_date_and_lookback():
-    assert as_of_date({"time": "2026-07-01T06:00:00Z"}) == date(2026, 7, 1)
-    assert as_of_date({"time": "2026-07-01T06:00:00Z", "detail": {"as_of": "2027-01-31"}}
-                      ) == date(2027, 1, 31)
-    assert first_day(date(2026, 7, 1), 25) == date(2024, 6, 1)
 
 
 def test_emf_counts_failing_cohorts():
