@@ -30,7 +30,7 @@ from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any
 
-from drift.outcomes_handler import OutcomesConfig
+from drift.config import OutcomesConfig
 from drift.outcomes_join import (
     DAY,
     MONTH,

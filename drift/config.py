@@ -1,12 +1,20 @@
-"""The weekly drift job's settings, read from the environment (template.yaml sets them).
+"""The monitor's settings, read from the environment (template.yaml sets them).
 
-REPORT_BUCKET, CAPTURE_BUCKET, REFERENCE_KEY (required); REFERENCE_BUCKET (default
-REPORT_BUCKET), CAPTURE_PREFIX (captures/), REPORT_PREFIX (reports/drift/), WINDOW_DAYS (7),
-MIN_ROWS (200), MAX_ROWS (20000), ROWS_PER_OBJECT (50), READ_WORKERS (8),
+The weekly drift job (DriftConfig): REPORT_BUCKET, CAPTURE_BUCKET, REFERENCE_KEY
+(required); REFERENCE_BUCKET (default REPORT_BUCKET), CAPTURE_PREFIX (captures/),
+REPORT_PREFIX (reports/drift/), WINDOW_DAYS (7), MIN_ROWS (200), MAX_ROWS (20000),
+ROWS_PER_OBJECT (50), READ_WORKERS (8),
 REFERENCE_SCORES_KEY and REFERENCE_CARD_KEY (default: reference_scores.json and
 model_card.json beside REFERENCE_KEY), MODEL_NAME (credit-scoring, the metric dimension),
 METRIC_NAMESPACE (CreditScoring/Drift), CHALLENGER_MODEL_S3_URI (a challenger bundle scored
 on the captures: drift.challenger).
+
+The monthly outcomes job (OutcomesConfig): REPORT_BUCKET, CAPTURE_BUCKET, MODEL_CARD_KEY
+(required); OUTCOME_BUCKET (default REPORT_BUCKET), CAPTURE_PREFIX (captures/),
+OUTCOME_PREFIX (outcomes/), REPORT_PREFIX (reports/outcomes/), OUTCOME_MONTHS (12),
+LOOKBACK_MONTHS (25), MODEL_NAME, METRIC_NAMESPACE (CreditScoring/Outcomes);
+ATHENA_WORKGROUP and ATHENA_DATABASE (both set: the join runs on Athena, drift.athena, and
+nothing is downloaded); DECISIONS_PREFIX (decisions/).
 """
 
 from __future__ import annotations
@@ -17,9 +25,11 @@ from dataclasses import dataclass
 
 from contract.capture_format import DEFAULT_PREFIX as DEFAULT_CAPTURE_PREFIX
 from contract.env import positive_int, prefix, required
+from contract.outcome_format import DEFAULT_PREFIX as DEFAULT_OUTCOME_PREFIX
 from drift.captures import DEFAULT_ROWS_PER_OBJECT, DEFAULT_WORKERS
 
 DEFAULT_REPORT_PREFIX = "reports/drift/"
+DEFAULT_OUTCOMES_REPORT_PREFIX = "reports/outcomes/"
 
 
 @dataclass(frozen=True)
@@ -67,3 +77,41 @@ class DriftConfig:
         if config.min_rows > config.max_rows:
             raise ValueError(f"MIN_ROWS ({config.min_rows}) exceeds MAX_ROWS ({config.max_rows})")
         return config
+
+
+@dataclass(frozen=True)
+class OutcomesConfig:
+    report_bucket: str
+    capture_bucket: str
+    outcome_bucket: str
+    model_card_key: str
+    capture_prefix: str = DEFAULT_CAPTURE_PREFIX
+    outcome_prefix: str = DEFAULT_OUTCOME_PREFIX
+    report_prefix: str = DEFAULT_OUTCOMES_REPORT_PREFIX
+    outcome_months: int = 12
+    lookback_months: int = 25
+    model_name: str = "credit-scoring"
+    metric_namespace: str = "CreditScoring/Outcomes"
+    #: Both set: the join runs on Athena (drift.athena) instead of DuckDB on downloads.
+    athena_workgroup: str | None = None
+    athena_database: str | None = None
+    decisions_prefix: str = "decisions/"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OutcomesConfig:
+        env = os.environ if env is None else env
+        required("REPORT_BUCKET", "CAPTURE_BUCKET", "MODEL_CARD_KEY", env=env)
+        return cls(
+            report_bucket=env["REPORT_BUCKET"], capture_bucket=env["CAPTURE_BUCKET"],
+            outcome_bucket=env.get("OUTCOME_BUCKET") or env["REPORT_BUCKET"],
+            model_card_key=env["MODEL_CARD_KEY"],
+            capture_prefix=prefix(env.get("CAPTURE_PREFIX") or DEFAULT_CAPTURE_PREFIX),
+            outcome_prefix=prefix(env.get("OUTCOME_PREFIX") or DEFAULT_OUTCOME_PREFIX),
+            report_prefix=prefix(env.get("REPORT_PREFIX") or DEFAULT_OUTCOMES_REPORT_PREFIX),
+            outcome_months=positive_int(env, "OUTCOME_MONTHS", cls.outcome_months),
+            lookback_months=positive_int(env, "LOOKBACK_MONTHS", cls.lookback_months),
+            model_name=env.get("MODEL_NAME") or cls.model_name,
+            metric_namespace=env.get("METRIC_NAMESPACE") or cls.metric_namespace,
+            athena_workgroup=env.get("ATHENA_WORKGROUP") or None,
+            athena_database=env.get("ATHENA_DATABASE") or None,
+            decisions_prefix=prefix(env.get("DECISIONS_PREFIX") or cls.decisions_prefix))

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drift import cohorts as cohorts_mod
-from drift.outcomes_handler import OutcomesConfig
+from drift.config import OutcomesConfig
 from drift.outcomes_join import JoinResult, Window, download_prefix, run_join
 from drift.outcomes_load import HashKeys, is_s3, load
 

@@ -18,74 +18,23 @@ One run, for the as-of date of the scheduled event (its ``time``, or ``detail.as
    AucBelowReference (dimension Model), which the template's alarm watches.
 
 Downloading is the local/embedded path: at real traffic the same SQL runs on Athena
-(docs/outcomes.md). Environment: REPORT_BUCKET, CAPTURE_BUCKET, MODEL_CARD_KEY (required);
-OUTCOME_BUCKET (default REPORT_BUCKET), CAPTURE_PREFIX (captures/), OUTCOME_PREFIX
-(outcomes/), REPORT_PREFIX (reports/outcomes/), OUTCOME_MONTHS (12), LOOKBACK_MONTHS (25),
-MODEL_NAME, METRIC_NAMESPACE (CreditScoring/Outcomes); ATHENA_WORKGROUP and ATHENA_DATABASE
-(both set: the join runs on Athena, drift.athena, and nothing is downloaded);
-DECISIONS_PREFIX (decisions/).
+(docs/outcomes.md). Environment: drift.config.OutcomesConfig.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from contract.capture_format import DEFAULT_PREFIX as CAPTURE_PREFIX
-from contract.env import positive_int, prefix, required
-from contract.outcome_format import DEFAULT_PREFIX as OUTCOME_PREFIX
+from drift.config import OutcomesConfig
 from drift.publish import HTML, JSON, emf_line, list_keys, publish, s3_client
 from drift.schedule import as_of_date
 
 if TYPE_CHECKING:
     from contract.aws import LambdaContext, S3Client
-
-DEFAULT_REPORT_PREFIX = "reports/outcomes/"
-
-
-@dataclass(frozen=True)
-class OutcomesConfig:
-    report_bucket: str
-    capture_bucket: str
-    outcome_bucket: str
-    model_card_key: str
-    capture_prefix: str = CAPTURE_PREFIX
-    outcome_prefix: str = OUTCOME_PREFIX
-    report_prefix: str = DEFAULT_REPORT_PREFIX
-    outcome_months: int = 12
-    lookback_months: int = 25
-    model_name: str = "credit-scoring"
-    metric_namespace: str = "CreditScoring/Outcomes"
-    #: Both set: the join runs on Athena (drift.athena) instead of DuckDB on downloads.
-    athena_workgroup: str | None = None
-    athena_database: str | None = None
-    decisions_prefix: str = "decisions/"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> OutcomesConfig:
-        env = os.environ if env is None else env
-        required("REPORT_BUCKET", "CAPTURE_BUCKET", "MODEL_CARD_KEY", env=env)
-        return cls(
-            report_bucket=env["REPORT_BUCKET"], capture_bucket=env["CAPTURE_BUCKET"],
-            outcome_bucket=env.get("OUTCOME_BUCKET") or env["REPORT_BUCKET"],
-            model_card_key=env["MODEL_CARD_KEY"],
-            capture_prefix=prefix(env.get("CAPTURE_PREFIX") or CAPTURE_PREFIX),
-            outcome_prefix=prefix(env.get("OUTCOME_PREFIX") or OUTCOME_PREFIX),
-            report_prefix=prefix(env.get("REPORT_PREFIX") or DEFAULT_REPORT_PREFIX),
-            outcome_months=positive_int(env, "OUTCOME_MONTHS", cls.outcome_months),
-            lookback_months=positive_int(env, "LOOKBACK_MONTHS", cls.lookback_months),
-            model_name=env.get("MODEL_NAME") or cls.model_name,
-            metric_namespace=env.get("METRIC_NAMESPACE") or cls.metric_namespace,
-            athena_workgroup=env.get("ATHENA_WORKGROUP") or None,
-            athena_database=env.get("ATHENA_DATABASE") or None,
-            decisions_prefix=prefix(env.get("DECISIONS_PREFIX") or cls.decisions_prefix))
-
 
 def emf_lines(summary: dict[str, Any], config: OutcomesConfig, stamp: datetime | None = None
               ) -> list[str]:

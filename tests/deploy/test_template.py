@@ -671,7 +671,7 @@ def test_outcomes_function_runs_monthly_on_the_drift_image(template):
     assert event["Properties"]["Schedule"] == {"Ref": "OutcomesSchedule"}
     assert template["Parameters"]["OutcomesSchedule"]["Default"] == "cron(0 6 1 * ? *)"
     env = props["Environment"]["Variables"]
-    from drift.outcomes_handler import OutcomesConfig
+    from drift.config import OutcomesConfig
 
     config = OutcomesConfig.from_env({k: "x" for k in env if isinstance(env[k], dict)}
                                      | {"OUTCOME_MONTHS": "12", "LOOKBACK_MONTHS": "25"})
@@ -707,7 +707,8 @@ def test_outcomes_role_reads_captures_outcomes_card_and_writes_its_reports_only(
 
 
 def test_the_outcomes_alarm_watches_what_the_job_emits(template):
-    from drift.outcomes_handler import OutcomesConfig, emf_lines
+    from drift.config import OutcomesConfig
+    from drift.outcomes_handler import emf_lines
 
     alarm = template["Resources"]["OutcomesQualityAlarm"]["Properties"]
     watched = {m["MetricStat"]["Metric"]["MetricName"]: m["MetricStat"]["Metric"]

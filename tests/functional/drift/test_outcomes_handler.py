@@ -13,7 +13,8 @@ import pytest
 
 from contract.capture_format import client_hash, encode_capture, firehose_key, hash_key_id
 from contract.schema import FEATURE_FIELDS
-from drift.outcomes_handler import OutcomesConfig, emf_lines, run
+from drift.config import OutcomesConfig
+from drift.outcomes_handler import emf_lines, run
 from drift.outcomes_load import HashKeys, build_records, encode_objects
 
 KEY = b"monthly-key"
