@@ -88,14 +88,15 @@ drift-report: venv ## make drift-report REFERENCE=a.csv CURRENT=b.csv OUTPUT=dir
 
 # Outcomes analysis (docs/outcomes.md): local directories or s3:// prefixes (AWS_ENDPOINT_URL
 # honoured); an export file as OUTCOMES is loaded first with CAPTURE_HASH_KEY.
-outcomes: venv ## make outcomes CAPTURES=dir|s3:// OUTCOMES=file|dir|s3:// AS_OF=YYYY-MM-DD [OUTCOME_MONTHS=12] OUTPUT=dir [MODEL_DIR=bundle] [CHALLENGER=bundle|s3://]
+outcomes: venv ## make outcomes CAPTURES=dir|s3:// OUTCOMES=file|dir|s3:// AS_OF=YYYY-MM-DD [OUTCOME_MONTHS=12] OUTPUT=dir [MODEL_DIR=bundle] [CHALLENGER=bundle|s3://] [DECISIONS=dir] [LOOKBACK_MONTHS=25]
 	@test -n "$(CAPTURES)" -a -n "$(OUTCOMES)" -a -n "$(OUTPUT)" || { echo "usage: make outcomes \
 		CAPTURES=dir|s3://.. OUTCOMES=file|dir|s3://.. AS_OF=YYYY-MM-DD [OUTCOME_MONTHS=12] \
 		OUTPUT=dir [MODEL_DIR=bundle]"; exit 2; }
 	$(PY) -m drift outcomes --captures $(CAPTURES) --outcomes $(OUTCOMES) --output $(OUTPUT) \
 		$(if $(AS_OF),--as-of $(AS_OF)) --outcome-months $(or $(OUTCOME_MONTHS),12) \
 		$(if $(MODEL_DIR),--model-dir $(MODEL_DIR),$(if $(wildcard $(BUNDLE)/model_card.json),--model-dir $(BUNDLE))) \
-		$(if $(CHALLENGER),--challenger $(CHALLENGER))
+		$(if $(CHALLENGER),--challenger $(CHALLENGER)) \
+		$(if $(DECISIONS),--decisions $(DECISIONS)) $(if $(LOOKBACK_MONTHS),--lookback-months $(LOOKBACK_MONTHS))
 
 load-outcomes: venv ## make load-outcomes INPUT=export.csv|.csv.gz|.parquet|s3://.. DEST=dir|s3://.. [AS_OF=YYYY-MM-DD]
 	@test -n "$(INPUT)" -a -n "$(DEST)" || { echo "usage: make load-outcomes INPUT=file DEST=dir [AS_OF=...]"; exit 2; }
@@ -105,7 +106,7 @@ mlflow-ui: venv ## Browse experiments and the model registry at http://127.0.0.1
 	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlruns/mlflow.db} \
 		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port 5000
 
-bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git ref> adds that tree's cold start), TreeSHAP, drift job, rollout (request path without the challenger, PreTraffic hook), book re-scoring, outcomes join (DuckDB, 1M captures)
+bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git ref> adds that tree's cold start), TreeSHAP, drift job, rollout (request path without the challenger, PreTraffic hook), book re-scoring, outcomes join (DuckDB, 1M captures), decisions-table sizes (Parquet)
 	@test -f $(BUNDLE)/model.onnx || $(PY) -m training train --output $(BUNDLE)
 	$(PY) -m benchmarks.bench_serving --bundle $(BUNDLE) $(if $(BASELINE),--baseline-ref $(BASELINE))
 	$(PY) -m benchmarks.bench_treeshap
@@ -115,6 +116,7 @@ bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git r
 	$(PY) -m benchmarks.bench_rollout
 	$(PY) -m benchmarks.bench_score_book --bundle $(BUNDLE)
 	$(PY) -m benchmarks.bench_outcomes
+	$(PY) -m benchmarks.bench_compaction
 
 bench-training: venv ## Training time and peak memory: 5,000 real rows and 307,511 synthetic rows
 	$(PY) -m benchmarks.bench_training --scenario all

@@ -67,12 +67,16 @@ def _child(baseline: bool) -> None:
     }
     if baseline:
         from drift.captures import read_window
+        from drift.config import DriftConfig
+        from drift.drift_job import load_reference
+        from drift.publish import s3_client
         from drift.report import frame_from_encoded, run_report
+        from drift.schedule import window_for
 
-        config = handler.Config.from_env()
-        s3 = handler.s3_client()
-        window = handler.window_for(event, config.window_days)
-        reference = handler.load_reference(s3, config)
+        config = DriftConfig.from_env()
+        s3 = s3_client()
+        window = window_for(event, config.window_days)
+        reference = load_reference(s3, config)
         sample = read_window(
             s3, config.capture_bucket, window.start, window.end, max_rows=config.max_rows
         )
@@ -175,9 +179,9 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request access log
 
-    from drift.handler import Config
+    from drift.config import DriftConfig
 
-    default_max_rows = args.default_max_rows or Config.max_rows
+    default_max_rows = args.default_max_rows or DriftConfig.max_rows
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -142,10 +142,12 @@ def drift(endpoint: str, max_rows: int) -> None:
                        "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
                        "REPORT_BUCKET": DATA, "CAPTURE_BUCKET": BUCKET,
                        "REFERENCE_KEY": REFERENCE_KEY, "MAX_ROWS": str(max_rows)})
-    from drift import handler
+    from drift.config import DriftConfig
+    from drift.drift_job import run
+    from drift.publish import s3_client
 
-    config = handler.Config.from_env()
-    s3 = handler.s3_client(config.read_workers + 2)
+    config = DriftConfig.from_env()
+    s3 = s3_client(config.read_workers + 2)
     calls: dict[str, int] = {}
 
     def count(model: Any, **_: Any) -> None:
@@ -153,7 +155,7 @@ def drift(endpoint: str, max_rows: int) -> None:
 
     cast(Any, s3).meta.events.register("before-call.s3", count)  # boto3 client event hooks
     started = time.perf_counter()
-    result = handler.run({"time": EVENT_TIME}, config, s3)
+    result = run({"time": EVENT_TIME}, config, s3)
     wall = time.perf_counter() - started
     print(json.dumps({
         "wall_s": round(wall, 1), "timings_s": result["timings_s"], "status": result["status"],

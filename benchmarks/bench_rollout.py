@@ -169,7 +169,23 @@ def rotated(workers: dict[str, Worker], kind: str, runs: int, warmup: int
         wall, cpu = [v[0] for v in values], [v[1] for v in values]
         out[name] = {"p50_ms": _pct(wall, 50), "p99_ms": _pct(wall, 99),
                      "cpu_p50_ms": _pct(cpu, 50), "cpu_p99_ms": _pct(cpu, 99)}
+    after, off = np.asarray(samples[ARMS[2]]), np.asarray(samples[ARMS[0]])
+    out["after - before/off"] = {**p99_difference(after[:, 0], off[:, 0], "p99_ms"),
+                                 **p99_difference(after[:, 1], off[:, 1], "cpu_p99_ms")}
     return out
+
+
+def p99_difference(after: np.ndarray, before: np.ndarray, key: str, reps: int = 2_000,
+                   seed: int = 0) -> dict[str, float]:
+    """The p99 difference after - before with a 95% bootstrap CI, resampling the rotation
+    rounds (request i of both arms ran back to back, so the pairs share machine load)."""
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, len(after), size=(reps, len(after)))
+    spread = (np.percentile(after[index], 99, axis=1)
+              - np.percentile(before[index], 99, axis=1))
+    low, high = np.percentile(spread, [2.5, 97.5])
+    diff = float(np.percentile(after, 99) - np.percentile(before, 99))
+    return {key: diff, f"{key}_ci95_low": float(low), f"{key}_ci95_high": float(high)}
 
 
 def hook_timing(handler: Any, bundle: Path, workdir: Path, runs: int) -> dict[str, float]:
@@ -202,6 +218,18 @@ def _line(label: str, figures: dict[str, dict[str, float]]) -> str:
             f"{after['p50_ms'] - off['p50_ms']:+6.2f} p99 {after['p99_ms'] - off['p99_ms']:+6.2f}"
             f" ms; vs on p50 {after['p50_ms'] - on['p50_ms']:+6.2f} p99 "
             f"{after['p99_ms'] - on['p99_ms']:+6.2f} ms")
+
+
+def _verdict(label: str, figures: dict[str, dict[str, float]]) -> str:
+    """The champion-only path against the old tree with the challenger off: the p99
+    difference with its bootstrap CI, and whether it is no worse (the CI reaches 0)."""
+    d = figures["after - before/off"]
+    parts = []
+    for key, name in (("p99_ms", "wall"), ("cpu_p99_ms", "CPU")):
+        low, high = d[f"{key}_ci95_low"], d[f"{key}_ci95_high"]
+        verdict = "no worse" if low <= 0.0 else "WORSE"
+        parts.append(f"{name} p99 {d[key]:+.2f} ms [95% CI {low:+.2f}, {high:+.2f}]: {verdict}")
+    return f"{label:<26} after - before/off: " + "; ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         hook = hook_timing(handler, bundle, work, args.hook_runs)
     print(_line(f"/predict x{args.requests}", warm))
     print(_line(f"/predict/batch 1,000 x{args.batch_runs}", batched))
+    print(_verdict(f"/predict x{args.requests}", warm))
+    print(_verdict(f"/predict/batch 1,000 x{args.batch_runs}", batched))
     print(f"PreTraffic hook checks, {hook['rows']} golden applications x{args.hook_runs}: "
           f"median {hook['median_ms']:.1f} ms, p90 {hook['p90_ms']:.1f} ms, "
           f"min {hook['min_ms']:.1f} ms (in process; Lambda adds two Invoke round trips)")

@@ -68,9 +68,10 @@ def _outcomes(args: argparse.Namespace) -> int:
     from drift.outcomes import analyse, describe, read_card, write_outputs
 
     challenger = ChallengerModel.load(args.challenger) if args.challenger else None
-    summary = analyse(args.captures, args.outcomes, args.as_of, args.outcome_months,
-                      read_card(args.model_dir), challenger=challenger)
-    files = write_outputs(summary, args.output)
+    summary, pages = analyse(args.captures, args.outcomes, args.as_of, args.outcome_months,
+                             read_card(args.model_dir), challenger=challenger,
+                             decisions=args.decisions, lookback_months=args.lookback_months)
+    files = write_outputs(summary, pages, args.output)
     print(describe(summary) + "\nwrote " + ", ".join(map(str, files)))
     return 0
 
@@ -89,6 +90,8 @@ def _trend(args: argparse.Namespace) -> int:
 
 
 def _outcome_commands(commands: Any) -> None:
+    from drift.outcomes import DEFAULT_LOOKBACK_MONTHS
+
     trend = commands.add_parser("outcomes-trend", help="the trend page over outcomes runs")
     trend.add_argument("--reports", required=True, type=Path,
                        help="a directory holding the runs' summary.json files")
@@ -107,6 +110,11 @@ def _outcome_commands(commands: Any) -> None:
     outcomes.add_argument("--model-dir", type=Path, default=None, help="the champion bundle")
     outcomes.add_argument("--challenger", default=None,
                           help="a challenger bundle: directory or s3:// prefix")
+    outcomes.add_argument("--decisions", type=Path, default=None,
+                          help="the decisions table (directory) to compact into and read; "
+                               "default: a temporary one")
+    outcomes.add_argument("--lookback-months", type=int, default=DEFAULT_LOOKBACK_MONTHS,
+                          help="months before the as-of month that the join reads")
 
 
 def main(argv: list[str] | None = None) -> int:

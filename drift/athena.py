@@ -1,5 +1,5 @@
 """Run the outcomes join on Amazon Athena: the same SQL texts as DuckDB, over the Glue tables
-``captures`` and ``outcomes`` of template.yaml, in the outcomes workgroup.
+``decisions``, ``captures`` and ``outcomes`` of template.yaml, in the outcomes workgroup.
 
 Opt-in: the outcomes job uses it when ATHENA_WORKGROUP and ATHENA_DATABASE are set (docs/
 outcomes.md); otherwise it downloads the objects and runs DuckDB. The join's text is wrapped
@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from drift.outcomes_join import JoinResult, counts_sql, join_sql
+from drift.outcomes_join import JoinResult, Window, counts_sql, join_sql
 
 #: The join's columns, in its SELECT order.
 JOIN_COLUMNS = ("loan_id", "outcome", "observed_at", "decided_by", "status", "matched_on",
@@ -25,10 +25,10 @@ _TYPES = {"outcome": "int64", "scorings": "int64", "probability": "float64",
           "scored": "int64", "approved": "int64"}
 
 
-def athena_join_sql() -> str:
+def athena_join_sql(window: Window | None = None) -> str:
     columns = ", ".join(JOIN_COLUMNS)
     return (f"SELECT {columns}, json_format(CAST(features AS JSON)) AS features "
-            f"FROM ({join_sql()}) AS joined")
+            f"FROM ({join_sql(window)}) AS joined")
 
 
 def run_query(client: Any, sql: str, workgroup: str, database: str, poll_s: float = 1.0,
@@ -68,7 +68,9 @@ def run_query(client: Any, sql: str, workgroup: str, database: str, poll_s: floa
     return frame
 
 
-def run_join(client: Any, workgroup: str, database: str) -> JoinResult:
-    """The join and the cohort counts on Athena."""
-    return JoinResult(loans=run_query(client, athena_join_sql(), workgroup, database),
-                      counts=run_query(client, counts_sql(), workgroup, database))
+def run_join(client: Any, workgroup: str, database: str, window: Window | None = None
+             ) -> JoinResult:
+    """The join and the cohort counts on Athena, bounded by ``window`` (default:
+    everything)."""
+    return JoinResult(loans=run_query(client, athena_join_sql(window), workgroup, database),
+                      counts=run_query(client, counts_sql(window), workgroup, database))

@@ -1,7 +1,8 @@
 """Outcomes analysis end to end, on local files or S3: join, cohorts, summary and report.
 
 ``python -m drift outcomes --captures C --outcomes O --as-of D --outcome-months N
---output DIR [--model-dir BUNDLE] [--challenger BUNDLE]``
+--output DIR [--model-dir BUNDLE] [--challenger BUNDLE] [--decisions DIR]
+[--lookback-months 25]``
 
 * ``C``: a local directory or ``s3://`` prefix in the Firehose capture layout;
 * ``O``: an export file (``SK_ID_CURR,outcome,observed_at``: loaded first with
@@ -12,8 +13,12 @@
 * ``--challenger``: a challenger bundle (directory or ``s3://`` prefix) scored on each
   matured cohort's booked loans (drift.challenger).
 
+As the monthly job does, the captures of the lookback's months before as_of's are compacted
+into a decisions table (drift.compaction; ``--decisions DIR`` keeps it, default a temporary
+directory) and the join reads that table for those months, the captures for as_of's.
 S3 prefixes are downloaded into a temporary directory first (DuckDB's httpfs is not used).
-Writes ``summary.json`` (with the ``cohorts`` list) and ``report.html`` into DIR.
+Writes ``summary.json`` (with the ``cohorts`` list), ``report.html`` and, per matured cohort,
+Evidently's classification report (drift.outcomes_classification) into DIR.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drift import cohorts as cohorts_mod
-from drift.outcomes_join import JoinResult, download_prefix, run_join
+from drift.config import OutcomesConfig
+from drift.outcomes_join import JoinResult, Window, download_prefix, run_join
 from drift.outcomes_load import HashKeys, is_s3, load
 
 if TYPE_CHECKING:
@@ -33,6 +39,8 @@ if TYPE_CHECKING:
     from drift.challenger import ChallengerModel
 
 DEFAULT_OUTCOME_MONTHS = 12
+#: Months before as_of's that the join reads: the monthly job's default (LOOKBACK_MONTHS).
+DEFAULT_LOOKBACK_MONTHS = OutcomesConfig.lookback_months
 
 
 def read_card(model_dir: Path | None) -> dict[str, Any] | None:
@@ -77,14 +85,22 @@ def _outcome_layout(source: str | Path, work: Path, as_of: date, s3: S3Client | 
 
 def analyse(captures: str | Path, outcomes: str | Path, as_of: date, outcome_months: int,
             card: dict[str, Any] | None, s3: S3Client | None = None,
-            challenger: ChallengerModel | None = None) -> dict[str, Any]:
-    """The summary: join counts, cohorts and notes."""
+            challenger: ChallengerModel | None = None, decisions: Path | None = None,
+            lookback_months: int = DEFAULT_LOOKBACK_MONTHS
+            ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The summary (join counts, cohorts and notes) and the run's pages (report_pages)."""
+    from drift.compaction import compact_window
+
+    window = Window.for_run(as_of, lookback_months)
     with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
         work = Path(tmp)
         capture_root = _local(captures, work, "captures", s3)
         outcome_root = _outcome_layout(outcomes, work, as_of, s3)
-        joined = run_join(capture_root, outcome_root)
-    return summarise(joined, as_of, outcome_months, card, challenger)
+        table = Path(decisions) if decisions is not None else work / "decisions"
+        compact_window(capture_root, table, window)
+        joined = run_join(capture_root, outcome_root, decisions=table, window=window)
+    summary = summarise(joined, as_of, outcome_months, card, challenger)
+    return summary, report_pages(joined, summary)
 
 
 def summarise(joined: JoinResult, as_of: date, outcome_months: int,
@@ -102,13 +118,24 @@ def summarise(joined: JoinResult, as_of: date, outcome_months: int,
     }
 
 
-def write_outputs(summary: dict[str, Any], output: Path) -> list[Path]:
+def report_pages(joined: JoinResult, summary: dict[str, Any]) -> dict[str, str]:
+    """The run's pages by file name: Evidently's classification report per matured cohort
+    (whose figures it adds to the summary), then report.html, which links them."""
+    from drift.outcomes_classification import classification_reports
     from drift.outcomes_report import render
 
+    classification = classification_reports(joined.loans, summary)
+    return {"report.html": render(summary), **classification}
+
+
+def write_outputs(summary: dict[str, Any], pages: dict[str, str], output: Path) -> list[Path]:
+    """summary.json and the pages, into ``output``."""
     output.mkdir(parents=True, exist_ok=True)
-    files = [output / "summary.json", output / "report.html"]
+    files = [output / "summary.json"]
     files[0].write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    files[1].write_text(render(summary), encoding="utf-8")
+    for name, html in pages.items():
+        files.append(output / name)
+        files[-1].write_text(html, encoding="utf-8")
     return files
 
 

@@ -2,151 +2,82 @@
 
 One run, for the as-of date of the scheduled event (its ``time``, or ``detail.as_of``):
 
-1. download the captures of the last LOOKBACK_MONTHS (the dt partitions in range) and every
-   outcome object into /tmp; read the champion's model card (MODEL_CARD_KEY);
-2. run the join (drift/sql/outcomes_join.sql) on DuckDB and the cohort statistics;
-3. publish ``REPORT_PREFIX<YYYY-MM>/summary.json`` and ``report.html``, and
+1. compact the previous month's captures (and any month of the window with captures but
+   no partition) into the decisions table, ``CAPTURE_BUCKET/DECISIONS_PREFIX``
+   (drift.compaction);
+2. download the window's months of the decisions table (the LOOKBACK_MONTHS before as_of's
+   month), as_of's month of captures and the outcomes observed since the window's start
+   into /tmp (drift.outcomes_join.Window); read the champion's model card (MODEL_CARD_KEY);
+3. run the join (drift/sql/outcomes_join.sql) on DuckDB and the cohort statistics;
+4. publish ``REPORT_PREFIX<YYYY-MM>/summary.json``, ``report.html`` and Evidently's
+   classification report per matured cohort (drift.outcomes_classification), and
    ``REPORT_PREFIX/trend.html`` over every run's summary (drift.outcomes_trend), all or
-   nothing (drift.handler.publish);
-4. print CloudWatch EMF lines: per matured cohort RealisedAUC, ObservedDefaultRate and
+   nothing (drift.publish);
+5. print CloudWatch EMF lines: per matured cohort RealisedAUC, ObservedDefaultRate and
    PredictedDefaultRate (dimensions Model, ModelVersion), and per run CalibrationFailures and
    AucBelowReference (dimension Model), which the template's alarm watches.
 
 Downloading is the local/embedded path: at real traffic the same SQL runs on Athena
-(docs/outcomes.md). Environment: REPORT_BUCKET, CAPTURE_BUCKET, MODEL_CARD_KEY (required);
-OUTCOME_BUCKET (default REPORT_BUCKET), CAPTURE_PREFIX (captures/), OUTCOME_PREFIX
-(outcomes/), REPORT_PREFIX (reports/outcomes/), OUTCOME_MONTHS (12), LOOKBACK_MONTHS (25),
-MODEL_NAME, METRIC_NAMESPACE (CreditScoring/Outcomes); ATHENA_WORKGROUP and ATHENA_DATABASE
-(both set: the join runs on Athena, drift.athena, and nothing is downloaded).
+(docs/outcomes.md). Environment: drift.config.OutcomesConfig.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from contract.capture_format import DEFAULT_PREFIX as CAPTURE_PREFIX
-from contract.env import positive_int, prefix, required
-from contract.outcome_format import DEFAULT_PREFIX as OUTCOME_PREFIX
+from drift.config import OutcomesConfig
+from drift.publish import HTML, JSON, emf_line, list_keys, publish, s3_client
+from drift.schedule import as_of_date
 
 if TYPE_CHECKING:
     from contract.aws import LambdaContext, S3Client
 
-DEFAULT_REPORT_PREFIX = "reports/outcomes/"
-
-
-@dataclass(frozen=True)
-class OutcomesConfig:
-    report_bucket: str
-    capture_bucket: str
-    outcome_bucket: str
-    model_card_key: str
-    capture_prefix: str = CAPTURE_PREFIX
-    outcome_prefix: str = OUTCOME_PREFIX
-    report_prefix: str = DEFAULT_REPORT_PREFIX
-    outcome_months: int = 12
-    lookback_months: int = 25
-    model_name: str = "credit-scoring"
-    metric_namespace: str = "CreditScoring/Outcomes"
-    #: Both set: the join runs on Athena (drift.athena) instead of DuckDB on downloads.
-    athena_workgroup: str | None = None
-    athena_database: str | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> OutcomesConfig:
-        env = os.environ if env is None else env
-        required("REPORT_BUCKET", "CAPTURE_BUCKET", "MODEL_CARD_KEY", env=env)
-        return cls(
-            report_bucket=env["REPORT_BUCKET"], capture_bucket=env["CAPTURE_BUCKET"],
-            outcome_bucket=env.get("OUTCOME_BUCKET") or env["REPORT_BUCKET"],
-            model_card_key=env["MODEL_CARD_KEY"],
-            capture_prefix=prefix(env.get("CAPTURE_PREFIX") or CAPTURE_PREFIX),
-            outcome_prefix=prefix(env.get("OUTCOME_PREFIX") or OUTCOME_PREFIX),
-            report_prefix=prefix(env.get("REPORT_PREFIX") or DEFAULT_REPORT_PREFIX),
-            outcome_months=positive_int(env, "OUTCOME_MONTHS", cls.outcome_months),
-            lookback_months=positive_int(env, "LOOKBACK_MONTHS", cls.lookback_months),
-            model_name=env.get("MODEL_NAME") or cls.model_name,
-            metric_namespace=env.get("METRIC_NAMESPACE") or cls.metric_namespace,
-            athena_workgroup=env.get("ATHENA_WORKGROUP") or None,
-            athena_database=env.get("ATHENA_DATABASE") or None)
-
-
-def as_of_date(event: Any, now: datetime | None = None) -> date:
-    """``detail.as_of`` if given, else the event's ``time`` (else now), as a UTC date."""
-    event = event if isinstance(event, Mapping) else {}
-    detail = event.get("detail") if isinstance(event.get("detail"), Mapping) else {}
-    if detail.get("as_of"):
-        return date.fromisoformat(str(detail["as_of"]))
-    raw = event.get("time")
-    when = datetime.fromisoformat(str(raw)) if raw else (now or datetime.now(UTC))
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).date()
-
-
 def emf_lines(summary: dict[str, Any], config: OutcomesConfig, stamp: datetime | None = None
               ) -> list[str]:
     """The run's CloudWatch Embedded Metric Format lines."""
-    millis = int((stamp or datetime.now(UTC)).timestamp() * 1000)
-    lines = []
-    scored = [c for c in summary["cohorts"] if c["matured"] and c["auc"] is not None]
-    for c in scored:
-        lines.append({"_aws": {"Timestamp": millis, "CloudWatchMetrics": [{
-            "Namespace": config.metric_namespace, "Dimensions": [["Model", "ModelVersion"]],
-            "Metrics": [{"Name": n, "Unit": "None"} for n in (
-                "RealisedAUC", "ObservedDefaultRate", "PredictedDefaultRate")]}]},
-            "Model": config.model_name, "ModelVersion": str(c["model_version"]),
-            "Cohort": c["cohort"], "RealisedAUC": c["auc"],
-            "ObservedDefaultRate": c["observed_default_rate"],
-            "PredictedDefaultRate": c["mean_predicted_pd"]})
+    stamp = stamp or datetime.now(UTC)
+    per_version = dict.fromkeys(("RealisedAUC", "ObservedDefaultRate", "PredictedDefaultRate"),
+                                "None")
+    lines = [emf_line(config.metric_namespace, ["Model", "ModelVersion"], per_version, {
+        "Model": config.model_name, "ModelVersion": str(c["model_version"]),
+        "Cohort": c["cohort"], "RealisedAUC": c["auc"],
+        "ObservedDefaultRate": c["observed_default_rate"],
+        "PredictedDefaultRate": c["mean_predicted_pd"]}, stamp)
+        for c in summary["cohorts"] if c["matured"] and c["auc"] is not None]
     failures = sum((c.get("calibration") or {}).get("verdict") == "fail"
                    for c in summary["cohorts"])
     below = sum(bool((c.get("auc_vs_reference") or {}).get("significantly_below"))
                 for c in summary["cohorts"])
-    lines.append({"_aws": {"Timestamp": millis, "CloudWatchMetrics": [{
-        "Namespace": config.metric_namespace, "Dimensions": [["Model"]],
-        "Metrics": [{"Name": "CalibrationFailures", "Unit": "Count"},
-                    {"Name": "AucBelowReference", "Unit": "Count"}]}]},
+    lines.append(emf_line(config.metric_namespace, ["Model"], {
+        "CalibrationFailures": "Count", "AucBelowReference": "Count"}, {
         "Model": config.model_name, "CalibrationFailures": failures,
-        "AucBelowReference": below, "AsOf": summary["as_of"]})
-    return [json.dumps(line, separators=(",", ":")) for line in lines]
+        "AucBelowReference": below, "AsOf": summary["as_of"]}, stamp))
+    return lines
 
 
 def previous_summaries(s3: S3Client, config: OutcomesConfig, exclude: str
                        ) -> list[dict[str, Any]]:
     """The summaries of earlier runs (``REPORT_PREFIX<YYYY-MM>/summary.json``), for the
     trend page; a run's own month is left out (it is being rewritten)."""
-    found = []
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=config.report_bucket, Prefix=config.report_prefix):
-        for item in page.get("Contents", []):
-            key = item["Key"]
-            if key.endswith("/summary.json") and not key.startswith(exclude):
-                body = s3.get_object(Bucket=config.report_bucket, Key=key)["Body"].read()
-                found.append(json.loads(body))
-    return found
-
-
-def first_day(as_of: date, lookback_months: int) -> date:
-    from drift.cohorts import add_months
-
-    return add_months(as_of.replace(day=1), -lookback_months)
+    return [json.loads(s3.get_object(Bucket=config.report_bucket, Key=key)["Body"].read())
+            for key in list_keys(s3, config.report_bucket, config.report_prefix)
+            if key.endswith("/summary.json") and not key.startswith(exclude)]
 
 
 def run(event: Any, config: OutcomesConfig, s3: S3Client) -> dict[str, Any]:
     """One run (see the module doc); returns the summary and the keys written."""
-    from drift.handler import publish
-    from drift.outcomes import summarise
-    from drift.outcomes_join import download_prefix, run_join
-    from drift.outcomes_report import render
+    from drift.compaction import compact_for_run
+    from drift.outcomes import report_pages, summarise
+    from drift.outcomes_join import Window, download_prefix, run_join
     from drift.outcomes_trend import render_trend
 
     as_of = as_of_date(event)
-    since = f"dt={first_day(as_of, config.lookback_months).isoformat()}"
+    window = Window.for_run(as_of, config.lookback_months)
+    compacted = compact_for_run(s3, config, window)
     card = json.loads(s3.get_object(Bucket=config.report_bucket,
                                     Key=config.model_card_key)["Body"].read())
     if config.athena_workgroup and config.athena_database:
@@ -155,34 +86,34 @@ def run(event: Any, config: OutcomesConfig, s3: S3Client) -> dict[str, Any]:
         from drift import athena
 
         joined = athena.run_join(boto3.client("athena"), config.athena_workgroup,
-                                 config.athena_database)
+                                 config.athena_database, window)
         summary = summarise(joined, as_of, config.outcome_months, card)
     else:
         with tempfile.TemporaryDirectory(prefix="outcomes-") as tmp:
             work = Path(tmp)
             download_prefix(s3, f"s3://{config.capture_bucket}/{config.capture_prefix}",
-                            work / "captures",
-                            keep=lambda rel: since <= rel.split("/", 1)[0] <= f"dt={as_of}")
+                            work / "captures", keep=window.keeps_capture)
             download_prefix(s3, f"s3://{config.outcome_bucket}/{config.outcome_prefix}",
-                            work / "outcomes")
-            summary = summarise(run_join(work / "captures", work / "outcomes"), as_of,
-                                config.outcome_months, card)
+                            work / "outcomes", keep=window.keeps_outcome)
+            download_prefix(s3, f"s3://{config.capture_bucket}/{config.decisions_prefix}",
+                            work / "decisions", keep=window.keeps_decisions)
+            joined = run_join(work / "captures", work / "outcomes",
+                              decisions=work / "decisions", window=window)
+            summary = summarise(joined, as_of, config.outcome_months, card)
     base = f"{config.report_prefix}{as_of:%Y-%m}/"
+    pages = report_pages(joined, summary)  # adds the classification reports' figures
     trend = render_trend([*previous_summaries(s3, config, base), summary])
-    files = [(base + "summary.json", (json.dumps(summary, indent=2) + "\n").encode(),
-              "application/json"),
-             (base + "report.html", render(summary).encode(), "text/html; charset=utf-8"),
-             (config.report_prefix + "trend.html", trend.encode(), "text/html; charset=utf-8")]
+    files = [(base + "summary.json", (json.dumps(summary, indent=2) + "\n").encode(), JSON),
+             *[(base + name, html.encode(), HTML) for name, html in pages.items()],
+             (config.report_prefix + "trend.html", trend.encode(), HTML)]
     written = publish(s3, config.report_bucket, files, stale=[], latest=None)
     for line in emf_lines(summary, config):
         print(line, flush=True)
-    return {**summary, "written": written}
+    return {**summary, "written": written, "compacted": compacted}
 
 
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (EventBridge monthly schedule)."""
-    from drift.handler import s3_client
-
     result = run(event, OutcomesConfig.from_env(), s3_client())
     return {"as_of": result["as_of"], "join": result["join"], "written": result["written"],
-            "cohorts": len(result["cohorts"])}
+            "cohorts": len(result["cohorts"]), "compacted": result["compacted"]}

@@ -1,13 +1,16 @@
 """report.html of an outcomes run: the cohort table, a reliability plot per matured cohort
-(observed against predicted default rate by decile, with Jeffreys intervals) and the notes on
-selection and unobservable false positives. Plain HTML and inline SVG: no script, no
-download, readable by a screen reader (each plot has a title, a description and its table).
+(observed against predicted default rate by decile, with Jeffreys intervals), links to
+Evidently's classification report of each matured cohort (drift.outcomes_classification) and
+the notes on selection and unobservable false positives. Plain HTML and inline SVG: no script,
+no download, readable by a screen reader (each plot has a title, a description and its table).
 """
 
 from __future__ import annotations
 
 from html import escape
 from typing import Any
+
+from drift.outcomes_classification import NOTE as CLASSIFICATION_NOTE
 
 _SIZE, _PAD = 320, 44
 
@@ -80,6 +83,23 @@ _COLUMNS = ("cohort", "model_version", "matured", "scored", "approved", "with_ou
             "coverage", "observed_default_rate", "mean_predicted_pd", "auc", "auc_ci95")
 
 
+def _classification(summary: dict[str, Any]) -> str:
+    """The links to Evidently's classification reports, with their headline figures."""
+    rows = "".join(
+        f"<tr><td>{escape(c['cohort'])}</td><td>{escape(str(c['model_version']))}</td>"
+        f"<td>{r['loans']}</td><td>{_fmt(r['roc_auc'])}</td><td>{_fmt(r['log_loss'])}</td>"
+        f"<td>{_fmt(r['accuracy'])}</td><td><a href=\"{escape(r['file'])}\">Evidently report, "
+        f"{escape(c['cohort'])} model {escape(str(c['model_version']))}</a></td></tr>"
+        for c in summary["cohorts"] if (r := c.get("classification_report")))
+    if not rows:
+        return "<p>No matured cohort with both outcomes yet: no classification report.</p>"
+    head = "".join(f"<th scope='col'>{h}</th>" for h in (
+        "cohort", "model version", "booked loans", "ROC AUC", "log loss", "accuracy", "report"))
+    return (f"<p>{escape(CLASSIFICATION_NOTE)}</p><table><caption>Evidently "
+            f"ClassificationPreset on each matured cohort's booked loans</caption><thead><tr>"
+            f"{head}</tr></thead><tbody>{rows}</tbody></table>")
+
+
 def render(summary: dict[str, Any]) -> str:
     """The whole page."""
     head = "".join(f"<th scope='col'>{c.replace('_', ' ')}</th>" for c in _COLUMNS)
@@ -115,5 +135,6 @@ show counts and coverage only.</p>
 <thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>
 <h2>What the figures can and cannot say</h2>{notes}
 <h2>Reliability of matured cohorts</h2>{plots or '<p>No matured cohort yet.</p>'}
+<h2>Evidently's classification report</h2>{_classification(summary)}
 </main></body></html>
 """

@@ -4,9 +4,9 @@
 # "infra/batch.Dockerfile"), e.g. `sam build BatchFunction` or
 #   docker build -f infra/batch.Dockerfile -t credit-scoring-batch .
 #
-# Why an image: requirements-batch.txt (the scoring runtime + pyarrow) installs to about
-# 320 MB (pyarrow 156 MB, onnxruntime 78 MB, numpy 66 MB, pydantic/fastapi ~15 MB; measured
-# on the dev venv's site-packages), over Lambda's 250 MB unzipped limit for a zip package.
+# Why an image: requirements-batch.txt (the scoring runtime + pyarrow) installs to more
+# than Lambda's 250 MB unzipped limit for a zip package (measured size:
+# docs/portfolio-scoring.md, "Container image").
 #
 # checkov:skip=CKV_DOCKER_2: Lambda invokes the function through the runtime interface client; a HEALTHCHECK is never run.
 # checkov:skip=CKV_DOCKER_3: Lambda runs the image as its own unprivileged user, whatever USER says.

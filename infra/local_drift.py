@@ -14,8 +14,8 @@
    buffers, compresses nor expands ``!{timestamp}``: each flush becomes one object, and the
    stream's prefix is moved from hour to hour of the event's window so that the captures
    spread over it as Firehose's hourly partitions would;
-4. run the scheduled event through the drift job (``drift.handler.run`` with an explicit
-   ``Config``), copy the report to ``--output`` and print where it is; stop the server.
+4. run the scheduled event through the drift job (``drift.drift_job.run`` with an explicit
+   ``DriftConfig``), copy the report to ``--output`` and print where it is; stop the server.
 """
 
 from __future__ import annotations
@@ -85,9 +85,9 @@ def _point_stream_at(firehose: Any, prefix: str) -> None:
 
 def drift_config() -> Any:
     """The drift job's settings for the local buckets (the template's defaults otherwise)."""
-    from drift.handler import Config
+    from drift.config import DriftConfig
 
-    return Config(report_bucket=DATA_BUCKET, capture_bucket=CAPTURE_BUCKET,
+    return DriftConfig(report_bucket=DATA_BUCKET, capture_bucket=CAPTURE_BUCKET,
                   reference_bucket=DATA_BUCKET, reference_key=REFERENCE_KEY)
 
 
@@ -97,7 +97,7 @@ def _score_with_capture(aws: LocalAws, firehose: Any, bundle: Path, event: dict[
     capture on; the captures of each group land in one hour of the event's window."""
     from mangum import Mangum
 
-    from drift.handler import window_for
+    from drift.schedule import window_for
     from infra.lambda_events import FakeLambdaContext
     from infra.synthetic_traffic import predict_event, synthetic_applications
     from scoring.api import create_app
@@ -140,7 +140,7 @@ def _save_report(aws: LocalAws, result: dict[str, Any], output: Path) -> list[Pa
 def run(event: dict[str, Any], bundle: Path, output: Path, seed: int = 2026) -> int:
     from moto.server import ThreadedMotoServer
 
-    from drift.handler import run as run_drift
+    from drift.drift_job import run as run_drift
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per emulated request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -127,7 +127,7 @@ def run(event: dict[str, Any], bundle: Path, output: Path, seed: int = 2026,
 
     from moto.server import ThreadedMotoServer
 
-    from drift.outcomes_handler import OutcomesConfig
+    from drift.config import OutcomesConfig
     from drift.outcomes_handler import run as run_outcomes
     from infra.local_drift import LocalAws
 

@@ -148,7 +148,8 @@ def test_no_wildcard_resources(template):
                 prefixes.add(tail["prefix"])
     assert prefixes == {"ModelPrefix", "ChallengerModelPrefix", "CapturePrefix", "ReportPrefix",
                         "BookPrefix", "ScorePrefix",
-                        "OutcomePrefix", "OutcomesReportPrefix", "AthenaResultsPrefix"}
+                        "OutcomePrefix", "OutcomesReportPrefix", "AthenaResultsPrefix",
+                        "DecisionsPrefix"}
     for name in prefixes:
         assert template["Parameters"][name]["AllowedPattern"].endswith("/$"), name
     # An empty ModelPrefix (the packaged bundle) would open the whole bucket: that grant
@@ -159,17 +160,18 @@ def test_no_wildcard_resources(template):
 
 
 def test_deny_statements_are_the_tls_guard_and_the_capture_bucket_fence(template):
-    fence = {"OnlyFirehoseWrites": ("s3:PutObject", "CaptureFirehoseRole"),
-             "OnlyDriftReads": ("s3:GetObject", "DriftFunctionRole")}
+    fence = {"OnlyFirehoseWrites": ("s3:PutObject", ["CaptureFirehoseRole",
+                                                     "OutcomesFunctionRole"]),
+             "OnlyDriftReads": ("s3:GetObject", ["DriftFunctionRole", "OutcomesFunctionRole"])}
     for where, statement in statements(template):
         if statement["Effect"] != "Deny":
             continue
         if statement.get("Sid") in fence:
-            action, role = fence[statement["Sid"]]
+            action, roles = fence[statement["Sid"]]
             assert where.startswith("CaptureBucketPolicy"), where
             assert statement["Action"] == action
-            assert statement["Condition"] == {
-                "ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [role, "Arn"]}}}
+            assert statement["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [
+                {"Fn::GetAtt": [role, "Arn"]} for role in roles]}}
             continue
         assert statement["Action"] == "s3:*", where
         assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, where
@@ -450,6 +452,27 @@ def test_captures_and_capture_errors_expire(template):
     assert template["Parameters"]["CaptureRetentionDays"]["Default"] == 90
 
 
+def test_decision_records_and_their_bundles_outlive_the_captures(template):
+    """The decisions table lives 25 months (Regulation B) after the captures have gone, and
+    a model bundle, never expired, keeps a replaced or deleted version as long."""
+    rules = {r["Id"]: r for r in template["Resources"]["CaptureBucket"]["Properties"][
+        "LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-decisions"]["Prefix"] == {"Ref": "DecisionsPrefix"}
+    assert rules["expire-decisions"]["ExpirationInDays"] == {"Ref": "DecisionRetentionDays"}
+    days = template["Parameters"]["DecisionRetentionDays"]["Default"]
+    assert days >= 25 * 31 - 15 > template["Parameters"]["CaptureRetentionDays"]["Default"]
+    (model_rule,) = template["Resources"]["ModelBucket"]["Properties"][
+        "LifecycleConfiguration"]["Rules"]
+    assert "ExpirationInDays" not in model_rule and "Prefix" not in model_rule
+    assert model_rule["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": {"Ref": "DecisionRetentionDays"}}
+    from drift.compaction import DEFAULT_PREFIX
+
+    assert template["Parameters"]["DecisionsPrefix"]["Default"] == DEFAULT_PREFIX
+    env = template["Resources"]["OutcomesFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["DECISIONS_PREFIX"] == {"Ref": "DecisionsPrefix"}
+
+
 def test_logs_have_retention_and_the_functions_use_their_log_groups(template):
     groups = resources_of(template, "AWS::Logs::LogGroup")
     assert len(groups) == 6  # five functions and the API access log
@@ -506,15 +529,16 @@ def test_alarms_cover_5xx_rate_p99_latency_and_drift_share(template):
 
 
 def test_the_drift_code_emits_the_metric_the_alarm_watches():
-    from drift.handler import Config, emf_line
+    from drift.config import DriftConfig
+    from drift.drift_job import metric_line
 
-    config = Config.from_env(
+    config = DriftConfig.from_env(
         {"REPORT_BUCKET": "b", "CAPTURE_BUCKET": "b", "REFERENCE_KEY": "r.csv.gz",
          "METRIC_NAMESPACE": "CreditScoring/Drift", "MODEL_NAME": "credit-scoring"}
     )  # fmt: skip
     summary = {"drift_share": 0.25, "drifted_count": 30, "dataset_drift": False,
                "rows": {"current": 500}, "window": {"end": "2026-11-27"}}  # fmt: skip
-    line = json.loads(emf_line(summary, config))
+    line = json.loads(metric_line(summary, config))
     (directive,) = line["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "CreditScoring/Drift"
     assert directive["Dimensions"] == [["Model"]]
@@ -647,7 +671,7 @@ def test_outcomes_function_runs_monthly_on_the_drift_image(template):
     assert event["Properties"]["Schedule"] == {"Ref": "OutcomesSchedule"}
     assert template["Parameters"]["OutcomesSchedule"]["Default"] == "cron(0 6 1 * ? *)"
     env = props["Environment"]["Variables"]
-    from drift.outcomes_handler import OutcomesConfig
+    from drift.config import OutcomesConfig
 
     config = OutcomesConfig.from_env({k: "x" for k in env if isinstance(env[k], dict)}
                                      | {"OUTCOME_MONTHS": "12", "LOOKBACK_MONTHS": "25"})
@@ -670,6 +694,8 @@ def test_outcomes_role_reads_captures_outcomes_card_and_writes_its_reports_only(
         ("logs:PutLogEvents", log_streams),
         ("s3:ListBucket", "${CaptureBucket.Arn}"),
         ("s3:GetObject", "${CaptureBucket.Arn}/${CapturePrefix}*"),
+        *((f"s3:{a}", "${CaptureBucket.Arn}/${DecisionsPrefix}*")
+          for a in ("GetObject", "PutObject", "DeleteObject")),
         ("s3:ListBucket", "${DataBucket.Arn}"),
         ("s3:GetObject", "${DataBucket.Arn}/${OutcomePrefix}*"),
         ("s3:GetObject", "${DataBucket.Arn}/${ReferenceCardKey}"),
@@ -681,7 +707,8 @@ def test_outcomes_role_reads_captures_outcomes_card_and_writes_its_reports_only(
 
 
 def test_the_outcomes_alarm_watches_what_the_job_emits(template):
-    from drift.outcomes_handler import OutcomesConfig, emf_lines
+    from drift.config import OutcomesConfig
+    from drift.outcomes_handler import emf_lines
 
     alarm = template["Resources"]["OutcomesQualityAlarm"]["Properties"]
     watched = {m["MetricStat"]["Metric"]["MetricName"]: m["MetricStat"]["Metric"]
@@ -726,6 +753,18 @@ def test_athena_tables_match_the_records_and_the_join(template):
     outcomes = resources["OutcomesTable"]["Properties"]["TableInput"]["Parameters"]
     assert render(outcomes["storage.location.template"]) == (
         "s3://${DataBucket}/${OutcomePrefix}dt=${!dt}/")
+    # the decisions table: the captures' columns, Parquet, one partition per month
+    decisions = resources["DecisionsTable"]["Properties"]["TableInput"]
+    captures_columns = resources["CapturesTable"]["Properties"]["TableInput"][
+        "StorageDescriptor"]["Columns"]
+    assert decisions["StorageDescriptor"]["Columns"] == captures_columns
+    assert decisions["PartitionKeys"] == [{"Name": "month", "Type": "string"}]
+    assert decisions["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"].endswith(
+        "ParquetHiveSerDe")
+    assert (decisions["Parameters"]["projection.month.format"],
+            decisions["Parameters"]["projection.month.interval.unit"]) == ("yyyy-MM", "MONTHS")
+    assert render(decisions["Parameters"]["storage.location.template"]) == (
+        "s3://${CaptureBucket}/${DecisionsPrefix}month=${!month}/")
     from datetime import date
 
     assert day_prefix(date(2027, 1, 2), "P/") == "P/dt=2027-01-02/"
@@ -759,8 +798,11 @@ def test_athena_grants_are_the_outcome_jobs_workgroup_tables_and_results_only(te
         *((f"glue:{a}", r) for a in ("GetDatabase", "GetTable") for r in (
             glue + "catalog", glue + "database/${MonitoringDatabase}",
             glue + "table/${MonitoringDatabase}/${CapturesTable}",
-            glue + "table/${MonitoringDatabase}/${OutcomesTable}")),
+            glue + "table/${MonitoringDatabase}/${OutcomesTable}",
+            glue + "table/${MonitoringDatabase}/${DecisionsTable}")),
         ("s3:GetBucketLocation", "${DataBucket.Arn}"),
+        ("s3:GetBucketLocation", "${CaptureBucket.Arn}"),
+        ("s3:AbortMultipartUpload", "${CaptureBucket.Arn}/${DecisionsPrefix}*"),
         ("s3:ListBucket", "${DataBucket.Arn}"),
         *((f"s3:{a}", "${DataBucket.Arn}/${AthenaResultsPrefix}*")
           for a in ("PutObject", "GetObject", "AbortMultipartUpload")),

@@ -1,10 +1,7 @@
 """The drift Lambda end to end on moto S3: a real scheduled-event payload, captures written with
 the scoring function's own format (gzip JSON Lines under Firehose's hourly keys), and the
-skipped, corrupt-file, rerun and S3-fault cases. Reading a window of captures on its own:
-test_captures.py.
-
-Faults are injected at the AWS client boundary (a botocore ``before-send`` hook answering
-with an HTTP error), so botocore's real retry logic and our real cleanup both run.
+skipped, corrupt-file and rerun cases. Reading a window of captures on its own:
+test_captures.py; S3 faults during a run: test_drift_job.py.
 """
 
 from __future__ import annotations
@@ -13,14 +10,12 @@ import contextlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from contract.bundle import reference_scores_key
@@ -328,110 +323,6 @@ def test_latest_is_not_moved_back_by_an_older_window(world: Any) -> None:
     written = objects(world, "reports/")
     assert "reports/drift/2026-11-09/summary.json" in written
     assert json.loads(written["reports/drift/latest.json"])["window"]["end"] == "2026-11-27"
-
-
-# ------------------------------------------------------------------ S3 faults
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-
-def inject(
-    client: Any, operation: str, key_matches: Callable[[str], bool], status: int, failures: int
-) -> list[str]:
-    """Answer the first ``failures`` matching requests with an HTTP error; returns the log."""
-    seen: list[str] = []
-    code = {500: "InternalError", 503: "SlowDown", 403: "AccessDenied"}[status]
-
-    def hook(request: Any, **_: Any) -> AWSResponse | None:
-        path = request.url.split("?")[0]
-        if not key_matches(path):
-            return None
-        seen.append(path)
-        if len(seen) > failures:
-            return None
-        body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
-        return AWSResponse(request.url, status, {}, _Raw(body))
-
-    client.meta.events.register_first(f"before-send.s3.{operation}", hook)
-    return seen
-
-
-@pytest.mark.slow
-def test_failed_upload_leaves_no_partial_report_and_raises(world: Any) -> None:
-    for day in WINDOW_DAYS[:3]:
-        put_captures(world, BUCKET, applications(100, seed=day.day), at(day))
-    older = json.dumps({"status": "ok", "window": {"end": "2026-11-20"}}).encode()
-    world.put_object(Bucket=BUCKET, Key="reports/drift/latest.json", Body=older)
-    client = drift_handler.s3_client(max_attempts=2)
-    # Both attempts at latest.json answer 500. moto still stores the body (as S3 may, when a
-    # put times out after landing), so the run must also undo that put.
-    attempts = inject(client, "PutObject", lambda p: p.endswith("/latest.json"), 500, 2)
-    with pytest.raises(ClientError, match="InternalError"):
-        drift_handler.run(scheduled_event(), drift_handler.Config.from_env(), client)
-    # botocore retried the 500 once, the run failed loudly, then put the old latest.json back.
-    assert len(attempts) == 3
-    # The report, its JSON and summary were uploaded, then removed: nothing partial remains.
-    assert objects(world, "reports/") == {"reports/drift/latest.json": older}
-
-
-def test_transient_upload_errors_are_retried(world: Any) -> None:
-    client = drift_handler.s3_client()  # the job's own client: 5 attempts, standard mode
-    attempts = inject(client, "PutObject", lambda p: p.endswith("/summary.json"), 503, 2)
-    result = drift_handler.run(scheduled_event(), drift_handler.Config.from_env(), client)
-    assert len(attempts) == 3
-    assert result["status"] == "skipped"
-    assert set(objects(world, "reports/")) == {PREFIX + "summary.json", "reports/drift/latest.json"}
-
-
-def test_capture_read_errors_fail_the_run_before_anything_is_written(world: Any) -> None:
-    for day in WINDOW_DAYS[:3]:
-        put_captures(world, BUCKET, applications(100, seed=day.day), at(day))
-    client = drift_handler.s3_client(max_attempts=2)
-    inject(client, "GetObject", lambda p: "/captures/" in p, 500, 10**6)
-    with pytest.raises(ClientError, match="InternalError"):
-        drift_handler.run(scheduled_event(), drift_handler.Config.from_env(), client)
-    assert objects(world, "reports/") == {}
-
-
-# ------------------------------------------------------------------ configuration
-
-
-def test_config_from_env_defaults_and_validation() -> None:
-    config = drift_handler.Config.from_env(
-        {"REPORT_BUCKET": "r", "CAPTURE_BUCKET": "c", "REFERENCE_KEY": "model/reference.csv.gz"}
-    )
-    assert (config.capture_prefix, config.report_prefix) == ("captures/", "reports/drift/")
-    assert (config.window_days, config.min_rows, config.max_rows) == (7, 200, 20_000)
-    assert config.reference_bucket == "r"
-    with pytest.raises(ValueError, match="REFERENCE_KEY"):
-        drift_handler.Config.from_env({"REPORT_BUCKET": "r", "CAPTURE_BUCKET": "c"})
-    with pytest.raises(ValueError, match="MIN_ROWS"):
-        drift_handler.Config.from_env(
-            {
-                "REPORT_BUCKET": "r",
-                "CAPTURE_BUCKET": "c",
-                "REFERENCE_KEY": "k",
-                "MIN_ROWS": "500",
-                "MAX_ROWS": "100",
-            }
-        )
-    with pytest.raises(ValueError, match="WINDOW_DAYS"):
-        drift_handler.Config.from_env(
-            {"REPORT_BUCKET": "r", "CAPTURE_BUCKET": "c", "REFERENCE_KEY": "k", "WINDOW_DAYS": "x"}
-        )
-
-
-def test_window_is_the_complete_days_before_the_event() -> None:
-    window = drift_handler.window_for({"time": "2026-03-01T00:30:00Z"}, 7)
-    assert (window.start, window.end) == (date(2026, 2, 22), date(2026, 2, 28))
-    with pytest.raises(ValueError, match="ISO 8601"):
-        drift_handler.window_for({"time": "yesterday"}, 7)
 
 
 # --------------------------------------------------------------------------- logs

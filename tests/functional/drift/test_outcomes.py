@@ -171,6 +171,12 @@ def test_realised_quality_equals_an_independent_computation(real_bundle, moto_s3
     assert challenger["paired_delong"]["auc_second"] == pytest.approx(auc, abs=1e-12)
     html = (tmp_path / "out" / "report.html").read_text()
     assert "<svg" in html and "cannot be counted" in html
+    # Evidently's classification report on the same booked loans: the same AUC
+    evidently = cohort["classification_report"]
+    assert evidently["roc_auc"] == pytest.approx(auc, abs=1e-9)
+    assert evidently["accuracy"] == pytest.approx(1 - y.mean(), abs=1e-12)
+    assert (tmp_path / "out" / evidently["file"]).is_file()
+    assert f'href="{evidently["file"]}"' in html
     print(f"\nreal data: {approved.sum()} approved of {len(unseen)}, AUC {auc:.4f}, DeLong "
           f"CI {cohort['auc_ci95']}, bootstrap CI [{low:.4f}, {high:.4f}], reference "
           f"{versus['reference_auc']:.4f} (p {versus['p_value']:.3f}), MDE "

@@ -13,7 +13,8 @@ import pytest
 
 from contract.capture_format import client_hash, encode_capture, firehose_key, hash_key_id
 from contract.schema import FEATURE_FIELDS
-from drift.outcomes_handler import OutcomesConfig, as_of_date, emf_lines, first_day, run
+from drift.config import OutcomesConfig
+from drift.outcomes_handler import emf_lines, run
 from drift.outcomes_load import HashKeys, build_records, encode_objects
 
 KEY = b"monthly-key"
@@ -68,6 +69,7 @@ def test_a_monthly_run_publishes_the_cohorts_and_the_metrics(bucket, capsys):
     result = run(event, config, bucket)
     assert result["written"] == ["reports/outcomes/2026-07/summary.json",
                                  "reports/outcomes/2026-07/report.html",
+                                 "reports/outcomes/2026-07/classification-2025-03-v7.html",
                                  "reports/outcomes/trend.html"]
     summary = json.loads(bucket.get_object(Bucket="data", Key=result["written"][0])["Body"]
                          .read())
@@ -77,22 +79,30 @@ def test_a_monthly_run_publishes_the_cohorts_and_the_metrics(bucket, capsys):
     assert summary["join"]["unmatched"] == old > 0  # their captures were not read
     matured = summary["cohorts"][0]
     assert matured["auc"] is not None and matured["auc_vs_reference"]["reference_auc"] == 0.75
+    # Evidently's classification report of the matured cohort, its AUC the cohort's
+    assert matured["classification_report"]["roc_auc"] == pytest.approx(matured["auc"],
+                                                                        abs=1e-9)
+    assert "classification_report" not in summary["cohorts"][1]
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for x in lines] == [
         [["Model", "ModelVersion"]], [["Model"]]]
     assert lines[0]["RealisedAUC"] == matured["auc"] and lines[0]["ModelVersion"] == "7"
     assert set(lines[1]) >= {"CalibrationFailures", "AucBelowReference"}
-    # A later run's trend page carries the cohorts of every run
-    run({**event, "time": "2026-08-01T06:00:00Z"}, config, bucket)
+    # the months with captures went into the decisions table, which the join read
+    assert result["compacted"] == ["2025-03", "2026-05"]
+    tables = bucket.list_objects_v2(Bucket="captures", Prefix="decisions/")["Contents"]
+    assert [o["Key"] for o in tables] == ["decisions/month=2025-03/decisions.parquet",
+                                          "decisions/month=2026-05/decisions.parquet"]
+    # A later run's trend page carries the cohorts of every run; it compacts nothing new
+    # (July has no captures) and reads the same cohorts from the table alone
+    for key in [o["Key"] for o in bucket.list_objects_v2(Bucket="captures",
+                                                         Prefix="captures/")["Contents"]]:
+        bucket.delete_object(Bucket="captures", Key=key)  # the captures have expired
+    later = run({**event, "time": "2026-08-01T06:00:00Z"}, config, bucket)
+    assert later["compacted"] == [] and later["join"] == summary["join"]
+    assert [c["scored"] for c in later["cohorts"]] == [c["scored"] for c in summary["cohorts"]]
     trend = bucket.get_object(Bucket="data", Key="reports/outcomes/trend.html")["Body"].read()
     assert b"2 monthly runs, the latest as of 2026-08-01" in trend
-
-
-def test_the_as_of_date_and_lookback():
-    assert as_of_date({"time": "2026-07-01T06:00:00Z"}) == date(2026, 7, 1)
-    assert as_of_date({"time": "2026-07-01T06:00:00Z", "detail": {"as_of": "2027-01-31"}}
-                      ) == date(2027, 1, 31)
-    assert first_day(date(2026, 7, 1), 25) == date(2024, 6, 1)
 
 
 def test_emf_counts_failing_cohorts():

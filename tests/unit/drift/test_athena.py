@@ -93,3 +93,44 @@ def test_a_failed_query_says_why():
     client = FakeAthena([], state="FAILED")
     with pytest.raises(RuntimeError, match="failed: Bytes scanned limit"):
         athena.run_query(client, "SELECT 1", "wg", "db")
+
+
+def test_the_join_on_athena_reads_the_window_only():
+    from drift.outcomes_join import Window
+
+    window = Window.for_run(date(2026, 7, 1), 25)
+    client = FakeAthena([(HEADER, []), (["cohort", "model_version", "scored", "approved"], [])])
+    athena.run_join(client, "wg", "db", window)
+    join, counts = (c["QueryString"] for c in client.started)
+    for text in (join, counts):
+        assert "month >= '2024-06' AND month < '2026-07'" in text
+        assert "dt >= '2026-06-30' AND dt <= '2026-07-01'" in text
+    assert "FROM outcomes\n    WHERE dt >= '2024-06-01'" in join
+    # each table is read once by each query (Athena bills every scan)
+    for table in ("FROM decisions", "FROM captures", "FROM outcomes"):
+        assert join.count(table) == 1 and counts.count(table) == (table != "FROM outcomes")
+
+
+def test_a_month_is_compacted_on_athena_into_an_emptied_partition(moto_s3):
+    """The month's partition is emptied (UNLOAD writes only into an empty location), then
+    one UNLOAD of the compaction's SELECT writes Parquet there; months that have captures
+    but no partition are compacted too, the previous month always."""
+    from drift import compaction
+    from drift.outcomes_join import Window
+
+    moto_s3.create_bucket(Bucket="captures")
+    for key in ("captures/dt=2026-06-03/hour=01/a.gz", "captures/dt=2026-04-30/hour=23/b.gz",
+                "decisions/month=2026-06/old-part.parquet",
+                "decisions/month=2026-05/part.parquet"):
+        moto_s3.put_object(Bucket="captures", Key=key, Body=b"x")
+    client = FakeAthena([])
+    done = compaction.compact_s3(moto_s3, "captures", "captures/", "decisions/",
+                                 Window.for_run(date(2026, 7, 1), 25), (client, "wg", "db"))
+    assert done == ["2026-04", "2026-06"]
+    april, june = (c["QueryString"] for c in client.started)
+    assert june == compaction.unload_sql("2026-06", "s3://captures/decisions/month=2026-06/")
+    assert june.startswith("UNLOAD (" + compaction.compact_sql("2026-06") + ") TO ")
+    assert "format = 'PARQUET'" in june and "'2026-04'" in april
+    left = [o["Key"] for o in moto_s3.list_objects_v2(Bucket="captures",
+                                                     Prefix="decisions/")["Contents"]]
+    assert left == ["decisions/month=2026-05/part.parquet"]  # June emptied for the UNLOAD
