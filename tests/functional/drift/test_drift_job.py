@@ -21,16 +21,9 @@ from tests.functional.drift.test_handler import (
     PREFIX,
     WINDOW_DAYS,
     at,
-    aws_world,
     objects,
     scheduled_event,
 )
-
-
-@pytest.fixture
-def world() -> Iterator[Any]:
-    with aws_world() as s3:
-        yield s3
 
 
 class _Raw:

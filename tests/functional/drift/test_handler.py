@@ -91,12 +91,6 @@ def aws_world() -> Iterator[Any]:
             yield s3
 
 
-@pytest.fixture
-def world() -> Iterator[Any]:
-    with aws_world() as s3:
-        yield s3
-
-
 def invoke(event: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """handler(event, context) as Lambda calls it; returns its result and its stdout lines."""
     out = io.StringIO()

@@ -4,10 +4,6 @@ the real handler; a window under MIN_ROWS, so no Evidently run is needed)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
 
 from contract.capture_format import encode_capture
 from infra.synthetic_traffic import applications, capture_key, capture_records
@@ -16,17 +12,10 @@ from tests.functional.drift.test_handler import (
     PREFIX,
     WINDOW_DAYS,
     at,
-    aws_world,
     invoke,
     objects,
     scheduled_event,
 )
-
-
-@pytest.fixture
-def world() -> Iterator[Any]:
-    with aws_world() as s3:
-        yield s3
 
 
 def test_summary_reports_agreement_decline_rates_and_disagreeing_ids(world) -> None:
