@@ -22,19 +22,15 @@ Sizes, not timings: the figures do not depend on the machine.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
-import random
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from contract.capture_format import client_hash, firehose_key, hash_key_id
+from benchmarks.capture_month import write_month
 
 KEY = b"bench-compaction-key"
-PER_OBJECT = 4_000
 MONTH_DAYS = 30
 S3_GB_MONTH = 0.023
 ATHENA_PER_TB = 5.0
@@ -46,32 +42,17 @@ COUNTS_COLUMNS = ("captured_at", "model_version", "decision")
 
 
 def write_captures(root: Path, count: int) -> int:
-    """``count`` capture records over January 2025 in the Firehose layout; gzip bytes."""
+    """``count`` capture records over January 2025 in the Firehose layout, each with its own
+    synthetic application and a random request id; gzip bytes."""
     from infra.synthetic_traffic import applications
 
-    key_id = hash_key_id(KEY)
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    step = timedelta(days=28) / count
-    rng = random.Random(0)
-    size = 0
-    for first in range(0, count, PER_OBJECT):
-        apps = applications(min(PER_OBJECT, count - first), seed=first)
-        lines = []
-        for offset, app in enumerate(apps):
-            i = first + offset
-            p = rng.random() * 0.4
-            lines.append(json.dumps({
-                "captured_at": (start + step * i).isoformat(),
-                "request_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "model_version": "1", "client_id_hash": client_hash(KEY, i),
-                "probability": p, "decision": "approve" if p < 0.3 else "decline",
-                "features": app, "hash_key_id": key_id}, separators=(",", ":")) + "\n")
-        path = root / firehose_key(start + step * first, "bench", first, prefix="")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        body = gzip.compress("".join(lines).encode(), compresslevel=6, mtime=0)
-        path.write_bytes(body)
-        size += len(body)
-    return size
+    def features(first: int, n: int) -> list[str]:
+        return [json.dumps(app, separators=(",", ":")) for app in applications(n, seed=first)]
+
+    return write_month(root, count, KEY, features=features, client=lambda i: i,
+                       request_id=lambda _, rng: str(uuid.UUID(int=rng.getrandbits(128),
+                                                               version=4)),
+                       compresslevel=6)
 
 
 def column_bytes(parquet: Path) -> dict[str, int]:

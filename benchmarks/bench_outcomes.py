@@ -17,7 +17,6 @@ the outcomes alone (interpreter, imports, DuckDB start-up).
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import random
 import resource
@@ -25,13 +24,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from contract.capture_format import client_hash, firehose_key, hash_key_id
+from benchmarks.capture_month import write_month
+from contract.capture_format import client_hash, hash_key_id
 
 KEY = b"bench-outcomes-key"
-PER_OBJECT = 4_000
 POOL = 2_000
 
 _CHILD = """
@@ -49,28 +47,11 @@ def write_captures(root: Path, count: int, clients: int) -> float:
     """``count`` records from ``clients`` distinct clients over one month; returns MB."""
     from infra.synthetic_traffic import applications
 
-    features = [json.dumps(app, separators=(",", ":")) for app in applications(POOL, seed=3)]
-    key_id = hash_key_id(KEY)
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    step = timedelta(days=28) / count
-    rng = random.Random(0)
-    size = 0
-    for first in range(0, count, PER_OBJECT):
-        lines = []
-        for i in range(first, min(first + PER_OBJECT, count)):
-            when = start + step * i
-            client = i % clients
-            p = rng.random() * 0.4
-            lines.append(
-                f'{{"captured_at":"{when.isoformat()}","request_id":"r{i}","model_version":"1",'
-                f'"client_id_hash":"{client_hash(KEY, client)}","probability":{p!r},'
-                f'"decision":"{"approve" if p < 0.3 else "decline"}",'
-                f'"features":{features[i % POOL]},"hash_key_id":"{key_id}"}}\n')
-        path = root / firehose_key(start + step * first, "bench", first, prefix="")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        body = gzip.compress("".join(lines).encode(), compresslevel=1, mtime=0)
-        path.write_bytes(body)
-        size += len(body)
+    pool = [json.dumps(app, separators=(",", ":")) for app in applications(POOL, seed=3)]
+    size = write_month(root, count, KEY,
+                       features=lambda first, n: [pool[i % POOL] for i in range(first, first + n)],
+                       client=lambda i: i % clients, request_id=lambda i, _: f"r{i}",
+                       compresslevel=1)
     return size / 1e6
 
 
