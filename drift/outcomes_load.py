@@ -170,12 +170,8 @@ def _date(value: str | None) -> date | None:
 def build_records(frame: pd.DataFrame, keys: HashKeys, as_of: date,
                   source: str = "the export") -> list[OutcomeRecord]:
     """The outcome records of ``frame`` (one per loan and hash key), or OutcomeError."""
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if not any(c in frame.columns for c in ID_COLUMNS):
-        missing.insert(0, " or ".join(ID_COLUMNS))
-    if missing:
-        raise OutcomeError(source, [f"missing column(s): {', '.join(missing)} (found: "
-                                    f"{', '.join(map(str, frame.columns))})"])
+    _check_columns(frame, source)
+    key_ids = [hash_key_id(key) for key in keys.all]
     problems: list[str] = []
     records: list[OutcomeRecord] = []
     seen: dict[str, int] = {}
@@ -194,18 +190,7 @@ def build_records(frame: pd.DataFrame, keys: HashKeys, as_of: date,
         outcome = _strip(row.get("outcome"))
         if outcome not in {"0", "1", "0.0", "1.0"}:
             problems.append(f"{where}: outcome {outcome!r} is not 0 or 1")
-        observed = _date(_strip(row.get("observed_at")))
-        if observed is None:
-            problems.append(f"{where}: observed_at {row.get('observed_at')!r} is not a date "
-                            "(YYYY-MM-DD)")
-        elif observed > as_of:
-            problems.append(f"{where}: observed_at {observed} is after the as-of date {as_of}")
-        raw_decided = _strip(row.get("decided_at"))
-        decided = _date(raw_decided)
-        if raw_decided is not None and decided is None:
-            problems.append(f"{where}: decided_at {raw_decided!r} is not a date (YYYY-MM-DD)")
-        elif decided is not None and observed is not None and decided > observed:
-            problems.append(f"{where}: decided_at {decided} is after observed_at {observed}")
+        observed, decided = _dates(row, where, as_of, problems)
         hashes: list[str | None] = ([client_hash(k, int(client)) for k in keys.all]
                                     if client is not None else [None])
         loan = hashes[0] or f"request:{request}"
@@ -217,10 +202,10 @@ def build_records(frame: pd.DataFrame, keys: HashKeys, as_of: date,
         if len(problems) > before:
             continue
         assert observed is not None and outcome is not None
-        for key, digest in zip(keys.all, hashes, strict=False):
+        for key_id, digest in zip(key_ids, hashes, strict=False):
             records.append({
                 "loan_id": loan, "request_id": request, "client_id_hash": digest,
-                "hash_key_id": hash_key_id(key) if digest is not None else None,
+                "hash_key_id": key_id if digest is not None else None,
                 "outcome": int(float(outcome)), "observed_at": observed.isoformat(),
                 "decided_at": decided.isoformat() if decided is not None else None,
             })
@@ -229,6 +214,34 @@ def build_records(frame: pd.DataFrame, keys: HashKeys, as_of: date,
     if not records:
         raise OutcomeError(source, ["the export has no rows"])
     return records
+
+
+def _check_columns(frame: pd.DataFrame, source: str) -> None:
+    """OutcomeError naming the required columns ``frame`` lacks."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if not any(c in frame.columns for c in ID_COLUMNS):
+        missing.insert(0, " or ".join(ID_COLUMNS))
+    if missing:
+        raise OutcomeError(source, [f"missing column(s): {', '.join(missing)} (found: "
+                                    f"{', '.join(map(str, frame.columns))})"])
+
+
+def _dates(row: dict[str, Any], where: str, as_of: date, problems: list[str]
+           ) -> tuple[date | None, date | None]:
+    """A row's observed_at and decided_at; what is wrong with them goes to ``problems``."""
+    observed = _date(_strip(row.get("observed_at")))
+    if observed is None:
+        problems.append(f"{where}: observed_at {row.get('observed_at')!r} is not a date "
+                        "(YYYY-MM-DD)")
+    elif observed > as_of:
+        problems.append(f"{where}: observed_at {observed} is after the as-of date {as_of}")
+    raw_decided = _strip(row.get("decided_at"))
+    decided = _date(raw_decided)
+    if raw_decided is not None and decided is None:
+        problems.append(f"{where}: decided_at {raw_decided!r} is not a date (YYYY-MM-DD)")
+    elif decided is not None and observed is not None and decided > observed:
+        problems.append(f"{where}: decided_at {decided} is after observed_at {observed}")
+    return observed, decided
 
 
 def _whole(text: str | None) -> str | None:
