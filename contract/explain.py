@@ -197,8 +197,13 @@ _FLAG_FIELDS = frozenset(f.name for f in schema.FEATURE_FIELDS
 
 def is_elderly(days_birth: object) -> bool:
     """Whether DAYS_BIRTH says the applicant is aged 62 or over."""
-    return (isinstance(days_birth, int | float) and math.isfinite(days_birth)
-            and -days_birth / DAYS_PER_YEAR >= ELDERLY_AGE)
+    return isinstance(days_birth, int | float) and bool(
+        elderly(np.array([days_birth], dtype=np.float64))[0])
+
+
+def elderly(days_birth: np.ndarray) -> np.ndarray:
+    """[N] bool: is_elderly for a column of DAYS_BIRTH (NaN where missing)."""
+    return np.isfinite(days_birth) & (-days_birth / DAYS_PER_YEAR >= ELDERLY_AGE)
 
 
 def _capital(text: str) -> str:

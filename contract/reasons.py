@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, Literal, Protocol, TypedDict
 
 import numpy as np
 
@@ -123,19 +123,47 @@ class ReasonPlan:
                                for members in unit_fields], dtype=bool),
             labels=labels, medians=medians)
 
-    def field_contributions(self, phi: np.ndarray,
-                            apps: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    def field_contributions(self, phi: np.ndarray, values: FieldValues) -> np.ndarray:
         """[N, n_fields]: each feature's contribution split onto its fields (row sums kept)."""
         terms = phi[:, self.term_features] * self.term_weights
         out: np.ndarray = np.add.reduceat(terms, self.field_starts, axis=1)
-        values: dict[tuple[int, ...], np.ndarray] = {}  # the source values, read once
+        by_sources: dict[tuple[int, ...], list[tuple[int, str]]] = {}
         for j, rule, members in self.dynamic:
-            if members not in values:
-                values[members] = np.array(
-                    [[_number(app.get(self.fields[i])) for i in members] for app in apps],
-                    dtype=np.float64).reshape(len(apps), -1)
-            out[:, list(members)] += phi[:, j:j + 1] * _shares(rule, values[members])
+            by_sources.setdefault(members, []).append((j, rule))
+        for members, features in by_sources.items():  # the source values read once
+            sources = values.numbers([self.fields[i] for i in members])
+            missing = np.isnan(sources)
+            total = out[:, list(members)]
+            for j, rule in features:  # in feature order
+                total += phi[:, j:j + 1] * _shares(rule, sources, missing)
+            out[:, list(members)] = total
         return out
+
+
+class FieldValues(Protocol):
+    """The applicant fields of N rows, read by column."""
+
+    def numbers(self, fields: Sequence[str]) -> np.ndarray:
+        """[N, len(fields)] float64: the fields' numbers, NaN where missing or not a
+        number."""
+
+    def values(self, field: str, rows: Sequence[int]) -> list[Any]:
+        """The field's values in ``rows`` as a validated application holds them: int,
+        float or str, None where missing."""
+
+
+class MappingValues:
+    """FieldValues over applications held as mappings (validated requests, golden rows)."""
+
+    def __init__(self, apps: Sequence[Mapping[str, Any]]) -> None:
+        self.apps = apps
+
+    def numbers(self, fields: Sequence[str]) -> np.ndarray:
+        return np.array([[_number(app.get(f)) for f in fields] for app in self.apps],
+                        dtype=np.float64).reshape(len(self.apps), len(fields))
+
+    def values(self, field: str, rows: Sequence[int]) -> list[Any]:
+        return [self.apps[row].get(field) for row in rows]
 
 
 def _median(entry: Mapping[str, Any]) -> float | None:
@@ -147,28 +175,26 @@ def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float) else math.nan
 
 
-def _shares(rule: str, values: np.ndarray) -> np.ndarray:
-    """[N, S] weights summing to 1 per row: how one contribution splits over S sources."""
-    missing = np.isnan(values)
+def _shares(rule: str, values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """[N, S] weights summing to 1 per row: how one contribution splits over S sources
+    (``missing``: isnan(values))."""
     if rule in (explain.PRESENT, explain.MISSING):
         mask = ~missing if rule == explain.PRESENT else missing
     elif rule in (explain.ARGMIN, explain.ARGMAX):
-        sign = 1.0 if rule == explain.ARGMIN else -1.0
-        filled = np.where(missing, np.inf, sign * values)
-        mask = np.arange(values.shape[1]) == np.argmin(filled, axis=1)[:, None]
-        mask &= ~missing
+        filled = np.where(missing, np.inf, values if rule == explain.ARGMIN else -values)
+        mask = (np.arange(values.shape[1]) == np.argmin(filled, axis=1)[:, None]) & ~missing
     else:
         raise ValueError(f"unknown attribution rule {rule!r}")
-    mask = mask.astype(np.float64)
-    mask[mask.sum(axis=1) == 0] = 1.0  # nothing qualifies: equal shares
-    return mask / mask.sum(axis=1, keepdims=True)
+    count = mask.sum(axis=1, keepdims=True)
+    # Nothing qualifies: equal shares.
+    return np.where(count > 0, mask / np.maximum(count, 1), 1.0 / values.shape[1])
 
 
-def _attribute(phi: np.ndarray, apps: Sequence[Mapping[str, Any]],
+def _attribute(phi: np.ndarray, values: FieldValues,
                plan: ReasonPlan) -> tuple[np.ndarray, np.ndarray]:
     """([N, n_fields], [N, n_units]): the feature contributions split onto fields, and
     summed per reason unit."""
-    by_field = plan.field_contributions(phi, apps)
+    by_field = plan.field_contributions(phi, values)
     by_unit = np.add.reduceat(by_field[:, plan.unit_order], plan.unit_starts, axis=1)
     return by_field, by_unit
 
@@ -179,7 +205,123 @@ def group_contributions(contributions: np.ndarray, apps: Sequence[Mapping[str, A
     that unit carries), named by plan.unit_keys / unit_labels / unit_fields. A row's units
     sum to its feature contributions' sum (the margin minus the expected value, last column
     of ``contributions`` [N, F+1]), protected units included."""
-    return _attribute(contributions[:, :-1], apps, plan)[1]
+    return _attribute(contributions[:, :-1], MappingValues(apps), plan)[1]
+
+
+@dataclass(frozen=True)
+class ReasonColumns:
+    """Up to k reasons per row as [N, k] columns, slot i the row's (i+1)-th reason; a row
+    with fewer reasons has unit -1, contribution 0.0, field set -1 and statement None in
+    the slots it does not fill."""
+
+    unit: np.ndarray              # [N, k] int: the reason unit (plan.unit_keys)
+    contribution: np.ndarray      # [N, k] float64: its exact contribution (log-odds)
+    field_set: np.ndarray         # [N, k] int: index into field_sets
+    field_sets: list[tuple[str, ...]]  # the applicant fields a reason names
+    statement: np.ndarray         # [N, k] object: the plain-language statement
+    base_log_odds: np.ndarray     # [N] the explainer's expected value
+    other_log_odds: np.ndarray    # [N] every contribution not listed
+
+    @classmethod
+    def empty(cls, k: int) -> ReasonColumns:
+        """The columns of no rows."""
+        return cls(unit=np.full((0, k), -1), contribution=np.zeros((0, k)),
+                   field_set=np.full((0, k), -1), field_sets=[],
+                   statement=np.full((0, k), None, dtype=object),
+                   base_log_odds=np.zeros(0), other_log_odds=np.zeros(0))
+
+
+def reason_columns(contributions: np.ndarray, values: FieldValues, declined: np.ndarray,
+                   plan: ReasonPlan, k: int) -> ReasonColumns:
+    """Up to k reasons for each row, as columns. ``contributions`` is [N, F+1] (TreeSHAP,
+    last column the expected value), ``declined`` [N] bool. A row's reasons do not depend
+    on the other rows."""
+    phi = contributions[:, :-1]
+    by_field, by_unit = _attribute(phi, values, plan)
+    elderly = explain.elderly(values.numbers([explain.AGE_FIELD])[:, 0])
+    unit, contribution = _choose(by_unit, np.asarray(declined, dtype=bool), elderly, plan, k)
+    shown = np.array([math.fsum(row) for row in contribution.tolist()], dtype=np.float64)
+    field_set, field_sets, statement = _describe(unit, contribution, by_field, values, plan)
+    return ReasonColumns(unit=unit, contribution=contribution, field_set=field_set,
+                         field_sets=field_sets, statement=statement,
+                         base_log_odds=contributions[:, -1].copy(),
+                         other_log_odds=phi.sum(axis=1) - shown)
+
+
+def _choose(by_unit: np.ndarray, declined: np.ndarray, elderly: np.ndarray,
+            plan: ReasonPlan, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """([N, k] units, [N, k] contributions): risk-raising units for a decline, risk-lowering
+    ones for an approval, by |contribution| (ties: unit order); never banned, never age
+    for 62+."""
+    raising = by_unit > 0
+    allowed = np.where(declined[:, None], raising, by_unit < 0) & ~plan.unit_banned
+    allowed &= ~(elderly[:, None] & plan.unit_age & raising)
+    key = np.where(allowed, -np.abs(by_unit), np.inf)
+    order = np.argsort(key, axis=1, kind="stable")[:, :k]
+    rows = np.arange(len(by_unit))[:, None]
+    listed = allowed[rows, order]
+    return np.where(listed, order, -1), np.where(listed, by_unit[rows, order], 0.0)
+
+
+def _describe(unit: np.ndarray, contribution: np.ndarray, by_field: np.ndarray,
+              values: FieldValues, plan: ReasonPlan
+              ) -> tuple[np.ndarray, list[tuple[str, ...]], np.ndarray]:
+    """Each listed reason's field set and statement. A group names its fields with a
+    non-zero contribution (all of them when none has one); a reason naming one field reads
+    its value, a group's statement only its label and direction."""
+    n, k = unit.shape
+    by_unit: dict[int, list[int]] = {}  # unit -> the flat slots listing it
+    for slot, u in enumerate(unit.ravel().tolist()):
+        if u >= 0:
+            by_unit.setdefault(u, []).append(slot)
+    raises = (contribution.ravel() > 0).tolist()
+    field_set = [-1] * (n * k)
+    statement: list[str | None] = [None] * (n * k)
+    field_sets: list[tuple[str, ...]] = []
+    known: dict[tuple[int, ...], int] = {}  # field indices -> index in field_sets
+    alone: dict[int, list[int]] = {}  # field -> the slots of reasons naming only it
+    for u, slots in by_unit.items():
+        members = plan.unit_fields[u]
+        named: list[tuple[int, ...]]
+        if len(members) == 1:
+            named = [members] * len(slots)
+        else:
+            nonzero = by_field[np.ix_([s // k for s in slots], members)] != 0.0
+            named = [tuple(i for i, on in zip(members, row, strict=True) if on) or members
+                     for row in nonzero.tolist()]
+            texts = [explain.group_statement(plan.unit_labels[u], up) for up in (False, True)]
+        for slot, fields in zip(slots, named, strict=True):
+            index = known.get(fields)
+            if index is None:
+                index = known[fields] = len(field_sets)
+                field_sets.append(tuple(plan.fields[i] for i in fields))
+            field_set[slot] = index
+            if len(fields) == 1:
+                alone.setdefault(fields[0], []).append(slot)
+            else:
+                statement[slot] = texts[raises[slot]]
+    for i, slots in alone.items():
+        for slot, text in zip(slots, _field_statements(
+                plan, i, values, [s // k for s in slots], [raises[s] for s in slots]),
+                strict=True):
+            statement[slot] = text
+    return (np.array(field_set, dtype=np.intp).reshape(n, k), field_sets,
+            np.array(statement, dtype=object).reshape(n, k))
+
+
+def _field_statements(plan: ReasonPlan, i: int, values: FieldValues, rows: list[int],
+                      raises: list[bool]) -> list[str]:
+    """One field's statements for ``rows`` (each text built once per value and direction)."""
+    name, label, median = plan.fields[i], plan.labels[i], plan.medians[i]
+    texts: dict[tuple[Any, bool], str] = {}
+    out = []
+    for value, up in zip(values.values(name, rows), raises, strict=True):
+        key = (value, up)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = explain.statement(name, label, value, median, up)
+        out.append(text)
+    return out
 
 
 def reasons_for_rows(
@@ -189,56 +331,32 @@ def reasons_for_rows(
     plan: ReasonPlan,
     k: int,
 ) -> list[Explained]:
-    """Per row: ``reasons`` (at most k), ``base_log_odds`` and ``other_log_odds``.
-    ``contributions`` is [N, F+1] (TreeSHAP, last column the expected value)."""
-    phi = contributions[:, :-1]
-    by_field, by_unit = _attribute(phi, apps, plan)
-    total = phi.sum(axis=1)
+    """Per row: ``reasons`` (at most k), ``base_log_odds`` and ``other_log_odds``: the
+    reason_columns of ``apps`` as one response object per row, each reason with the values
+    of its fields. ``contributions`` is [N, F+1] (TreeSHAP, last column the expected
+    value)."""
+    table = reason_columns(contributions, MappingValues(apps), np.asarray(declined, dtype=bool),
+                           plan, k)
     out: list[Explained] = []
     for row, app in enumerate(apps):
-        chosen = _choose(by_unit[row], bool(declined[row]),
-                         explain.is_elderly(app.get(explain.AGE_FIELD)), plan, k)
-        fields = by_field[row].tolist()  # Python floats: cheaper to read one by one
-        listed = [_reason(plan, u, float(by_unit[row, u]), fields, app) for u in chosen]
-        shown = math.fsum(r["contribution"] for r in listed)
-        out.append({"reasons": listed, "base_log_odds": float(contributions[row, -1]),
-                    "other_log_odds": float(total[row]) - shown})
+        listed: list[ReasonBody] = []
+        for slot in range(k):
+            if table.unit[row, slot] < 0:
+                break
+            names = table.field_sets[table.field_set[row, slot]]
+            contribution = float(table.contribution[row, slot])
+            listed.append({
+                "fields": list(names),
+                "values": {name: app.get(name) for name in names},
+                "contribution": contribution,
+                "direction": INCREASES if contribution > 0 else DECREASES,
+                "statement": table.statement[row, slot],
+            })
+        out.append({"reasons": listed, "base_log_odds": float(table.base_log_odds[row]),
+                    "other_log_odds": float(table.other_log_odds[row])})
     return out
 
 
-def _choose(values: np.ndarray, declined: bool, elderly: bool, plan: ReasonPlan,
-            k: int) -> list[int]:
-    """Unit indices to list: risk-raising ones for a decline, risk-lowering ones for an
-    approval, by |contribution| (ties: unit order); never banned, never age for 62+."""
-    allowed = ~plan.unit_banned & ((values > 0) if declined else (values < 0))
-    if elderly:
-        allowed &= ~(plan.unit_age & (values > 0))
-    candidates = np.flatnonzero(allowed)
-    order = np.lexsort((candidates, -np.abs(values[candidates])))
-    return [int(u) for u in candidates[order[:k]]]
-
-
-def _reason(plan: ReasonPlan, unit: int, contribution: float, by_field: np.ndarray,
-            app: Mapping[str, Any]) -> ReasonBody:
-    members = [i for i in plan.unit_fields[unit] if by_field[i] != 0.0] or \
-        list(plan.unit_fields[unit])
-    names = [plan.fields[i] for i in members]
-    raises = contribution > 0
-    if len(members) == 1:
-        i = members[0]
-        text = explain.statement(names[0], plan.labels[i], app.get(names[0]), plan.medians[i],
-                                 raises)
-    else:
-        text = explain.group_statement(plan.unit_labels[unit], raises)
-    direction: Direction = INCREASES if raises else DECREASES
-    return {
-        "fields": names,
-        "values": {name: app.get(name) for name in names},
-        "contribution": contribution,
-        "direction": direction,
-        "statement": text,
-    }
-
-
-__all__ = ["DECREASES", "INCREASES", "Direction", "Explained", "ReasonBody", "ReasonPlan",
-           "group_contributions", "reasons_for_rows"]
+__all__ = ["DECREASES", "INCREASES", "Direction", "Explained", "FieldValues", "MappingValues",
+           "ReasonBody", "ReasonColumns", "ReasonPlan", "group_contributions", "reason_columns",
+           "reasons_for_rows"]

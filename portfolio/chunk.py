@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from contract import explain, schema
 from contract.graph import CATEGORICAL_INPUT, NUMERIC_INPUT
+from contract.reasons import DECREASES, INCREASES, ReasonColumns
 from portfolio.read import table_cells
 from scoring.columns import score_inputs, validate
 from scoring.model import Bundle
@@ -109,8 +110,8 @@ def score_chunk(bundle: Bundle, table: pa.Table, k: int, first_row: int,
         "threshold": pa.array(np.full(m, bundle.threshold), pa.float64()),
         "model_version": pa.repeat(pa.scalar(bundle.version, pa.string()), m),
     }
-    if k > 0:
-        columns.update(_reason_columns(scored.explained, k, m))
+    if scored.reasons is not None:
+        columns.update(_reason_columns(scored.reasons, k))
     out = pa.Table.from_pydict(columns, schema=output_schema(k))
     rejects = [{"row": first_row + row, schema.ID_FIELD: checked.ids[row], "errors": errors}
                for row, errors in sorted(checked.errors.items())]
@@ -119,22 +120,21 @@ def score_chunk(bundle: Bundle, table: pa.Table, k: int, first_row: int,
     return ChunkResult(out, rejects, stats)
 
 
-def _reason_columns(explained: list[Any], k: int, m: int) -> dict[str, Any]:
+def _reason_columns(reasons: ReasonColumns, k: int) -> dict[str, Any]:
+    """The flat reason columns (module docstring) of the scored rows."""
+    joined = np.array([",".join(names) for names in reasons.field_sets] + [None], dtype=object)
     out: dict[str, Any] = {}
     for i in range(k):
-        reasons = [e["reasons"][i] if i < len(e["reasons"]) else None for e in explained]
-        out[f"reason_{i + 1}_fields"] = pa.array(
-            [",".join(r["fields"]) if r else None for r in reasons], pa.string())
-        out[f"reason_{i + 1}_statement"] = pa.array(
-            [r["statement"] if r else None for r in reasons], pa.string())
-        out[f"reason_{i + 1}_contribution"] = pa.array(
-            [r["contribution"] if r else None for r in reasons], pa.float64())
-        out[f"reason_{i + 1}_direction"] = pa.array(
-            [r["direction"] if r else None for r in reasons], pa.string())
-    out["base_log_odds"] = pa.array([e["base_log_odds"] for e in explained] if m else [],
-                                    pa.float64())
-    out["other_log_odds"] = pa.array([e["other_log_odds"] for e in explained] if m else [],
-                                     pa.float64())
+        none = reasons.unit[:, i] < 0
+        contribution = reasons.contribution[:, i]
+        direction = pc.if_else(pa.array(contribution > 0, pa.bool_()), INCREASES, DECREASES)
+        out[f"reason_{i + 1}_fields"] = pa.array(joined[reasons.field_set[:, i]], pa.string())
+        out[f"reason_{i + 1}_statement"] = pa.array(reasons.statement[:, i], pa.string())
+        out[f"reason_{i + 1}_contribution"] = pa.array(contribution, pa.float64(), mask=none)
+        out[f"reason_{i + 1}_direction"] = pc.if_else(pa.array(none), pa.scalar(None, pa.string()),
+                                                      direction.cast(pa.string()))
+    out["base_log_odds"] = pa.array(reasons.base_log_odds, pa.float64())
+    out["other_log_odds"] = pa.array(reasons.other_log_odds, pa.float64())
     return out
 
 

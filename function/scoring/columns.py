@@ -15,7 +15,7 @@ missing), text that is not a number, or a boolean. An integral number is an inte
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -23,9 +23,8 @@ import numpy as np
 
 from contract import schema
 from contract.graph import CATEGORICAL_INPUT, NUMERIC_INPUT
-from contract.reasons import Explained
+from contract.reasons import ReasonColumns, reason_columns
 from scoring.model import Bundle
-from scoring.reasons import reasons_for_rows
 
 #: Cell states of a numeric field's column.
 NUMBER: Final = 0
@@ -250,40 +249,31 @@ _WHERE: Final = {
 }
 
 
-class RowView(Mapping[str, Any]):
-    """One encoded row as the validated application /predict would hold: ints for integer
-    fields, floats for numbers, strings for categories, None for missing (read lazily:
-    reasons read a handful of fields). ``numeric``/``categorical`` are the row's values
-    as Python lists (from the graph inputs)."""
+class EncodedValues:
+    """contract.reasons.FieldValues over encoded rows (the graph inputs): ints for integer
+    fields, floats for numbers, strings for categories, None for missing, as the validated
+    application /predict holds them."""
 
-    __slots__ = ("_categorical", "_numeric")
+    def __init__(self, inputs: dict[str, np.ndarray]) -> None:
+        self._numeric, self._categorical = inputs[NUMERIC_INPUT], inputs[CATEGORICAL_INPUT]
 
-    def __init__(self, numeric: list[float], categorical: list[str]) -> None:
-        self._numeric, self._categorical = numeric, categorical
+    def numbers(self, fields: Sequence[str]) -> np.ndarray:
+        out = np.full((len(self._numeric), len(fields)), np.nan)
+        for s, field in enumerate(fields):
+            numeric, j, _ = _WHERE[field]
+            if numeric:
+                out[:, s] = self._numeric[:, j]
+        return out
 
-    def get(self, name: str, default: Any = None) -> Any:
-        where = _WHERE.get(name)
-        if where is None:
-            return default
-        numeric, j, integer = where
-        if numeric:
-            value = self._numeric[j]
-            if value != value:  # NaN: missing
-                return None
-            return int(value) if integer else value
-        text = self._categorical[j]
-        return None if text == schema.MISSING_CATEGORY else text
-
-    def __getitem__(self, name: str) -> Any:
-        if name not in _WHERE:
-            raise KeyError(name)
-        return self.get(name)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_WHERE)
-
-    def __len__(self) -> int:
-        return len(_WHERE)
+    def values(self, field: str, rows: Sequence[int]) -> list[Any]:
+        numeric, j, integer = _WHERE[field]
+        if not numeric:
+            return [None if text == schema.MISSING_CATEGORY else text
+                    for text in self._categorical[rows, j].tolist()]
+        numbers = self._numeric[rows, j].astype(np.float64).tolist()
+        if integer:
+            return [None if v != v else int(v) for v in numbers]
+        return [None if v != v else v for v in numbers]
 
 
 @dataclass(frozen=True)
@@ -292,23 +282,20 @@ class Scored:
 
     probability: np.ndarray    # [N] float64
     declined: np.ndarray       # [N] bool: probability >= threshold
-    explained: list[Explained]  # per row (empty when no reasons were asked)
+    reasons: ReasonColumns | None  # None when no reasons were asked (k = 0)
 
 
 def score_inputs(bundle: Bundle, inputs: dict[str, np.ndarray], k: int) -> Scored:
     """Score encoded rows with up to k reasons each: the calls scoring.service.score makes
-    (graph, explainer, scoring.reasons), without building a response dict per row."""
+    (graph, explainer, contract.reasons), without building a response dict per row."""
     n = len(inputs[NUMERIC_INPUT])
     if n == 0:
-        return Scored(np.zeros(0), np.zeros(0, dtype=bool), [])
+        return Scored(np.zeros(0), np.zeros(0, dtype=bool), ReasonColumns.empty(k) if k else None)
     probability, features = bundle.predict(inputs, with_features=k > 0)
     probability = np.asarray(probability, dtype=np.float64)
     declined = probability >= bundle.threshold
-    explained: list[Explained] = []
+    reasons = None
     if k > 0 and features is not None:
-        rows = [RowView(numeric, categorical) for numeric, categorical in
-                zip(inputs[NUMERIC_INPUT].tolist(), inputs[CATEGORICAL_INPUT].tolist(),
-                    strict=True)]
-        explained = reasons_for_rows(bundle.explain(features), rows, declined.tolist(),
-                                     bundle.plan, k)
-    return Scored(probability, declined, explained)
+        reasons = reason_columns(bundle.explain(features), EncodedValues(inputs), declined,
+                                 bundle.plan, k)
+    return Scored(probability, declined, reasons)

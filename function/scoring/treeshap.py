@@ -57,6 +57,8 @@ _MIN_ZERO_FRACTION = 1e-300
 #: padded elements times (quadrature nodes + per-element passes) plus a fixed overhead.
 _ELEMENT_PASSES = 4
 _GROUP_OVERHEAD = 20_000
+#: Rows whose split decisions are taken together (a block's masks stay in cache).
+_HOT_BLOCK_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -164,29 +166,37 @@ class TreeShap:
             )
         out = np.empty((x.shape[0], self.num_features + 1), dtype=np.float64)
         out[:, -1] = self.expected_value
-        # Row by row: the einsums are memory-bound, so a row axis would gain nothing
-        # (docs/decisions.md, "Serving").
-        for i, row in enumerate(x):
-            out[i, :-1] = self._explain(self._hot(row))
+        # Hot masks for a block of rows at once (booleans: the same whatever the block);
+        # the quadrature row by row, so a row's values never depend on its batch
+        # (docs/decisions.md, "TreeSHAP").
+        for first in range(0, x.shape[0], _HOT_BLOCK_ROWS):
+            block = x[first:first + _HOT_BLOCK_ROWS]
+            for i, hot in enumerate(self._hot(block), start=first):
+                out[i, :-1] = self._explain(hot)
         return out
 
     def _hot(self, x: np.ndarray) -> np.ndarray:
-        """[elements] booleans: does the row [F] satisfy all splits of each path element?"""
+        """[N, elements] booleans: does each row of x [N, F] satisfy all splits of each
+        path element?"""
         # LightGBM's predictor reads a dense row as sparse pairs and drops |x| <= 1e-35f,
         # so such values reach the trees as 0.0 (NaN is kept).
         x = np.where(np.abs(x) <= ZERO_THRESHOLD, 0.0, x)
-        value = x[self._node_feature]
+        value = x[:, self._node_feature]
         left = value <= self._threshold
         nan = np.isnan(value)
         if nan.any():
             left = np.where(nan, self._nan_left, left)
         if self._zero_nodes is not None:
-            left[self._zero_nodes] = np.where(
-                value[self._zero_nodes] == 0.0, self._zero_left, left[self._zero_nodes]
-            )
-        hot: np.ndarray = left[self._elem_node] != self._elem_right
+            zero = value[:, self._zero_nodes] == 0.0
+            left[:, self._zero_nodes] = np.where(zero, self._zero_left,
+                                                 left[:, self._zero_nodes])
+        # Rows start on 64-byte boundaries: numpy reads a misaligned row's mask slowly.
+        width = -(-self._elements // 64) * 64
+        hot: np.ndarray = np.empty((x.shape[0], width), dtype=bool)[:, :self._elements]
+        np.not_equal(left[:, self._elem_node], self._elem_right, out=hot)
         if self._extra_pos.size:
-            hot[self._extra_pos[left[self._extra_node] == self._extra_right]] = False
+            rows, extra = np.nonzero(left[:, self._extra_node] == self._extra_right)
+            hot[rows, self._extra_pos[extra]] = False
         return hot
 
     def _explain(self, hot: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from contract import schema
 from portfolio.chunk import score_chunk
 from portfolio.read import _NUMBER, open_book
+from scoring.config import DEFAULT_REASONS
 from scoring.model import Bundle, load_bundle
 from tests.functional.portfolio.conftest import write_csv
 
@@ -32,6 +33,7 @@ SETTINGS = settings(derandomize=True, database=None, deadline=None, max_examples
                                            HealthCheck.function_scoped_fixture])
 Cell = tuple[str | None, str]  # (CSV text or None for an empty cell, JSON token)
 NULL: Cell = (None, "null")
+REASONS = DEFAULT_REASONS  # asked of both paths
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +43,12 @@ def bundle(trained_bundle: Path) -> Bundle:
 
 @pytest.fixture(scope="module")
 def post(handler: Any) -> Any:
-    """post(path, body) -> (status, JSON body), through the production Lambda handler."""
+    """post(path, body, k=0) -> (status, JSON body), through the production Lambda handler,
+    asking for k reasons."""
     from infra.lambda_events import FakeLambdaContext, http_api_event, response_json
 
-    def call(path: str, body: str) -> tuple[int, Any]:
-        response = handler(http_api_event("POST", path, body=body, query={"reasons": "0"}),
+    def call(path: str, body: str, k: int = 0) -> tuple[int, Any]:
+        response = handler(http_api_event("POST", path, body=body, query={"reasons": str(k)}),
                            FakeLambdaContext())
         return response["statusCode"], response_json(response)
 
@@ -132,14 +135,16 @@ def _body(row: list[Cell]) -> str:
 @SETTINGS
 @given(book=st.lists(rows(), min_size=1, max_size=5))
 def test_columnar_validation_agrees_with_predict(bundle, post, tmp_path_factory, book):
+    """Same rejects with the same items; for accepted rows the same score, decision and
+    reasons (the chunk's flat reason columns against /predict's reasons)."""
     path = write_csv(tmp_path_factory.mktemp("csv") / "rows.csv",
                      [f.name for f in schema.FIELDS], [[text for text, _ in r] for r in book])
     table = pa.concat_tables(list(open_book(str(path)).chunks()))
-    result = score_chunk(bundle, table, 0, first_row=0)
+    result = score_chunk(bundle, table, REASONS, first_row=0)
     rejects = {r["row"]: r["errors"] for r in result.rejects}
     scored = iter(result.table.to_pylist())
     for i, row in enumerate(book):
-        status, body = post("/predict", _body(row))
+        status, body = post("/predict", _body(row), REASONS)
         event("accepted" if status == 200 else "rejected")
         if status == 200:
             assert i not in rejects, (rejects[i], row)
@@ -148,10 +153,28 @@ def test_columnar_validation_agrees_with_predict(bundle, post, tmp_path_factory,
             assert out["probability_default"] == pytest.approx(body["probability_default"],
                                                                rel=1e-14, abs=0)
             assert out["decision"] == body["decision"]
+            _assert_same_reasons(out, body)
         else:
             assert status == 422, body
             assert rejects.get(i) == body["detail"], row
     assert next(scored, None) is None
+
+
+def _assert_same_reasons(out: dict[str, Any], body: dict[str, Any]) -> None:
+    reasons = body["reasons"]
+    event(f"{len(reasons)} reasons")
+    for i in range(1, REASONS + 1):
+        want = reasons[i - 1] if i <= len(reasons) else None
+        assert out[f"reason_{i}_fields"] == (",".join(want["fields"]) if want else None)
+        assert out[f"reason_{i}_statement"] == (want["statement"] if want else None)
+        assert out[f"reason_{i}_direction"] == (want["direction"] if want else None)
+        if want:
+            assert out[f"reason_{i}_contribution"] == pytest.approx(
+                want["contribution"], rel=1e-12, abs=1e-15)
+        else:
+            assert out[f"reason_{i}_contribution"] is None
+    assert out["base_log_odds"] == body["base_log_odds"]
+    assert out["other_log_odds"] == pytest.approx(body["other_log_odds"], rel=1e-12, abs=1e-12)
 
 
 def test_missing_nullable_columns_are_null_and_required_ones_refuse_the_file(

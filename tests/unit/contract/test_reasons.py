@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from contract import explain, schema
-from contract.reasons import ReasonPlan, group_contributions, reasons_for_rows
+from contract.reasons import (
+    MappingValues,
+    ReasonPlan,
+    group_contributions,
+    reason_columns,
+    reasons_for_rows,
+)
 
 FEATURES = ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3", "EXT_SOURCE_MEAN", "EXT_SOURCE_MIN",
             "EXT_SOURCE_MAX", "EXT_SOURCE_COUNT", "AMT_CREDIT", "AMT_GOODS_PRICE",
@@ -171,3 +177,44 @@ def test_statements_name_the_field_value_and_missing_values():
     assert explain.statement("DAYS_EMPLOYED", "time in the current job",
                              schema.DAYS_EMPLOYED_SENTINEL, -1500.0, True) == (
         "Not in employment, which raises the risk")
+
+
+def test_equal_contributions_are_listed_in_unit_order():
+    """A tie in |contribution| keeps the plan's unit order, whatever the features' order."""
+    out = _explain(_phi(OCCUPATION_TYPE=0.25, AMT_CREDIT=0.25, DAYS_EMPLOYED=0.25), _app(),
+                   declined=True)
+    listed = [unit_of(PLAN, r["fields"][0]) for r in out["reasons"]]
+    assert listed == sorted(listed) and len(listed) == 3
+
+
+def test_a_row_gets_the_same_reasons_alone_and_in_a_batch():
+    """Rows that exercise every rule (aggregates, ratios, groups with one or two fields
+    speaking, protected and elderly units, fewer reasons than asked) give the same reasons,
+    bit for bit, alone and together; reason_columns holds what reasons_for_rows lists."""
+    rng = np.random.default_rng(7)
+    rows = 60
+    phi = np.zeros((rows, len(FEATURES) + 1))
+    phi[:, :-1] = rng.normal(0, 0.3, (rows, len(FEATURES))) * (rng.random(
+        (rows, len(FEATURES))) < 0.6)
+    phi[:, -1] = BASE
+    apps = [_app(DAYS_BIRTH=-int(rng.integers(20, 75) * explain.DAYS_PER_YEAR),
+                 EXT_SOURCE_1=None if i % 3 else float(rng.random()),
+                 EXT_SOURCE_3=round(float(rng.random()), 2), FLAG_DOCUMENT_6=i % 2)
+            for i in range(rows)]
+    declined = (rng.random(rows) < 0.5).tolist()
+    together = reasons_for_rows(phi, apps, declined, PLAN, 6)
+    alone = [reasons_for_rows(phi[i:i + 1], apps[i:i + 1], declined[i:i + 1], PLAN, 6)[0]
+             for i in range(rows)]
+    assert together == alone
+    counts = {len(e["reasons"]) for e in together}
+    assert min(counts) < 6 < max(counts) + 1  # some rows have fewer reasons than asked
+    table = reason_columns(phi, MappingValues(apps), np.array(declined), PLAN, 6)
+    for row, explained in enumerate(together):
+        listed = explained["reasons"]
+        assert (table.unit[row] >= 0).sum() == len(listed)
+        for slot, reason in enumerate(listed):
+            assert table.field_sets[table.field_set[row, slot]] == tuple(reason["fields"])
+            assert table.statement[row, slot] == reason["statement"]
+            assert table.contribution[row, slot] == reason["contribution"]
+        assert all(s is None for s in table.statement[row, len(listed):])
+        assert table.other_log_odds[row] == explained["other_log_odds"]
