@@ -253,9 +253,9 @@ def _choose(by_unit: np.ndarray, declined: np.ndarray, elderly: np.ndarray,
     """([N, k] units, [N, k] contributions): risk-raising units for a decline, risk-lowering
     ones for an approval, by |contribution| (ties: unit order); never banned, never age
     for 62+."""
-    raising = by_unit > 0
-    allowed = np.where(declined[:, None], raising, by_unit < 0) & ~plan.unit_banned
-    allowed &= ~(elderly[:, None] & plan.unit_age & raising)
+    allowed = (np.where(declined[:, None], by_unit, -by_unit) > 0) & ~plan.unit_banned
+    if elderly.any():
+        allowed &= ~(elderly[:, None] & plan.unit_age & (by_unit > 0))
     key = np.where(allowed, -np.abs(by_unit), np.inf)
     order = np.argsort(key, axis=1, kind="stable")[:, :k]
     rows = np.arange(len(by_unit))[:, None]
