@@ -187,7 +187,8 @@ def _shares(rule: str, values: np.ndarray, missing: np.ndarray) -> np.ndarray:
         raise ValueError(f"unknown attribution rule {rule!r}")
     count = mask.sum(axis=1, keepdims=True)
     # Nothing qualifies: equal shares.
-    return np.where(count > 0, mask / np.maximum(count, 1), 1.0 / values.shape[1])
+    shares: np.ndarray = np.where(count > 0, mask / np.maximum(count, 1), 1.0 / values.shape[1])
+    return shares
 
 
 def _attribute(phi: np.ndarray, values: FieldValues,
