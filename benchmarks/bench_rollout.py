@@ -72,7 +72,8 @@ BEFORE_REF = "72f8d69"
 ARMS = ("before, challenger off", "before, challenger on", "after (champion only)")
 
 #: A worker: builds one handler, then times the handler call for each line it reads
-#: ("single <i>" or "batch"), answering "<wall ms> <cpu ms>".
+#: ("single <i>": /predict with 4 reasons; "batch" / "batch4": /predict/batch of 1,000 with
+#: 0 / 4 reasons), answering "<wall ms> <cpu ms>".
 _WORKER = r"""
 import json, os, shutil, sys, time
 from pathlib import Path
@@ -98,11 +99,12 @@ if mode == "challenger":
 handler, context = Mangum(app, lifespan="off"), FakeLambdaContext()
 apps = reference_applications(bundle, 1000)
 single = [http_api_event("POST", "/predict", body=a, query="reasons=4") for a in apps[:200]]
-batch = http_api_event("POST", "/predict/batch", body={"applications": apps}, query="reasons=0")
+batch = {kind: http_api_event("POST", "/predict/batch", body={"applications": apps},
+                              query=f"reasons={k}") for kind, k in (("batch", 0), ("batch4", 4))}
 print("ready", flush=True)
 for line in sys.stdin:
     kind, _, i = line.strip().partition(" ")
-    event = single[int(i) % len(single)] if kind == "single" else batch
+    event = single[int(i) % len(single)] if kind == "single" else batch[kind]
     started, cpu = time.perf_counter(), time.process_time()
     response = handler(event, context)
     wall, cpu = (time.perf_counter() - started) * 1e3, (time.process_time() - cpu) * 1e3

@@ -181,21 +181,21 @@ class TreeShap:
         # LightGBM's predictor reads a dense row as sparse pairs and drops |x| <= 1e-35f,
         # so such values reach the trees as 0.0 (NaN is kept).
         x = np.where(np.abs(x) <= ZERO_THRESHOLD, 0.0, x)
-        value = x[:, self._node_feature]
+        value = x.take(self._node_feature, axis=1)  # take: a fraction of [:, index]'s cost
         left = value <= self._threshold
         nan = np.isnan(value)
         if nan.any():
             left = np.where(nan, self._nan_left, left)
         if self._zero_nodes is not None:
-            zero = value[:, self._zero_nodes] == 0.0
+            zero = value.take(self._zero_nodes, axis=1) == 0.0
             left[:, self._zero_nodes] = np.where(zero, self._zero_left,
-                                                 left[:, self._zero_nodes])
+                                                 left.take(self._zero_nodes, axis=1))
         # Rows start on 64-byte boundaries: numpy reads a misaligned row's mask slowly.
         width = -(-self._elements // 64) * 64
         hot: np.ndarray = np.empty((x.shape[0], width), dtype=bool)[:, :self._elements]
-        np.not_equal(left[:, self._elem_node], self._elem_right, out=hot)
+        np.not_equal(left.take(self._elem_node, axis=1), self._elem_right, out=hot)
         if self._extra_pos.size:
-            rows, extra = np.nonzero(left[:, self._extra_node] == self._extra_right)
+            rows, extra = np.nonzero(left.take(self._extra_node, axis=1) == self._extra_right)
             hot[rows, self._extra_pos[extra]] = False
         return hot
 
