@@ -106,7 +106,7 @@ mlflow-ui: venv ## Browse experiments and the model registry at http://127.0.0.1
 	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlruns/mlflow.db} \
 		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port 5000
 
-bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git ref> adds that tree's cold start), TreeSHAP, drift job, rollout (request path without the challenger, PreTraffic hook), book re-scoring, outcomes join (DuckDB, 1M captures), decisions-table sizes (Parquet)
+bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git ref> adds that tree's cold start), TreeSHAP, drift job, rollout (request path without the challenger, PreTraffic hook), book re-scoring, reasons on the request path (vs the row-by-row tree), outcomes join (DuckDB, 1M captures), decisions-table sizes (Parquet)
 	@test -f $(BUNDLE)/model.onnx || $(PY) -m training train --output $(BUNDLE)
 	$(PY) -m benchmarks.bench_serving --bundle $(BUNDLE) $(if $(BASELINE),--baseline-ref $(BASELINE))
 	$(PY) -m benchmarks.bench_treeshap
@@ -115,6 +115,7 @@ bench: venv ## Benchmarks: serving (vs the pandas-stack handler; BASELINE=<git r
 	$(PY) -m benchmarks.bench_drift_week
 	$(PY) -m benchmarks.bench_rollout
 	$(PY) -m benchmarks.bench_score_book --bundle $(BUNDLE)
+	$(PY) -m benchmarks.bench_reasons --bundle $(BUNDLE)
 	$(PY) -m benchmarks.bench_outcomes
 	$(PY) -m benchmarks.bench_compaction
 
