@@ -16,6 +16,11 @@
 
 Each prediction also carries ``base_log_odds`` (the explainer's expected value) and
 ``other_log_odds`` (every contribution not listed): base + listed + other = the margin.
+
+:func:`reason_columns` does this for N rows at once, reading the applicant fields by column
+(:class:`FieldValues`) and returning [N, k] columns (:class:`ReasonColumns`): the book
+writes them as they are, and :func:`reasons_for_rows` turns them into /predict's reasons.
+Every step works within a row, so a row's reasons are the same alone or in a batch.
 Numpy only: the scoring function runs it on every request (scoring.reasons); training
 runs it to record a golden set's expected reasons (training.golden).
 """
@@ -67,7 +72,8 @@ class ReasonPlan:
     term_features: np.ndarray
     term_weights: np.ndarray
     field_starts: np.ndarray
-    dynamic: tuple[tuple[int, str, tuple[int, ...]], ...]  # (feature, rule, field indices)
+    # Row-dependent shares: per tuple of source fields, its (feature, rule)s in feature order.
+    dynamic: tuple[tuple[tuple[int, ...], tuple[tuple[int, str], ...]], ...]
     unit_order: np.ndarray           # fields sorted by reason unit
     unit_starts: np.ndarray          # where each unit's fields start in unit_order
     unit_keys: tuple[str, ...]       # a FIELD_GROUPS key, or the field of a one-field unit
@@ -84,13 +90,13 @@ class ReasonPlan:
             f for name in feature_names for f in explain.feature_sources(name)))
         index = {f: i for i, f in enumerate(fields)}
         terms: list[tuple[int, int, float]] = []  # (field, feature, weight)
-        dynamic = []
+        dynamic: dict[tuple[int, ...], list[tuple[int, str]]] = {}
         for j, name in enumerate(feature_names):
             rule, sources = explain.ENGINEERED_SOURCES.get(name, (explain.EQUAL, (name,)))
             if rule == explain.EQUAL:
                 terms.extend((index[s], j, 1.0 / len(sources)) for s in sources)
             else:
-                dynamic.append((j, rule, tuple(index[s] for s in sources)))
+                dynamic.setdefault(tuple(index[s] for s in sources), []).append((j, rule))
                 terms.extend((index[s], j, 0.0) for s in sources)  # keeps every field
         terms.sort(key=lambda t: t[0])
         term_fields = np.array([t[0] for t in terms])
@@ -114,7 +120,8 @@ class ReasonPlan:
             fields=fields, term_features=np.array([t[1] for t in terms]),
             term_weights=np.array([t[2] for t in terms]),
             field_starts=np.searchsorted(term_fields, np.arange(len(fields))),
-            dynamic=tuple(dynamic), unit_order=unit_order,
+            dynamic=tuple((members, tuple(rules)) for members, rules in dynamic.items()),
+            unit_order=unit_order,
             unit_starts=np.searchsorted(field_unit[unit_order], np.arange(len(unit_keys))),
             unit_keys=tuple(unit_keys), unit_fields=unit_fields, unit_labels=unit_labels,
             unit_banned=np.array([any(fields[i] in protected for i in members)
@@ -127,10 +134,7 @@ class ReasonPlan:
         """[N, n_fields]: each feature's contribution split onto its fields (row sums kept)."""
         terms = phi[:, self.term_features] * self.term_weights
         out: np.ndarray = np.add.reduceat(terms, self.field_starts, axis=1)
-        by_sources: dict[tuple[int, ...], list[tuple[int, str]]] = {}
-        for j, rule, members in self.dynamic:
-            by_sources.setdefault(members, []).append((j, rule))
-        for members, features in by_sources.items():  # the source values read once
+        for members, features in self.dynamic:  # the source values read once
             sources = values.numbers([self.fields[i] for i in members])
             missing = np.isnan(sources)
             total = out[:, list(members)]
