@@ -72,6 +72,10 @@ def test_age_bands_and_the_elderly_rule():
     assert explain.is_elderly(-62 * explain.DAYS_PER_YEAR)
     assert not explain.is_elderly(-61.9 * explain.DAYS_PER_YEAR)
     assert not explain.is_elderly(None)
+    # The column form gives the same answers, a missing age (NaN) never elderly.
+    column = np.append(days, [np.nan, -np.inf, -22_646, -22_645])
+    assert list(explain.elderly(column)) == [explain.is_elderly(float(d)) for d in column]
+    assert list(explain.elderly(column)) == [False] * 6 + [True] * 2 + [False] * 2 + [True, False]
 
 
 def test_engineered_sources_match_the_feature_graph():
