@@ -257,3 +257,24 @@ def test_parquet_types_follow_the_same_rules(bundle, post, tmp_path: Path):
         status, answer = post("/predict", body)
         assert status == 422
         assert rejects[i] == answer["detail"]
+
+
+def test_a_chunk_with_every_row_rejected_keeps_the_reason_columns(bundle, tmp_path: Path):
+    """No scored row: an empty table with the full layout (reason columns included) and one
+    reject per row."""
+    from portfolio.chunk import output_schema
+    from scoring.model import prime_application
+
+    app: dict[str, Any] = prime_application()
+    rows = [[None if app[f.name] is None else str(app[f.name]) for f in schema.FIELDS]
+            for _ in range(3)]
+    credit = [f.name for f in schema.FIELDS].index("AMT_CREDIT")
+    for row in rows:
+        row[credit] = "a lot"
+    path = write_csv(tmp_path / "rejected.csv", [f.name for f in schema.FIELDS], rows)
+    table = next(open_book(str(path)).chunks())
+    result = score_chunk(bundle, table, REASONS, first_row=10)
+    assert result.table.num_rows == 0
+    assert result.table.schema == output_schema(REASONS)
+    assert "reason_4_statement" in result.table.column_names
+    assert [r["row"] for r in result.rejects] == [10, 11, 12]
