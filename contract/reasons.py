@@ -136,10 +136,10 @@ class ReasonPlan:
         out: np.ndarray = np.add.reduceat(terms, self.field_starts, axis=1)
         for members, features in self.dynamic:  # the source values read once
             sources = values.numbers([self.fields[i] for i in members])
-            missing = np.isnan(sources)
+            shares = _shares([rule for _, rule in features], sources)
             total = out[:, list(members)]
-            for j, rule in features:  # in feature order
-                total += phi[:, j:j + 1] * _shares(rule, sources, missing)
+            for (j, _), share in zip(features, shares, strict=True):  # in feature order
+                total += phi[:, j:j + 1] * share
             out[:, list(members)] = total
         return out
 
@@ -179,19 +179,24 @@ def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float) else math.nan
 
 
-def _shares(rule: str, values: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """[N, S] weights summing to 1 per row: how one contribution splits over S sources
-    (``missing``: isnan(values))."""
-    if rule in (explain.PRESENT, explain.MISSING):
-        mask = ~missing if rule == explain.PRESENT else missing
-    elif rule in (explain.ARGMIN, explain.ARGMAX):
-        filled = np.where(missing, np.inf, values if rule == explain.ARGMIN else -values)
-        mask = (np.arange(values.shape[1]) == np.argmin(filled, axis=1)[:, None]) & ~missing
-    else:
-        raise ValueError(f"unknown attribution rule {rule!r}")
-    count = mask.sum(axis=1, keepdims=True)
+def _shares(rules: Sequence[str], values: np.ndarray) -> np.ndarray:
+    """[R, N, S]: per rule, weights summing to 1 per row: how one contribution splits over
+    the S sources whose values [N, S] are given."""
+    missing = np.isnan(values)
+    present = ~missing
+    masks = np.empty((len(rules), *values.shape), dtype=bool)
+    for mask, rule in zip(masks, rules, strict=True):
+        if rule in (explain.PRESENT, explain.MISSING):
+            mask[:] = present if rule == explain.PRESENT else missing
+        elif rule in (explain.ARGMIN, explain.ARGMAX):
+            filled = np.where(missing, np.inf, values if rule == explain.ARGMIN else -values)
+            np.equal(np.arange(values.shape[1]), np.argmin(filled, axis=1)[:, None], out=mask)
+            mask &= present
+        else:
+            raise ValueError(f"unknown attribution rule {rule!r}")
+    count = masks.sum(axis=2, keepdims=True)
     # Nothing qualifies: equal shares.
-    shares: np.ndarray = np.where(count > 0, mask / np.maximum(count, 1), 1.0 / values.shape[1])
+    shares: np.ndarray = np.where(count > 0, masks / np.maximum(count, 1), 1.0 / values.shape[1])
     return shares
 
 
