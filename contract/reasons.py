@@ -240,6 +240,14 @@ class ReasonColumns:
                    statement=np.full((0, k), None, dtype=object),
                    base_log_odds=np.zeros(0), other_log_odds=np.zeros(0))
 
+    @property
+    def direction(self) -> np.ndarray:
+        """[N, k] object: each reason's direction (increases_risk when its contribution is
+        positive), None in the slots without a reason."""
+        out = np.where(self.contribution > 0, INCREASES, DECREASES).astype(object)
+        out[self.unit < 0] = None
+        return out
+
 
 def reason_columns(contributions: np.ndarray, values: FieldValues, declined: np.ndarray,
                    plan: ReasonPlan, k: int) -> ReasonColumns:
@@ -249,7 +257,7 @@ def reason_columns(contributions: np.ndarray, values: FieldValues, declined: np.
     phi = contributions[:, :-1]
     by_field, by_unit = _attribute(phi, values, plan)
     elderly = explain.elderly(values.numbers([explain.AGE_FIELD])[:, 0])
-    unit, contribution = _choose(by_unit, np.asarray(declined, dtype=bool), elderly, plan, k)
+    unit, contribution = _choose(by_unit, declined, elderly, plan, k)
     shown = np.array([math.fsum(row) for row in contribution.tolist()], dtype=np.float64)
     field_set, field_sets, statement = _describe(unit, contribution, by_field, values, plan)
     return ReasonColumns(unit=unit, contribution=contribution, field_set=field_set,
@@ -347,6 +355,7 @@ def reasons_for_rows(
     value)."""
     table = reason_columns(contributions, MappingValues(apps), np.asarray(declined, dtype=bool),
                            plan, k)
+    direction = table.direction
     out: list[Explained] = []
     for row, app in enumerate(apps):
         listed: list[ReasonBody] = []
@@ -354,12 +363,11 @@ def reasons_for_rows(
             if table.unit[row, slot] < 0:
                 break
             names = table.field_sets[table.field_set[row, slot]]
-            contribution = float(table.contribution[row, slot])
             listed.append({
                 "fields": list(names),
                 "values": {name: app.get(name) for name in names},
-                "contribution": contribution,
-                "direction": INCREASES if contribution > 0 else DECREASES,
+                "contribution": float(table.contribution[row, slot]),
+                "direction": direction[row, slot],
                 "statement": table.statement[row, slot],
             })
         out.append({"reasons": listed, "base_log_odds": float(table.base_log_odds[row]),

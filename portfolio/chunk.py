@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from contract import explain, schema
 from contract.graph import CATEGORICAL_INPUT, NUMERIC_INPUT
-from contract.reasons import DECREASES, INCREASES, ReasonColumns
+from contract.reasons import ReasonColumns
 from portfolio.read import table_cells
 from scoring.columns import score_inputs, validate
 from scoring.model import Bundle
@@ -124,15 +124,13 @@ def _reason_columns(reasons: ReasonColumns, k: int) -> dict[str, Any]:
     """The flat reason columns (module docstring) of the scored rows."""
     joined = np.array([",".join(names) for names in reasons.field_sets] + [None], dtype=object)
     out: dict[str, Any] = {}
+    direction = reasons.direction
     for i in range(k):
-        none = reasons.unit[:, i] < 0
-        contribution = reasons.contribution[:, i]
-        direction = pc.if_else(pa.array(contribution > 0, pa.bool_()), INCREASES, DECREASES)
         out[f"reason_{i + 1}_fields"] = pa.array(joined[reasons.field_set[:, i]], pa.string())
         out[f"reason_{i + 1}_statement"] = pa.array(reasons.statement[:, i], pa.string())
-        out[f"reason_{i + 1}_contribution"] = pa.array(contribution, pa.float64(), mask=none)
-        out[f"reason_{i + 1}_direction"] = pc.if_else(pa.array(none), pa.scalar(None, pa.string()),
-                                                      direction.cast(pa.string()))
+        out[f"reason_{i + 1}_contribution"] = pa.array(reasons.contribution[:, i], pa.float64(),
+                                                       mask=reasons.unit[:, i] < 0)
+        out[f"reason_{i + 1}_direction"] = pa.array(direction[:, i], pa.string())
     out["base_log_odds"] = pa.array(reasons.base_log_odds, pa.float64())
     out["other_log_odds"] = pa.array(reasons.other_log_odds, pa.float64())
     return out

@@ -270,7 +270,7 @@ class EncodedValues:
         if not numeric:
             return [None if text == schema.MISSING_CATEGORY else text
                     for text in self._categorical[rows, j].tolist()]
-        numbers = self._numeric[rows, j].astype(np.float64).tolist()
+        numbers = self._numeric[rows, j].tolist()
         if integer:
             return [None if v != v else int(v) for v in numbers]
         return [None if v != v else v for v in numbers]

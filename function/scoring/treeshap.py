@@ -127,6 +127,8 @@ class TreeShap:
             )
             start += depth * len(members)
         self._elements = start
+        # Hot-mask rows start on 64-byte boundaries: numpy reads a misaligned row slowly.
+        self._hot_width = -(-start // 64) * 64
         self._out_index = np.concatenate(out_index) if out_index else np.zeros(0, np.intp)
         first_cond = np.concatenate(first) if first else np.zeros(0, np.intp)
         self._elem_node, self._elem_right = first_cond // 2, (first_cond % 2).astype(bool)
@@ -190,9 +192,7 @@ class TreeShap:
             zero = value.take(self._zero_nodes, axis=1) == 0.0
             left[:, self._zero_nodes] = np.where(zero, self._zero_left,
                                                  left.take(self._zero_nodes, axis=1))
-        # Rows start on 64-byte boundaries: numpy reads a misaligned row's mask slowly.
-        width = -(-self._elements // 64) * 64
-        hot: np.ndarray = np.empty((x.shape[0], width), dtype=bool)[:, :self._elements]
+        hot: np.ndarray = np.empty((x.shape[0], self._hot_width), dtype=bool)[:, :self._elements]
         np.not_equal(left.take(self._elem_node, axis=1), self._elem_right, out=hot)
         if self._extra_pos.size:
             rows, extra = np.nonzero(left.take(self._extra_node, axis=1) == self._extra_right)
