@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -301,12 +301,7 @@ def evaluate(candidates: Sequence[Candidate], y: np.ndarray, labels: Mapping[str
         return approval, ratio, cost
 
     point_app, point_ratio, point_cost = (s[0] for s in stats(np.ones((1, n))))
-    rng = np.random.default_rng(seed)
-    chunks = [stats(rng.multinomial(n, np.full(n, 1 / n), size=min(100, resamples - done))
-                    .astype(np.float64)) for done in range(0, resamples, 100)]
-    boot_app = np.concatenate([c[0] for c in chunks])
-    boot_ratio = np.concatenate([c[1] for c in chunks])
-    boot_cost = np.concatenate([c[2] for c in chunks])
+    boot_app, boot_ratio, boot_cost = _bootstrap(stats, n, resamples, seed)
     for c, cand in enumerate(candidates):
         ratios = {}
         for k, a in enumerate(attributes):
@@ -333,6 +328,16 @@ def evaluate(candidates: Sequence[Candidate], y: np.ndarray, labels: Mapping[str
             "approval_rate": approvals,
             **calibration_metrics(y, cand.oof),
         }
+
+
+def _bootstrap(stats: Callable[[np.ndarray], tuple[np.ndarray, ...]], n: int, resamples: int,
+               seed: int) -> tuple[np.ndarray, ...]:
+    """``stats`` of ``resamples`` bootstrap weightings of n rows (multinomial counts), drawn
+    100 at a time, each of its outputs stacked over the resamples."""
+    rng = np.random.default_rng(seed)
+    chunks = [stats(rng.multinomial(n, np.full(n, 1 / n), size=min(100, resamples - done))
+                    .astype(np.float64)) for done in range(0, resamples, 100)]
+    return tuple(np.concatenate(parts) for parts in zip(*chunks, strict=True))
 
 
 def calibration_metrics(y: np.ndarray, oof: np.ndarray) -> dict[str, float | None]:
