@@ -236,12 +236,23 @@ def _numeric_cells(column: pa.Array, integer: bool, text_numbers: bool) -> Cells
     return Cells(np.zeros(len(column)), _states(null, NOT_A_NUMBER))
 
 
+def _maybe_hex(column: pa.Array) -> bool:
+    """True when a cell of a text column may hold an x (its bytes, a slice's whole buffer)."""
+    data = column.buffers()[2]
+    if data is None:
+        return False
+    raw = data.to_pybytes()
+    return b"x" in raw or b"X" in raw
+
+
 def _text_cells(column: pa.Array, null: np.ndarray, integer: bool) -> Cells:
     """Number literals in a text column: pyarrow's parser when every cell parses (its
     non-finite results re-checked against the literal spellings), else cell by cell
     (Python's parser: correctly rounded, as pyarrow's)."""
     state = _states(null)
     for target in ((pa.int64(), pa.float64()) if integer else (pa.float64(),)):
+        if target == pa.int64() and _maybe_hex(column):
+            continue  # pyarrow's integer parser reads "0x10" as 16; it is text here
         try:
             values = _numbers(pc.cast(column, target))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

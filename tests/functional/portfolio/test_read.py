@@ -50,6 +50,16 @@ def test_csv_cells_are_numbers_null_or_text(tmp_path: Path):
         "Cash loans", "3", "cash loans", "Revolving loans"]
 
 
+@pytest.mark.parametrize("other", ["1", "two"], ids=["column-parses", "column-has-text"])
+def test_a_hex_literal_is_text_whatever_the_rest_of_its_column(tmp_path: Path, other: str):
+    # pyarrow's integer cast reads "0x10" as 16; a number literal is decimal, so the cell is
+    # text (a type error) whether or not the other cells of its column parse.
+    path = write_csv(tmp_path / "b.csv", HEADER, _rows(3, CNT_CHILDREN=["0x10", other, "0X1F"]))
+    children = table_cells(next(open_book(str(path)).chunks()), text_numbers=True)["CNT_CHILDREN"]
+    assert children.state.tolist() == [NOT_A_NUMBER, NUMBER if other == "1" else NOT_A_NUMBER,
+                                       NOT_A_NUMBER]
+
+
 def test_plain_numeric_columns_take_the_fast_route_with_the_same_values(tmp_path: Path):
     values = ["0.1", "2.5e-3", "123456.789", "1e5"]
     path = write_csv(tmp_path / "b.csv", HEADER, _rows(4, AMT_CREDIT=values,
