@@ -13,6 +13,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+# One scoring process per core: no BLAS threads beside it (TreeSHAP's products). OpenBLAS
+# sizes its pool when numpy loads, so this comes first; the workers inherit it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from portfolio.read import DEFAULT_CHUNK_ROWS, BookError
 from portfolio.run import FORMATS, Job, RunError, keep_pandas_out, score_book
 from scoring.config import MAX_REASONS, load_settings

@@ -31,6 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+# One shard at a time per execution environment: no BLAS threads (TreeSHAP's products).
+# OpenBLAS sizes its pool when numpy loads, so this comes first.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import pyarrow.parquet as pq
 
 from contract.logs import emit, get_logger, quiet_aws_sdk_loggers, start_invocation

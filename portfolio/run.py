@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 import shutil
 import sys
 import time
@@ -141,7 +140,6 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(model_dir: str, reasons: int, fmt: str, output: str, csv_input: bool
                  ) -> None:
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     keep_pandas_out()
     _return_large_blocks()
     _WORKER.update(reasons=reasons, fmt=fmt, output=Path(output), csv_input=csv_input)
