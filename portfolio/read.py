@@ -126,6 +126,14 @@ class Book:
         if held:
             yield pa.Table.from_batches(pending)
 
+    def _csv_types(self) -> dict[str, pa.DataType]:
+        """Every field read as text: categories as UTF-8 strings, numeric fields as bytes
+        (parsed into numbers by table_cells; not checked for UTF-8, which costs time, and a
+        cell that is not UTF-8 is text that is not a number)."""
+        kinds = {f.name: f.kind for f in schema.FIELDS}
+        return {name: pa.string() if kinds[name] == "category" else pa.binary()
+                for name in self.fields}
+
     def _batches(self, rows: int) -> Iterator[pa.RecordBatch]:
         if self.format == "parquet":
             # One reader per row group: a single reader's memory grows with every row
@@ -141,7 +149,7 @@ class Book:
                 if self.path.name.lower().endswith(".gz") else self.path
             reader = files.enter_context(pa_csv.open_csv(
                 source, read_options=_csv_read(), convert_options=pa_csv.ConvertOptions(
-                    column_types=dict.fromkeys(self.fields, pa.string()),
+                    column_types=self._csv_types(),
                     include_columns=self.fields, null_values=[""], strings_can_be_null=True,
                     quoted_strings_can_be_null=False)))
             yield from reader
@@ -203,14 +211,16 @@ def _states(null: np.ndarray, otherwise: int = NUMBER) -> np.ndarray:
     """[N] uint8 cell states: NULL where ``null``, else ``otherwise``."""
     if not null.any():
         return np.full(len(null), otherwise, dtype=np.uint8)
-    return np.where(null, NULL, otherwise).astype(np.uint8)
+    return np.where(null, np.uint8(NULL), np.uint8(otherwise))
 
 
 def _numbers(column: pa.Array) -> np.ndarray:
-    """An int64/float64 array's values, nulls as 0."""
+    """A primitive array's values, read-only and without a copy; a null cell's value is
+    whatever its slot holds (its state says NULL, and nothing reads it)."""
     if column.null_count:
-        column = column.fill_null(0)
-    return column.to_numpy(zero_copy_only=False)
+        column = pa.Array.from_buffers(column.type, len(column), [None, column.buffers()[1]],
+                                       offset=column.offset)
+    return column.to_numpy()
 
 
 def _category_cells(column: pa.Array) -> Cells:
@@ -231,9 +241,16 @@ def _numeric_cells(column: pa.Array, integer: bool, text_numbers: bool) -> Cells
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         target = pa.int64() if pa.types.is_integer(kind) else pa.float64()
         return Cells(_numbers(column.cast(target)), _states(null))
-    if text_numbers and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+    if text_numbers and (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                         or pa.types.is_binary(kind)):
         return _text_cells(column, null, integer)
     return Cells(np.zeros(len(column)), _states(null, NOT_A_NUMBER))
+
+
+def _texts(column: pa.Array) -> list[str | None]:
+    """The cells as text (bytes that are not UTF-8 read with U+FFFD: never a number)."""
+    return [c.decode("utf-8", "replace") if isinstance(c, bytes) else c
+            for c in column.to_pylist()]
 
 
 def _maybe_hex(column: pa.Array) -> bool:
@@ -258,15 +275,14 @@ def _text_cells(column: pa.Array, null: np.ndarray, integer: bool) -> Cells:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
         if target == pa.float64():
-            odd = np.flatnonzero(~np.isfinite(values))
-            texts = column.take(pa.array(odd)).to_pylist() if odd.size else []
+            odd = np.flatnonzero(~np.isfinite(values) & (state == NUMBER))
+            texts = _texts(column.take(pa.array(odd))) if odd.size else []
             for i, text in zip(odd.tolist(), texts, strict=True):
-                if not _NUMBER.fullmatch(text):
+                if not _NUMBER.fullmatch(text or ""):
                     state[i] = NOT_A_NUMBER
         return Cells(values, state)
-    texts = column.to_pylist()
     parsed: list[float | int] = []
-    for i, text in enumerate(texts):
+    for i, text in enumerate(_texts(column)):
         value: float | int = 0
         if text is not None:
             if _INTEGER.fullmatch(text) and integer:

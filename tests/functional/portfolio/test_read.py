@@ -60,6 +60,16 @@ def test_a_hex_literal_is_text_whatever_the_rest_of_its_column(tmp_path: Path, o
                                        NOT_A_NUMBER]
 
 
+def test_bytes_that_are_not_utf8_in_a_numeric_cell_are_text(tmp_path: Path):
+    # Numeric fields are read as bytes (no UTF-8 check): such a cell is not a number, and
+    # only its row is rejected.
+    path = write_csv(tmp_path / "b.csv", HEADER, _rows(2, AMT_CREDIT=["1.5", "SENTINEL"]))
+    path.write_bytes(path.read_bytes().replace(b"SENTINEL", b"1\xff5"))
+    credit = table_cells(next(open_book(str(path)).chunks()), text_numbers=True)["AMT_CREDIT"]
+    assert credit.state.tolist() == [NUMBER, NOT_A_NUMBER]
+    assert credit.values[0] == 1.5
+
+
 def test_plain_numeric_columns_take_the_fast_route_with_the_same_values(tmp_path: Path):
     values = ["0.1", "2.5e-3", "123456.789", "1e5"]
     path = write_csv(tmp_path / "b.csv", HEADER, _rows(4, AMT_CREDIT=values,
