@@ -254,7 +254,8 @@ def _texts(column: pa.Array) -> list[str | None]:
 
 
 def _maybe_hex(column: pa.Array) -> bool:
-    """True when a cell of a text column may hold an x (its bytes, a slice's whole buffer)."""
+    """True when a cell of a text column may hold an x. Reads the data buffer, which for a
+    slice also holds other rows' bytes: a false alarm only costs the cell-by-cell path."""
     data = column.buffers()[2]
     if data is None:
         return False
