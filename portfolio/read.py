@@ -130,9 +130,8 @@ class Book:
         """Every field read as text: categories as UTF-8 strings, numeric fields as bytes
         (parsed into numbers by table_cells; not checked for UTF-8, which costs time, and a
         cell that is not UTF-8 is text that is not a number)."""
-        kinds = {f.name: f.kind for f in schema.FIELDS}
-        return {name: pa.string() if kinds[name] == "category" else pa.binary()
-                for name in self.fields}
+        return {name: pa.string() if schema.FIELDS_BY_NAME[name].kind == "category"
+                else pa.binary() for name in self.fields}
 
     def _batches(self, rows: int) -> Iterator[pa.RecordBatch]:
         if self.format == "parquet":
